@@ -1,0 +1,41 @@
+# One entry point for people and CI. Every target creates the venv first when needed, so on a
+# fresh machine `make serve` or `make check` is all the set-up there is.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 4020
+
+.PHONY: setup serve demo lint typecheck test check bench dev down clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[gcp,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+serve: $(STAMP)  ## the MCP endpoint on the embedded backends (SQLite under ./.wfx)
+	$(BIN)/wfx serve --host 127.0.0.1 --port $(PORT)
+
+demo: $(STAMP)  ## one example workflow, offline
+	$(BIN)/wfx run examples/fan_out.yaml --input '"alpha, beta, gamma"'
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	terraform fmt -check -recursive infra
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+check: lint typecheck test  ## what CI runs
+
+bench: $(STAMP)  ## performance suites -> bench/RESULTS.md
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .wfx .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""`python -m bench [suite ...]`: run the performance suites and write bench/RESULTS.md.
+
+Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators). Each suite module
+has ``run() -> list[dict]`` with rows {metric, value, unit, target}.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+SUITES = ("engine", "mcp", "cloud")
+OUT = Path(__file__).with_name("RESULTS.md")
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or list(SUITES)
+    sections: list[str] = []
+    for suite in wanted:
+        try:
+            mod = importlib.import_module(f"bench.{suite}_bench")
+        except ModuleNotFoundError as exc:
+            print(f"{suite}: skipped ({exc})", file=sys.stderr)
+            continue
+        print(f"running {suite} ...", file=sys.stderr, flush=True)
+        rows = mod.run()
+        lines = [f"## {suite}", "", "| metric | value | unit | target |", "|---|---:|---|---|"]
+        for r in rows:
+            v = r["value"]
+            shown = f"{v:,.1f}" if isinstance(v, float) else str(v)
+            lines.append(f"| {r['metric']} | {shown} | {r['unit']} | {r['target']} |")
+            print(f"  {r['metric']}: {shown} {r['unit']} (target {r['target']})", file=sys.stderr)
+        sections.append("\n".join(lines))
+    header = (f"# Benchmark results\n\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+              f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+              "Reproduce with `make bench`.\n")
+    OUT.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    print(f"wrote {OUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

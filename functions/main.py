@@ -1,0 +1,46 @@
+"""Cloud Functions entrypoints: parse the transport, call the library, map the result.
+
+``mcp`` (HTTP): the MCP/JSON-RPC endpoint. ``worker`` (HTTP): the Cloud Tasks target.
+``events`` (CloudEvent): Pub/Sub messages. Services are built once per instance, lazily, so a
+cold start imports only what the first request needs.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import flask
+import functions_framework
+from workflow_executor.services import Services, build
+
+
+@functools.cache
+def services() -> Services:
+    return build()
+
+
+def _to_flask(resp: Any) -> flask.Response:
+    return flask.Response(resp.body, status=resp.status, headers=dict(resp.headers))
+
+
+@functions_framework.http
+def mcp(request: flask.Request) -> flask.Response:
+    from workflow_executor.mcp.http import handle
+
+    return _to_flask(handle(services(), request.method, request.path, dict(request.headers),
+                            request.get_data(cache=False)))
+
+
+@functions_framework.http
+def worker(request: flask.Request) -> flask.Response:
+    from workflow_executor.worker_http import handle
+
+    return _to_flask(handle(services(), request.method, dict(request.headers), request.get_data(cache=False)))
+
+
+@functions_framework.cloud_event
+def events(event: Any) -> None:
+    from workflow_executor.events import handle_cloud_event
+
+    handle_cloud_event(services(), dict(event.get_attributes()), event.get_data())

@@ -1,0 +1,63 @@
+# Firestore holds executions and workflows. Finished executions carry an expiry timestamp
+# that the TTL policy deletes; the composite indexes serve list_executions filters.
+
+locals {
+  # Each index ends with created_at_s DESCENDING: listings are newest first.
+  execution_indexes = {
+    principal = [
+      { field_path = "principal", order = "ASCENDING" },
+      { field_path = "created_at_s", order = "DESCENDING" },
+    ]
+    principal_status = [
+      { field_path = "principal", order = "ASCENDING" },
+      { field_path = "status", order = "ASCENDING" },
+      { field_path = "created_at_s", order = "DESCENDING" },
+    ]
+    status = [
+      { field_path = "status", order = "ASCENDING" },
+      { field_path = "created_at_s", order = "DESCENDING" },
+    ]
+    workflow_name = [
+      { field_path = "workflow_name", order = "ASCENDING" },
+      { field_path = "created_at_s", order = "DESCENDING" },
+    ]
+  }
+}
+
+resource "google_firestore_database" "store" {
+  count                       = var.firestore.create ? 1 : 0
+  project                     = var.project_id
+  name                        = local.names.firestore
+  location_id                 = coalesce(var.firestore.location, var.region)
+  type                        = "FIRESTORE_NATIVE"
+  app_engine_integration_mode = "DISABLED"
+  delete_protection_state     = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy             = var.deletion_protection ? "ABANDON" : "DELETE"
+  depends_on                  = [google_project_service.services]
+}
+
+resource "google_firestore_field" "executions_ttl" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = local.executions_collection
+  field      = var.firestore.ttl_field
+  ttl_config {}
+  # No single-field indexes on the TTL timestamp: it is never queried, and a monotonically
+  # growing indexed value would create a write hotspot.
+  index_config {}
+}
+
+resource "google_firestore_index" "executions" {
+  for_each    = local.execution_indexes
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = local.executions_collection
+  query_scope = "COLLECTION"
+  dynamic "fields" {
+    for_each = each.value
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+}

@@ -1,0 +1,228 @@
+# Variables are sorted alphabetically; object attributes carry their defaults via optional().
+
+variable "allow_unauthenticated" {
+  description = "Let anyone reach the MCP function (allUsers run.invoker); the app still checks its API keys. When false, only mcp_invokers may call it. The worker and events functions are never public."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "api_keys_secret" {
+  description = "Secret Manager secret id (prefixed) that holds the hashed API keys. Only the secret is created here; add versions out of band, never from this repository."
+  type        = string
+  default     = "api-keys"
+  nullable    = false
+}
+
+variable "deletion_protection" {
+  description = "Protect the Firestore database and the Cloud Run job from deletion. Set true in production."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "env" {
+  description = "Extra plain environment variables for the functions and the job (never secrets: use secret_env). The WFX_* variables computed by this module take precedence."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "events_subscription" {
+  description = "Delivery of the events and trigger topics to the events function: push subscriptions with ordering, backoff and a dead-letter topic."
+  type = object({
+    ack_deadline_seconds  = optional(number, 600)
+    max_delivery_attempts = optional(number, 10)
+    maximum_backoff       = optional(string, "600s")
+    message_ordering      = optional(bool, true)
+    minimum_backoff       = optional(string, "10s")
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.events_subscription.max_delivery_attempts >= 5 && var.events_subscription.max_delivery_attempts <= 100
+    error_message = "events_subscription.max_delivery_attempts must be between 5 and 100 (Pub/Sub dead-letter limits)."
+  }
+}
+
+variable "events_topic" {
+  description = "Name (prefixed) of the Pub/Sub topic the engine publishes execution.* and step.* events to."
+  type        = string
+  default     = "events"
+  nullable    = false
+}
+
+variable "firestore" {
+  description = "Firestore database for executions and workflows. Set create = false to use an existing database named by database. ttl_field must match the field the app writes."
+  type = object({
+    create    = optional(bool, true)
+    database  = optional(string)
+    location  = optional(string)
+    ttl_field = optional(string, "expire_at")
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.firestore.create || var.firestore.database != null
+    error_message = "firestore.database must name the existing database when firestore.create is false."
+  }
+}
+
+variable "function_source" {
+  description = "How the function zip is staged from source_dir: files of functions_dir at the root, the library package under its own name, and a generated requirements.txt when functions_dir has none."
+  type = object({
+    exclude       = optional(list(string), ["job/**", "tests/**"])
+    functions_dir = optional(string, "functions")
+    include       = optional(list(string), ["**/*.py", "**/*.json", "**/*.txt", "**/*.yaml", "**/*.yml"])
+    library_dir   = optional(string, "shared/workflow_executor")
+    requirements = optional(list(string), [
+      "functions-framework>=3.5",
+      "google-cloud-firestore>=2.16",
+      "google-cloud-pubsub>=2.21",
+      "google-cloud-run>=0.10",
+      "google-cloud-secret-manager>=2.16",
+      "google-cloud-tasks>=2.16",
+      "openai>=1.30",
+      "pydantic>=2.6",
+      "pyyaml>=6",
+      "requests>=2.31",
+    ])
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "functions" {
+  description = "Sizing and ingress of the mcp, worker and events functions. Request concurrency above 1 needs cpu >= 1. The worker's concurrency is worker_concurrency."
+  type = object({
+    events = optional(object({
+      concurrency     = optional(number, 10)
+      cpu             = optional(string, "1")
+      ingress         = optional(string, "ALLOW_INTERNAL_ONLY")
+      max_instances   = optional(number, 10)
+      memory          = optional(string, "512Mi")
+      min_instances   = optional(number, 0)
+      timeout_seconds = optional(number, 540)
+    }), {})
+    mcp = optional(object({
+      concurrency     = optional(number, 20)
+      cpu             = optional(string, "1")
+      ingress         = optional(string, "ALLOW_ALL")
+      max_instances   = optional(number, 10)
+      memory          = optional(string, "512Mi")
+      min_instances   = optional(number, 0)
+      timeout_seconds = optional(number, 300)
+    }), {})
+    worker = optional(object({
+      cpu             = optional(string, "1")
+      ingress         = optional(string, "ALLOW_INTERNAL_ONLY")
+      max_instances   = optional(number, 20)
+      memory          = optional(string, "1Gi")
+      min_instances   = optional(number, 0)
+      timeout_seconds = optional(number, 1800)
+    }), {})
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "job" {
+  description = "Cloud Run job for isolated mode. Leave image null to skip the job: isolated mode then stays unavailable and WFX_JOBS is not set."
+  type = object({
+    cpu         = optional(string, "1")
+    image       = optional(string)
+    max_retries = optional(number, 0)
+    memory      = optional(string, "1Gi")
+    timeout     = optional(string, "3600s")
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "labels" {
+  description = "Labels added to every resource that supports them."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "mcp_invokers" {
+  description = "IAM members (user:, group:, serviceAccount:) allowed to invoke the MCP function when allow_unauthenticated is false."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "prefix" {
+  description = "Prefix of every resource name, so that several deployments can share a project. Lowercase letters, digits and hyphens, at most 12 characters."
+  type        = string
+  default     = "wfx"
+  nullable    = false
+  validation {
+    condition     = can(regex("^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$", var.prefix))
+    error_message = "prefix must start with a lowercase letter, end with a letter or digit, use only [a-z0-9-] and be at most 12 characters."
+  }
+}
+
+variable "project_id" {
+  description = "Project to deploy into."
+  type        = string
+}
+
+variable "queue" {
+  description = "Cloud Tasks queue that feeds the worker: retry (max_attempts -1 means unlimited) and rate limits. A deleted queue name cannot be reused for 7 days."
+  type = object({
+    max_attempts              = optional(number, 20)
+    max_backoff               = optional(string, "600s")
+    max_concurrent_dispatches = optional(number, 50)
+    max_dispatches_per_second = optional(number, 20)
+    max_doublings             = optional(number, 5)
+    max_retry_duration        = optional(string, "86400s")
+    min_backoff               = optional(string, "5s")
+    name                      = optional(string, "executions")
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.queue.max_attempts >= -1
+    error_message = "queue.max_attempts must be -1 (unlimited) or a positive number."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, queue and job (and of Firestore unless firestore.location is set)."
+  type        = string
+  default     = "us-central1"
+  nullable    = false
+}
+
+variable "secret_env" {
+  description = "Environment variables read from existing Secret Manager secrets in this project (latest version), as ENV_NAME => secret id, e.g. OPENAI_API_KEY => openai-api-key."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "source_dir" {
+  description = "Repository root that holds function_source.functions_dir and function_source.library_dir; null means the parent directory of this module."
+  type        = string
+  default     = null
+}
+
+variable "trigger_topics" {
+  description = "Names (prefixed) of extra Pub/Sub topics whose messages may start workflows; each is delivered to the events function."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "worker_concurrency" {
+  description = "Requests one worker instance serves at once (each runs one execution slice). Above 1 needs functions.worker.cpu >= 1."
+  type        = number
+  default     = 4
+  nullable    = false
+  validation {
+    condition     = var.worker_concurrency >= 1 && var.worker_concurrency <= 1000
+    error_message = "worker_concurrency must be between 1 and 1000."
+  }
+}

@@ -1,0 +1,77 @@
+"""Local twins of the cloud transports: an in-process event bus and a thread-pool task queue
+that calls the same worker handler the Cloud Tasks target calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..ports import Event, Listener, TaskRequest
+
+log = logging.getLogger(__name__)
+
+
+class LocalEventBus:
+    """Delivers each event synchronously to every subscribed listener; a failing listener is
+    logged and skipped (events are projections, never the source of truth)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def publish(self, event: Event) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # one bad listener must not stop the others
+                log.exception("event listener failed on %s", event.type)
+
+
+class LocalTaskQueue:
+    """A thread pool; a request named like one already accepted is dropped (the dedup
+    Cloud Tasks gives by task name)."""
+
+    def __init__(self, handler: Callable[[TaskRequest], object], workers: int = 4) -> None:
+        self._handler = handler
+        self._pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="wfx-queue")
+        self._seen: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+        self._cancelled: set[str] = set()
+        self._timers: list[threading.Timer] = []
+
+    def enqueue(self, request: TaskRequest) -> None:
+        key = (request.execution_id, request.segment)
+        with self._lock:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        if request.delay_s > 0:
+            timer = threading.Timer(request.delay_s, self._submit, args=(request,))
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+        else:
+            self._submit(request)
+
+    def _submit(self, request: TaskRequest) -> None:
+        if request.execution_id in self._cancelled:
+            return
+        self._pool.submit(self._deliver, request)
+
+    def _deliver(self, request: TaskRequest) -> None:
+        try:
+            self._handler(request)
+        except Exception:  # the handler maps errors itself; this is a last guard for the pool
+            log.exception("task for %s failed", request.execution_id)
+
+    def cancel(self, execution_id: str) -> None:
+        self._cancelled.add(execution_id)
+
+    def close(self, wait: bool = True) -> None:
+        for t in self._timers:
+            t.cancel()
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)

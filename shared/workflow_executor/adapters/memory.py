@@ -1,0 +1,279 @@
+"""In-memory ExecutionStore and WorkflowRegistry: tests and embedded runs, nothing survives a restart.
+
+One lock per object; records are deep-copied in and out so callers never alias stored state.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import json
+import threading
+import time
+from typing import Any
+
+from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
+from ..models import (
+    ErrorInfo,
+    Execution,
+    ExecutionStatus,
+    Page,
+    Progress,
+    StepRecord,
+    StoredWorkflow,
+    Usage,
+)
+from ..ports import ExecutionQuery
+
+MAX_PAGE = 500
+
+
+def workflow_hash(document: dict[str, Any]) -> str:
+    """sha256 hex of the canonical JSON (sorted keys, no spaces) of a workflow document."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def encode_cursor(created_at_s: float, execution_id: str) -> str:
+    """Opaque list cursor: the (created_at_s, id) of the last item of a page."""
+    return base64.urlsafe_b64encode(f"{created_at_s!r}|{execution_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    """Inverse of ``encode_cursor``. Raises InvalidArgument for a cursor we did not issue."""
+    try:
+        created, _, execution_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return float(created), execution_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidArgument("cursor is not valid", fix="pass next_cursor from the previous page") from exc
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidArgument(f"limit must be 1..{MAX_PAGE}, got {limit}", fix="ask for a smaller page")
+
+
+def frozen_error(execution_id: str, status: str) -> Conflict:
+    return Conflict(
+        f"execution {execution_id} is already {status}", fix="a finished execution never changes; rerun it"
+    )
+
+
+def cancelled_error() -> ErrorInfo:
+    return ErrorInfo(code="cancelled", message="cancelled before it started")
+
+
+class MemoryExecutionStore:
+    """ExecutionStore in a dict. Same contract as the SQLite store (see ``ports.ExecutionStore``).
+
+    ``list`` returns full records without their step records (``steps == {}``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, Execution] = {}  # stored without steps
+        self._steps: dict[str, dict[str, StepRecord]] = {}
+        self._keys: dict[tuple[str, str], str] = {}  # (principal or "", idempotency key) -> id
+
+    def create(self, execution: Execution) -> tuple[Execution, bool]:
+        """Store a copy; (existing, False) when the id or (principal, idempotency_key) is taken."""
+        with self._lock:
+            existing = self._runs.get(execution.id)
+            key = (
+                (execution.principal or "", execution.idempotency_key) if execution.idempotency_key else None
+            )
+            if existing is None and key is not None and key in self._keys:
+                existing = self._runs[self._keys[key]]
+            if existing is not None:
+                return self._full(existing), False
+            self._runs[execution.id] = execution.model_copy(update={"steps": {}}, deep=True)
+            self._steps[execution.id] = {k: v.model_copy(deep=True) for k, v in execution.steps.items()}
+            if key is not None:
+                self._keys[key] = execution.id
+            return self._full(self._runs[execution.id]), True
+
+    def get(self, execution_id: str) -> Execution | None:
+        """The execution with all its step records, or None."""
+        with self._lock:
+            run = self._runs.get(execution_id)
+            return None if run is None else self._full(run)
+
+    def list(self, query: ExecutionQuery) -> Page:
+        """Newest first (created_at_s, then id, descending); items carry no step records."""
+        check_limit(query.limit)
+        after = decode_cursor(query.cursor) if query.cursor else None
+        with self._lock:
+            runs = [
+                r
+                for r in self._runs.values()
+                if (query.status is None or r.status == query.status)
+                and (query.workflow_name is None or r.workflow_name == query.workflow_name)
+                and (query.principal is None or r.principal == query.principal)
+                and (after is None or (r.created_at_s, r.id) < after)
+            ]
+            runs.sort(key=lambda r: (r.created_at_s, r.id), reverse=True)
+            items = [r.model_copy(deep=True) for r in runs[: query.limit]]
+        more = len(runs) > query.limit
+        cursor = encode_cursor(items[-1].created_at_s, items[-1].id) if more else None
+        return Page(items=items, next_cursor=cursor)
+
+    def acquire_lease(self, execution_id: str, owner: str, ttl_s: float, now_s: float) -> Execution:
+        """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
+        with self._lock:
+            run = self._live(execution_id)
+            if (
+                run.lease_owner not in (None, owner)
+                and run.lease_expires_at_s is not None
+                and run.lease_expires_at_s > now_s
+            ):
+                raise LeaseHeld(
+                    f"execution {execution_id} is leased by another runner",
+                    fix="retry after the lease expires",
+                    lease_expires_at_s=run.lease_expires_at_s,
+                )
+            run.lease_owner = owner
+            run.lease_expires_at_s = now_s + ttl_s
+            if run.status == ExecutionStatus.QUEUED:
+                run.status = ExecutionStatus.RUNNING
+            if run.started_at_s is None:
+                run.started_at_s = now_s
+            run.updated_at_s = now_s
+            run.version += 1
+            return self._full(run)
+
+    def save_step(
+        self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
+    ) -> None:
+        """Checkpoint one step and renew the lease. LeaseLost if not ours, Conflict if finished."""
+        with self._lock:
+            run = self._live(execution_id)
+            if run.lease_owner != owner or run.status != ExecutionStatus.RUNNING:
+                raise LeaseLost(
+                    f"execution {execution_id} is no longer leased by {owner}", fix="stop this run"
+                )
+            self._steps[execution_id][record.step_id] = record.model_copy(deep=True)
+            run.progress = progress.model_copy(deep=True)
+            run.lease_expires_at_s = lease_until_s
+            run.updated_at_s = time.time()
+            run.version += 1
+
+    def finish(
+        self,
+        execution_id: str,
+        owner: str | None,
+        status: ExecutionStatus,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """Move to a terminal status and clear the lease; returns the final execution.
+
+        InvalidArgument for a non-terminal ``status``; Conflict if finished; LeaseLost if ``owner``
+        is given and the lease is not ours.
+        """
+        if not status.terminal:
+            raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
+        with self._lock:
+            run = self._live(execution_id)
+            if owner is not None and run.lease_owner != owner:
+                raise LeaseLost(
+                    f"execution {execution_id} is no longer leased by {owner}", fix="stop this run"
+                )
+            run.status = status
+            run.result = copy.deepcopy(result)
+            run.error = error
+            if usage is not None:
+                run.usage = usage.model_copy()
+            run.ended_at_s = run.updated_at_s = now_s
+            run.lease_owner = run.lease_expires_at_s = None
+            run.version += 1
+            return self._full(run)
+
+    def request_cancel(self, execution_id: str, now_s: float) -> Execution:
+        """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
+        with self._lock:
+            run = self._runs.get(execution_id)
+            if run is None:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            if run.finished:
+                return self._full(run)
+            run.cancel_requested = True
+            if run.status == ExecutionStatus.QUEUED:
+                run.status = ExecutionStatus.CANCELLED
+                run.error = cancelled_error()
+                run.ended_at_s = now_s
+                run.lease_owner = run.lease_expires_at_s = None
+            run.updated_at_s = now_s
+            run.version += 1
+            return self._full(run)
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
+        with self._lock:
+            run = self._runs.get(execution_id)
+            if run is not None and run.lease_owner == owner and not run.finished:
+                run.lease_owner = run.lease_expires_at_s = None
+                run.version += 1
+
+    def _live(self, execution_id: str) -> Execution:
+        run = self._runs.get(execution_id)
+        if run is None:
+            raise NotFound(f"no execution {execution_id}", fix="check the id")
+        if run.finished:
+            raise frozen_error(execution_id, run.status)
+        return run
+
+    def _full(self, run: Execution) -> Execution:
+        steps = {k: v.model_copy(deep=True) for k, v in self._steps[run.id].items()}
+        return run.model_copy(update={"steps": steps}, deep=True)
+
+
+class MemoryWorkflowRegistry:
+    """WorkflowRegistry in a dict: one version per distinct content hash of a name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: dict[str, list[StoredWorkflow]] = {}
+
+    def put(
+        self,
+        name: str,
+        document: dict[str, Any],
+        *,
+        source: str | None = None,
+        description: str | None = None,
+    ) -> StoredWorkflow:
+        """Store a new version, or return the existing one with the same content hash."""
+        digest = workflow_hash(document)
+        with self._lock:
+            versions = self._versions.setdefault(name, [])
+            for stored in versions:
+                if stored.hash == digest:
+                    return stored.model_copy(deep=True)
+            stored = StoredWorkflow(
+                name=name,
+                version=len(versions) + 1,
+                hash=digest,
+                document=json.loads(json.dumps(document)),
+                source=source,
+                description=description,
+                created_at_s=time.time(),
+            )
+            versions.append(stored)
+            return stored.model_copy(deep=True)
+
+    def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
+        """The latest version of ``name``, or the one with ``workflow_hash``; None if absent."""
+        with self._lock:
+            versions = self._versions.get(name, [])
+            found = [v for v in versions if workflow_hash in (None, v.hash)]
+            return found[-1].model_copy(deep=True) if found else None
+
+    def list(self) -> list[StoredWorkflow]:
+        """The latest version of each name, sorted by name."""
+        with self._lock:
+            return [self._versions[n][-1].model_copy(deep=True) for n in sorted(self._versions)]

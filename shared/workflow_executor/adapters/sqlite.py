@@ -1,0 +1,441 @@
+"""SQLite ExecutionStore and WorkflowRegistry: the default local backend, one file, WAL mode.
+
+Both classes may open the same file; each holds one connection guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
+from ..models import ErrorInfo, Execution, ExecutionStatus, Page, Progress, StepRecord, StoredWorkflow, Usage
+from ..ports import ExecutionQuery
+from .memory import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error, workflow_hash
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+_TERMINAL_SQL = "('completed', 'failed', 'timeout', 'cancelled')"
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS executions (
+        id TEXT PRIMARY KEY, status TEXT NOT NULL, workflow_name TEXT NOT NULL, principal TEXT,
+        idempotency_key TEXT, created_at_s REAL NOT NULL, updated_at_s REAL NOT NULL,
+        version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at_s REAL,
+        progress TEXT NOT NULL, doc TEXT NOT NULL)""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS executions_idempotency
+        ON executions (COALESCE(principal, ''), idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    "CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at_s, id)",
+    "CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at_s)",
+    "CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow_name, created_at_s)",
+    "CREATE INDEX IF NOT EXISTS executions_principal ON executions (principal, created_at_s)",
+    """CREATE TABLE IF NOT EXISTS steps (
+        execution_id TEXT NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL,
+        PRIMARY KEY (execution_id, step_id))""",
+    """CREATE TABLE IF NOT EXISTS workflows (
+        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
+        source TEXT, description TEXT, created_at_s REAL NOT NULL,
+        PRIMARY KEY (name, version), UNIQUE (name, hash))""",
+)
+
+# Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so the
+# per-step write never rewrites the input or the result; on read the columns are laid over ``doc``.
+_HOT = ("status", "version", "lease_owner", "lease_expires_at_s", "updated_at_s", "progress")
+_COLS = "doc, status, version, lease_owner, lease_expires_at_s, updated_at_s, progress"
+_SELECT_ONE = f"SELECT {_COLS} FROM executions WHERE id = ?"
+_SELECT_STEPS = "SELECT step_id, record FROM steps WHERE execution_id = ? ORDER BY rowid"
+_INSERT = (
+    "INSERT INTO executions (id, status, workflow_name, principal, idempotency_key, created_at_s,"
+    " updated_at_s, version, lease_owner, lease_expires_at_s, progress, doc)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_REWRITE = (
+    "UPDATE executions SET status = ?, version = ?, lease_owner = ?, lease_expires_at_s = ?,"
+    " updated_at_s = ?, progress = ?, doc = ? WHERE id = ? AND version = ?"
+)
+_SAVE_PROGRESS = (
+    "UPDATE executions SET progress = ?, lease_expires_at_s = ?, updated_at_s = ?, version = version + 1"
+    " WHERE id = ? AND lease_owner = ? AND status = 'running'"
+)
+_UPSERT_STEP = (
+    "INSERT INTO steps (execution_id, step_id, record) VALUES (?, ?, ?)"
+    " ON CONFLICT (execution_id, step_id) DO UPDATE SET record = excluded.record"
+)
+_RELEASE = (
+    "UPDATE executions SET lease_owner = NULL, lease_expires_at_s = NULL, version = version + 1"
+    f" WHERE id = ? AND lease_owner = ? AND status NOT IN {_TERMINAL_SQL}"
+)
+
+
+def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open (and create or migrate) the database; autocommit mode, transactions are explicit."""
+    if synchronous not in ("NORMAL", "FULL"):
+        raise InvalidArgument(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute(f"PRAGMA synchronous = {synchronous}")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise InvalidArgument(
+                f"database schema version {found} is newer than {SCHEMA_VERSION}",
+                fix="upgrade workflow-executor",
+            )
+        for statement in _SCHEMA:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        db.close()
+        raise
+    return db
+
+
+class _Base:
+    def __init__(self, path: str | os.PathLike[str], synchronous: str = "NORMAL") -> None:
+        self._db = connect(path, synchronous)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection; the object is unusable afterwards."""
+        with self._lock:
+            self._db.close()
+
+
+class SqliteExecutionStore(_Base):
+    """ExecutionStore in a SQLite file (see ``ports.ExecutionStore`` for the contract).
+
+    ``synchronous="FULL"`` survives power loss; ``"NORMAL"`` (WAL) survives a process crash.
+    ``list`` returns full records without their step records (``steps == {}``).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    ) -> None:
+        super().__init__(path, synchronous)
+
+    def create(self, execution: Execution) -> tuple[Execution, bool]:
+        """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
+            if row is None and execution.idempotency_key is not None:
+                row = db.execute(
+                    "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
+                    " AND idempotency_key IS NOT NULL",
+                    (execution.principal or "", execution.idempotency_key),
+                ).fetchone()
+            if row is not None:
+                existing = self._read(db, row[0])
+                assert existing is not None
+                return existing, False
+            e = execution
+            db.execute(
+                _INSERT,
+                (
+                    e.id,
+                    e.status.value,
+                    e.workflow_name,
+                    e.principal,
+                    e.idempotency_key,
+                    e.created_at_s,
+                    e.updated_at_s,
+                    e.version,
+                    e.lease_owner,
+                    e.lease_expires_at_s,
+                    e.progress.model_dump_json(),
+                    _doc(e),
+                ),
+            )
+            db.executemany(_UPSERT_STEP, [(e.id, k, r.model_dump_json()) for k, r in e.steps.items()])
+        return execution.model_copy(deep=True), True
+
+    def get(self, execution_id: str) -> Execution | None:
+        """The execution with all its step records, or None."""
+        with self._lock:
+            return self._read(self._db, execution_id)
+
+    def list(self, query: ExecutionQuery) -> Page:
+        """Newest first (created_at_s, then id, descending); items carry no step records."""
+        check_limit(query.limit)
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (
+            ("status", query.status),
+            ("workflow_name", query.workflow_name),
+            ("principal", query.principal),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.cursor:
+            created, last_id = decode_cursor(query.cursor)
+            where.append("(created_at_s < ? OR (created_at_s = ? AND id < ?))")
+            args += [created, created, last_id]
+        sql = f"SELECT {_COLS} FROM executions {'WHERE ' + ' AND '.join(where) if where else ''}"
+        sql += " ORDER BY created_at_s DESC, id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, query.limit + 1)).fetchall()
+        items = [_execution(row, {}) for row in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(
+            items=items, next_cursor=encode_cursor(items[-1].created_at_s, items[-1].id) if more else None
+        )
+
+    def acquire_lease(self, execution_id: str, owner: str, ttl_s: float, now_s: float) -> Execution:
+        """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
+        with self._tx() as db:
+            run = self._live(db, execution_id)
+            if run.lease_owner not in (None, owner) and (run.lease_expires_at_s or 0) > now_s:
+                raise LeaseHeld(
+                    f"execution {execution_id} is leased by another runner",
+                    fix="retry after the lease expires",
+                    lease_expires_at_s=run.lease_expires_at_s,
+                )
+            return self._rewrite(
+                db,
+                run,
+                lease_owner=owner,
+                lease_expires_at_s=now_s + ttl_s,
+                status=ExecutionStatus.RUNNING,
+                started_at_s=run.started_at_s or now_s,
+                updated_at_s=now_s,
+            )
+
+    def save_step(
+        self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
+    ) -> None:
+        """Checkpoint one step and renew the lease in one transaction.
+
+        LeaseLost if the lease is not ours (nothing is written), Conflict if finished, NotFound.
+        """
+        progress_json = progress.model_dump_json()
+        record_json = record.model_dump_json()
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = db.execute(
+                    _SAVE_PROGRESS, (progress_json, lease_until_s, time.time(), execution_id, owner)
+                )
+                if cur.rowcount != 1:
+                    raise self._why_not(db, execution_id, owner)
+                db.execute(_UPSERT_STEP, (execution_id, record.step_id, record_json))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def finish(
+        self,
+        execution_id: str,
+        owner: str | None,
+        status: ExecutionStatus,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """Move to a terminal status and clear the lease; returns the final execution.
+
+        InvalidArgument for a non-terminal ``status``; Conflict if finished; LeaseLost if ``owner``
+        is given and the lease is not ours.
+        """
+        if not status.terminal:
+            raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
+        with self._tx() as db:
+            run = self._live(db, execution_id)
+            if owner is not None and run.lease_owner != owner:
+                raise LeaseLost(
+                    f"execution {execution_id} is no longer leased by {owner}", fix="stop this run"
+                )
+            return self._rewrite(
+                db,
+                run,
+                status=status,
+                result=result,
+                error=error,
+                usage=usage if usage is not None else run.usage,
+                ended_at_s=now_s,
+                updated_at_s=now_s,
+                lease_owner=None,
+                lease_expires_at_s=None,
+            )
+
+    def request_cancel(self, execution_id: str, now_s: float) -> Execution:
+        """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
+        with self._tx() as db:
+            run = self._read(db, execution_id)
+            if run is None:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            if run.finished:
+                return run
+            if run.status == ExecutionStatus.QUEUED:
+                return self._rewrite(
+                    db,
+                    run,
+                    cancel_requested=True,
+                    status=ExecutionStatus.CANCELLED,
+                    error=cancelled_error(),
+                    ended_at_s=now_s,
+                    updated_at_s=now_s,
+                    lease_owner=None,
+                    lease_expires_at_s=None,
+                )
+            return self._rewrite(db, run, cancel_requested=True, updated_at_s=now_s)
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
+        with self._tx() as db:
+            db.execute(_RELEASE, (execution_id, owner))
+
+    # -- helpers (called inside the lock) --
+
+    def _read(self, db: sqlite3.Connection, execution_id: str) -> Execution | None:
+        row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+        if row is None:
+            return None
+        steps = {sid: json.loads(rec) for sid, rec in db.execute(_SELECT_STEPS, (execution_id,))}
+        return _execution(row, steps)
+
+    def _live(self, db: sqlite3.Connection, execution_id: str) -> Execution:
+        run = self._read(db, execution_id)
+        if run is None:
+            raise NotFound(f"no execution {execution_id}", fix="check the id")
+        if run.finished:
+            raise frozen_error(execution_id, run.status)
+        return run
+
+    def _rewrite(self, db: sqlite3.Connection, run: Execution, **changes: Any) -> Execution:
+        new = run.model_copy(update={**changes, "version": run.version + 1})
+        cur = db.execute(
+            _REWRITE,
+            (
+                new.status.value,
+                new.version,
+                new.lease_owner,
+                new.lease_expires_at_s,
+                new.updated_at_s,
+                new.progress.model_dump_json(),
+                _doc(new),
+                new.id,
+                run.version,
+            ),
+        )
+        if cur.rowcount != 1:  # unreachable under BEGIN IMMEDIATE; the guard makes the CAS explicit
+            raise Conflict(f"execution {run.id} changed concurrently", fix="retry")
+        return Execution.model_validate(new.model_dump())
+
+    def _why_not(self, db: sqlite3.Connection, execution_id: str, owner: str) -> Exception:
+        try:
+            self._live(db, execution_id)
+        except (NotFound, Conflict) as exc:
+            return exc
+        return LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+
+
+def _doc(execution: Execution) -> str:
+    return execution.model_dump_json(exclude={"steps", *_HOT})
+
+
+def _execution(row: tuple[Any, ...], steps: dict[str, Any]) -> Execution:
+    data = json.loads(row[0])
+    data.update(zip(_HOT[:5], row[1:6], strict=True))
+    data["progress"] = json.loads(row[6])
+    data["steps"] = steps
+    return Execution.model_validate(data)
+
+
+class SqliteWorkflowRegistry(_Base):
+    """WorkflowRegistry in a SQLite file (may be the executions' file): one row per (name, hash)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(path)
+
+    def put(
+        self,
+        name: str,
+        document: dict[str, Any],
+        *,
+        source: str | None = None,
+        description: str | None = None,
+    ) -> StoredWorkflow:
+        """Store a new version, or return the existing one with the same content hash."""
+        digest = workflow_hash(document)
+        with self._tx() as db:
+            found = _select(db, "WHERE name = ? AND hash = ?", (name, digest))
+            if found:
+                return found[0]
+            latest = db.execute("SELECT MAX(version) FROM workflows WHERE name = ?", (name,)).fetchone()[0]
+            stored = StoredWorkflow(
+                name=name,
+                version=(latest or 0) + 1,
+                hash=digest,
+                document=json.loads(json.dumps(document)),
+                source=source,
+                description=description,
+                created_at_s=time.time(),
+            )
+            db.execute(
+                "INSERT INTO workflows (name, version, hash, document, source, description, created_at_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    stored.version,
+                    digest,
+                    json.dumps(document),
+                    source,
+                    description,
+                    stored.created_at_s,
+                ),
+            )
+            return stored
+
+    def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
+        """The latest version of ``name``, or the one with ``workflow_hash``; None if absent."""
+        with self._lock:
+            if workflow_hash is None:
+                found = _select(self._db, "WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
+            else:
+                found = _select(self._db, "WHERE name = ? AND hash = ?", (name, workflow_hash))
+        return found[0] if found else None
+
+    def list(self) -> list[StoredWorkflow]:
+        """The latest version of each name, sorted by name."""
+        with self._lock:
+            return _select(
+                self._db,
+                "WHERE version = (SELECT MAX(version) FROM workflows w WHERE w.name = workflows.name)"
+                " ORDER BY name",
+                (),
+            )
+
+
+def _select(db: sqlite3.Connection, tail: str, args: tuple[Any, ...]) -> list[StoredWorkflow]:
+    sql = "SELECT name, version, hash, document, source, description, created_at_s FROM workflows " + tail
+    return [
+        StoredWorkflow(
+            name=n, version=v, hash=h, document=json.loads(d), source=s, description=ds, created_at_s=c
+        )
+        for n, v, h, d, s, ds, c in db.execute(sql, args)
+    ]

@@ -1,0 +1,304 @@
+"""The Python API (LangSwarm's local-mode ``mcpworkflow_executor``): register, run, start,
+status, wait, cancel, rerun, list. The MCP tools and the CLI are thin layers over it."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .errors import Conflict, InvalidArgument, NotFound
+from .models import Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
+from .ports import Event, ExecutionQuery, TaskRequest
+from .services import Services, build
+from .settings import Settings
+from .spec import graph, load_file, load_object, load_text, validate
+from .spec.model import WorkflowDocument
+from .spec.validate import Report
+
+WorkflowSource = str | Path | Mapping[str, Any]
+
+
+class Executor:
+    """One object per process; thread-safe. Errors are ``WfxError`` subclasses."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.store = services.store
+        self.registry = services.registry
+        self.engine = services.engine
+        self._changed = threading.Condition()
+        subscribe = getattr(services.events, "subscribe", None)
+        if subscribe is not None:
+            subscribe(self._on_event)
+
+    @classmethod
+    def local(cls, path: str | Path | None = None, *, home: str | Path | None = None,
+              memory: bool = False, settings: Settings | None = None) -> Executor:
+        """Embedded backends (SQLite under ``home``, or memory); registers ``path`` if given."""
+        s = settings or Settings.from_env()
+        if home is not None:
+            s = replace(s, home=Path(home))
+        s = replace(s, store="memory" if memory else ("sqlite" if s.store == "firestore" else s.store),
+                    queue="local", events="local")
+        ex = cls(build(s))
+        if path is not None:
+            ex.register(Path(path))
+        return ex
+
+    def close(self) -> None:
+        self.services.close()
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- workflows -------------------------------------------------------------------------
+
+    def check(self, source: WorkflowSource, *, name: str | None = None) -> tuple[WorkflowDocument, Report]:
+        """Load and validate. Errors: SpecError listing every problem."""
+        doc = self._load(source, name)
+        report = validate(doc, function_checker=self.engine.functions.check,
+                          known_workflow=lambda n: self.registry.get(n) is not None,
+                          allowed_env=self.services.settings.allowed_env)
+        return doc, report
+
+    def register(self, source: WorkflowSource, *, name: str | None = None) -> list[StoredWorkflow]:
+        """Validate and store every workflow of a document, each under its own id (all share
+        the document, so child workflows resolve). Returns the stored versions."""
+        doc, _ = self.check(source, name=name)
+        return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None)
+
+    def _store_doc(self, doc: WorkflowDocument, source: str | None) -> list[StoredWorkflow]:
+        data = doc.model_dump(mode="json")
+        return [self.registry.put(wid, data, source=source, description=wf.description or doc.description)
+                for wid, wf in doc.workflows.items()]
+
+    def _load(self, source: WorkflowSource, name: str | None) -> WorkflowDocument:
+        if isinstance(source, Path):
+            return load_file(source)
+        if isinstance(source, Mapping):
+            return load_object(dict(source), source=name or "<object>")
+        return load_text(source, source=name or "<inline>")
+
+    def workflows(self) -> list[StoredWorkflow]:
+        return self.registry.list()
+
+    def workflow(self, name: str) -> StoredWorkflow:
+        stored = self.registry.get(name)
+        if stored is None:
+            known = ", ".join(w.name for w in self.registry.list()[:20]) or "none"
+            raise NotFound(f"workflow '{name}' is not registered (known: {known})",
+                           fix="register it, or pass the workflow inline")
+        return stored
+
+    # -- executions ------------------------------------------------------------------------
+
+    def submit(
+        self,
+        workflow_name: str | None = None,
+        input: Any = None,
+        *,
+        workflow: WorkflowSource | None = None,
+        mode: str | ExecutionMode = ExecutionMode.SYNC,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        principal: str | None = None,
+        config_override: Mapping[str, Any] | None = None,
+        dispatch: bool = True,
+    ) -> Execution:
+        """Create the execution record, then run it inline (sync), queue it (async) or start a
+        job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
+        execution (finished for sync). Errors: NotFound, SpecError, InvalidArgument."""
+        try:
+            mode = ExecutionMode(mode)
+        except ValueError:
+            raise InvalidArgument(f"execution_mode '{mode}' is not one of sync, async, isolated",
+                                  fix="use sync, async or isolated") from None
+        if timeout is not None and timeout <= 0:
+            raise InvalidArgument("timeout must be a positive number of seconds")
+        stored = self._resolve(workflow_name, workflow, config_override)
+        now = self.engine.clock.now()
+        ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
+                       input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
+                       created_at_s=now, updated_at_s=now)
+        ex, created = self.store.create(ex)
+        if (not created and ex.finished) or not dispatch:
+            return ex
+        return self._dispatch(ex)
+
+    def run(self, workflow_name: str | None = None, input: Any = None, **kw: Any) -> Execution:
+        return self.submit(workflow_name, input, mode=ExecutionMode.SYNC, **kw)
+
+    def start(self, workflow_name: str | None = None, input: Any = None, **kw: Any) -> Execution:
+        kw.setdefault("mode", ExecutionMode.ASYNC)
+        return self.submit(workflow_name, input, **kw)
+
+    def _resolve(self, name: str | None, workflow: WorkflowSource | None,
+                 override: Mapping[str, Any] | None) -> StoredWorkflow:
+        if workflow is not None:
+            doc, _ = self.check(workflow, name=name)
+            stored = self._store_doc(doc, source=str(workflow) if isinstance(workflow, Path) else None)
+            pick = doc.workflow(name).id
+            base = next(s for s in stored if s.name == pick)
+        elif name:
+            base = self.workflow(name)
+        else:
+            raise InvalidArgument("give workflow_name or an inline workflow",
+                                  fix="pass workflow_name='...' or workflow='<yaml>'")
+        if not override:
+            return base
+        merged = deep_merge(copy.deepcopy(base.document), override)
+        doc, _ = self.check(merged, name=base.name)
+        return next(s for s in self._store_doc(doc, source=base.source) if s.name == base.name)
+
+    def _dispatch(self, ex: Execution) -> Execution:
+        if ex.mode == ExecutionMode.SYNC:
+            if ex.finished:
+                return ex
+            return self.engine.run(ex.id)
+        if ex.mode == ExecutionMode.ASYNC:
+            if self.services.queue is None:
+                raise InvalidArgument("async mode needs a task queue, and this process has none")
+            self.services.queue.enqueue(TaskRequest(ex.id))
+            return ex
+        if self.services.jobs is None:
+            raise InvalidArgument("isolated mode is not configured on this server",
+                                  fix="use execution_mode sync or async, or configure WFX_JOBS")
+        self.services.jobs.start(ex.id)
+        return ex
+
+    def status(self, execution_id: str) -> Execution:
+        ex = self.store.get(execution_id)
+        if ex is None:
+            raise NotFound(f"no execution with id '{execution_id}'", fix="check the id returned at start")
+        return ex
+
+    def wait(self, execution_id: str, timeout: float = 60.0) -> Execution:
+        """Block until the execution is finished or ``timeout`` passed; returns its state."""
+        end = time.monotonic() + timeout
+        while True:
+            ex = self.status(execution_id)
+            left = end - time.monotonic()
+            if ex.finished or left <= 0:
+                return ex
+            with self._changed:
+                self._changed.wait(min(left, 0.2))
+
+    def _on_event(self, event: Event) -> None:
+        if event.type.startswith("execution."):
+            with self._changed:
+                self._changed.notify_all()
+
+    def cancel(self, execution_id: str) -> Execution:
+        """Ask a run to stop (checked between steps and in waits); a queued run ends at once."""
+        ex = self.store.request_cancel(execution_id, self.engine.clock.now())
+        self.engine.signal_cancel(execution_id)
+        if self.services.queue is not None:
+            self.services.queue.cancel(execution_id)
+        if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED:
+            self.services.jobs.cancel(execution_id)
+        return ex
+
+    def executions(self, *, status: str | None = None, workflow_name: str | None = None,
+                   principal: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
+        try:
+            st = ExecutionStatus(status) if status else None
+        except ValueError:
+            raise InvalidArgument(f"status '{status}' is not one of "
+                                  + ", ".join(s.value for s in ExecutionStatus)) from None
+        return self.store.list(ExecutionQuery(status=st, workflow_name=workflow_name, principal=principal,
+                                              limit=limit, cursor=cursor))
+
+    def rerun(self, execution_id: str, from_step: str | None = None, *, mode: str | None = None) -> Execution:
+        """A new execution of the same workflow version and input that reuses the finished
+        steps of ``execution_id`` up to its failed step (or up to ``from_step``)."""
+        old = self.status(execution_id)
+        if not old.finished:
+            raise Conflict(f"execution '{execution_id}' is still {old.status.value}",
+                           fix="wait for it to finish or cancel it first")
+        if old.status == ExecutionStatus.COMPLETED and from_step is None:
+            raise InvalidArgument("a completed execution has no failed step to rerun from",
+                                  fix="name from_step to rerun from that step")
+        doc = self.engine.document(old.workflow_name, old.workflow_hash)
+        wf = doc.workflow(old.workflow_name)
+        if from_step is not None and from_step not in {s.id for s in wf.steps}:
+            raise InvalidArgument(f"from_step '{from_step}' is not a step of workflow '{wf.id}'",
+                                  fix="use one of: " + ", ".join(s.id for s in wf.steps))
+        redo = _downstream(wf, from_step) if from_step else set()
+        keep = [r for r in old.steps.values()
+                if r.status in (StepStatus.COMPLETED, StepStatus.SKIPPED) and r.step_id not in redo]
+        now = self.engine.clock.now()
+        new = Execution(id=uuid.uuid4().hex, workflow_name=old.workflow_name, workflow_hash=old.workflow_hash,
+                        mode=ExecutionMode(mode) if mode else old.mode, input=old.input, principal=old.principal,
+                        timeout_s=old.timeout_s, rerun_of=old.id, created_at_s=now, updated_at_s=now)
+        new, _ = self.store.create(new)
+        owner = self.engine.new_owner()
+        self.store.acquire_lease(new.id, owner, 60.0, now)
+        for rec in sorted(keep, key=lambda r: r.seq):
+            self.store.save_step(new.id, owner, rec.model_copy(update={"reused": True}), new.progress, now + 60)
+        self.store.release_lease(new.id, owner)
+        return self._dispatch(self.status(new.id))
+
+    def resume_pending(self) -> list[str]:
+        """Queue every queued or running execution again, taking over leases of a dead
+        process (only the one embedded server of a home may call this)."""
+        ids: list[str] = []
+        if self.services.queue is None:
+            return ids
+        for status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
+            cursor = None
+            while True:
+                page = self.store.list(ExecutionQuery(status=status, limit=200, cursor=cursor))
+                for ex in page.items:
+                    if ex.parent_id is None:
+                        self.services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True))
+                        ids.append(ex.id)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+        return ids
+
+
+def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``; keys may be dotted paths (``agents.a1.model``)."""
+    for key, value in override.items():
+        target = base
+        parts = str(key).split(".")
+        for p in parts[:-1]:
+            nxt = target.get(p)
+            if not isinstance(nxt, dict):
+                nxt = target[p] = {}
+            target = nxt
+        last = parts[-1]
+        if isinstance(value, Mapping) and isinstance(target.get(last), dict):
+            deep_merge(target[last], value)
+        else:
+            target[last] = copy.deepcopy(value)
+    return base
+
+
+def _downstream(wf: Any, start: str) -> set[str]:
+    """``start`` and every step that can run after it."""
+    g = graph(wf)
+    succ: dict[str, set[str]] = {s.id: set(g.successors.get(s.id, ())) for s in wf.steps}
+    for sid, deps in g.depends.items():
+        for d in deps:
+            succ.setdefault(d, set()).add(sid)
+    for key, fan_in in g.fan_ins.items():
+        for b in g.branches.get(key, ()):
+            succ.setdefault(b, set()).add(fan_in)
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in succ.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen

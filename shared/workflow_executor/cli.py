@@ -1,0 +1,287 @@
+"""``wfx``: run, validate, watch and manage workflows on the embedded backends (data under
+``./.wfx`` unless ``WFX_HOME`` says otherwise). Exit codes: 0 ok, 1 invalid or failed, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError, WfxError
+from .models import Execution, ExecutionMode
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _executor() -> Any:
+    from .api import Executor
+
+    return Executor.local()
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def _execution_view(ex: Execution) -> dict[str, Any]:
+    return {
+        "execution_id": ex.id, "workflow_name": ex.workflow_name, "status": ex.status.value,
+        "mode": ex.mode.value, "progress": ex.progress.describe(), "result": ex.result,
+        "error": ex.error.model_dump() if ex.error else None,
+        "steps": [{"id": r.step_id, "status": r.status.value, "attempts": r.attempts,
+                   "error": r.error.message if r.error else None}
+                  for r in sorted(ex.steps.values(), key=lambda r: r.seq)],
+        "rerun_of": ex.rerun_of,
+    }
+
+
+def _show(ex: Execution, as_json: bool) -> int:
+    if as_json:
+        _print_json(_execution_view(ex))
+    else:
+        p = ex.progress
+        progress = f"{p.completed} of {p.total} steps done" if ex.finished else p.describe()
+        print(f"{ex.id}  {ex.workflow_name}  {ex.status.value}  ({progress})")
+        if ex.result is not None:
+            print(json.dumps(ex.result, indent=2, default=str, ensure_ascii=False))
+        if ex.error:
+            where = f" at step '{ex.error.step}'" if ex.error.step else ""
+            print(f"error{where}: [{ex.error.code}] {ex.error.message}", file=sys.stderr)
+    return EXIT_OK if ex.status.value in ("completed", "queued", "running") else EXIT_FAILED
+
+
+def _input(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # a plain string is the user_input
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    ex = _executor()
+    path = Path(a.file)
+    if a.mode == "async":
+        stored = ex.register(path)
+        name = a.workflow or stored[0].name
+        # No server keeps this process alive: the run goes to a detached worker process.
+        started = ex.submit(name, _input(a.input), mode=ExecutionMode.ASYNC, dispatch=False)
+        _spawn_worker(started.id)
+        return _show(ex.status(started.id), a.json)
+    return _show(ex.run(a.workflow, _input(a.input), workflow=path, timeout=a.timeout), a.json)
+
+
+def _spawn_worker(execution_id: str) -> None:
+    subprocess.Popen([sys.executable, "-m", "workflow_executor.cli", "worker", execution_id],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True, env=dict(os.environ))
+
+
+def cmd_worker(a: argparse.Namespace) -> int:
+    """Run one execution in this process (the local twin of the worker function)."""
+    from .ports import TaskRequest
+    from .services import build
+    from .worker import handle_task
+
+    services = build(with_queue=False)
+    try:
+        out = handle_task(services, TaskRequest(a.execution_id, takeover=a.takeover))
+    finally:
+        services.close()
+    return EXIT_OK if out.http_status == 200 else EXIT_FAILED
+
+
+def cmd_validate(a: argparse.Namespace) -> int:
+    ex = _executor()
+    results, bad = [], False
+    for f in a.files:
+        try:
+            _, report = ex.check(Path(f))
+            results.append({"file": f, "valid": True, "errors": [],
+                            "warnings": [w.to_dict() for w in report.warnings]})
+        except SpecError as err:
+            bad = True
+            results.append({"file": f, "valid": False, "errors": [i.to_dict() for i in err.issues],
+                            "warnings": [w.to_dict() for w in err.warnings]})
+        except WfxError as err:
+            bad = True
+            results.append({"file": f, "valid": False, "errors": [err.to_dict()], "warnings": []})
+    if a.json:
+        _print_json(results)
+    else:
+        for r in results:
+            print(f"{r['file']}: {'valid' if r['valid'] else 'INVALID'}")
+            for e in r["errors"]:
+                print(f"  error   {e.get('path', '')}: {e['message']}" + (f" Fix: {e['fix']}" if e.get("fix") else ""))
+            for w in r["warnings"]:
+                print(f"  warning {w.get('path', '')}: {w['message']}")
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def cmd_status(a: argparse.Namespace) -> int:
+    return _show(_executor().status(a.execution_id), a.json)
+
+
+def cmd_watch(a: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    ex = _executor()
+    cur = ex.status(a.execution_id)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  transient=False) as bar:
+        task = bar.add_task(cur.workflow_name, total=max(cur.progress.total, 1))
+        while True:
+            cur = ex.status(a.execution_id)
+            label = f"{cur.workflow_name} [{cur.status.value}] {', '.join(cur.progress.current)}"
+            bar.update(task, completed=cur.progress.completed, total=max(cur.progress.total, 1), description=label)
+            if cur.finished:
+                break
+            time.sleep(a.interval)
+    return _show(cur, False)
+
+
+def cmd_cancel(a: argparse.Namespace) -> int:
+    return _show(_executor().cancel(a.execution_id), a.json)
+
+
+def cmd_rerun(a: argparse.Namespace) -> int:
+    ex = _executor()
+    new = ex.rerun(a.execution_id, a.from_step, mode="sync")
+    return _show(new, a.json)
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    ex = _executor()
+    for path in a.register or []:
+        ex.register(Path(path))
+    rows = [{"name": w.name, "version": w.version, "hash": w.hash[:12], "description": w.description}
+            for w in ex.workflows()]
+    if a.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['name']}  v{r['version']}  {r['hash']}  {r['description'] or ''}")
+    return EXIT_OK
+
+
+def cmd_executions(a: argparse.Namespace) -> int:
+    page = _executor().executions(status=a.status, workflow_name=a.workflow, limit=a.limit)
+    if a.json:
+        _print_json([_execution_view(e) for e in page.items])
+    else:
+        for e in page.items:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at_s))
+            print(f"{e.id}  {e.workflow_name}  {e.status.value}  {when}")
+    return EXIT_OK
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    from .mcp.serve import serve
+    from .settings import Settings
+
+    serve(Settings.from_env(), a.host, a.port)
+    return EXIT_OK
+
+
+def cmd_keys(a: argparse.Namespace) -> int:
+    from .mcp.auth import create_key
+    from .settings import Settings
+
+    scopes = [s.strip() for s in a.scopes.split(",") if s.strip()]
+    workflows = [w.strip() for w in a.workflows.split(",") if w.strip()] if a.workflows else None
+    print(create_key(Settings.from_env(), scopes, workflows, a.name))
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wfx", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a workflow file")
+    r.add_argument("file")
+    r.add_argument("--workflow", help="which workflow of the file (default: the first)")
+    r.add_argument("--input", help="JSON input (a plain string is taken as user_input)")
+    r.add_argument("--mode", choices=["sync", "async"], default="sync")
+    r.add_argument("--timeout", type=float)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(fn=cmd_run)
+
+    v = sub.add_parser("validate", help="validate workflow files (exit 1 when invalid)")
+    v.add_argument("files", nargs="+")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(fn=cmd_validate)
+
+    for name, fn, helptext in (("status", cmd_status, "show an execution"),
+                               ("cancel", cmd_cancel, "cancel an execution")):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("execution_id")
+        c.add_argument("--json", action="store_true")
+        c.set_defaults(fn=fn)
+
+    w = sub.add_parser("watch", help="a live progress bar until the execution ends")
+    w.add_argument("execution_id")
+    w.add_argument("--interval", type=float, default=0.2)
+    w.set_defaults(fn=cmd_watch)
+
+    rr = sub.add_parser("rerun", help="rerun a failed execution from its failed step (or --from-step)")
+    rr.add_argument("execution_id")
+    rr.add_argument("--from-step")
+    rr.add_argument("--json", action="store_true")
+    rr.set_defaults(fn=cmd_rerun)
+
+    ls = sub.add_parser("list", help="list registered workflows")
+    ls.add_argument("--register", nargs="*", help="workflow files to register first")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(fn=cmd_list)
+
+    ex = sub.add_parser("executions", help="list executions, newest first")
+    ex.add_argument("--status")
+    ex.add_argument("--workflow")
+    ex.add_argument("--limit", type=int, default=20)
+    ex.add_argument("--json", action="store_true")
+    ex.set_defaults(fn=cmd_executions)
+
+    s = sub.add_parser("serve", help="serve the MCP endpoint on the embedded backends")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=4020)
+    s.set_defaults(fn=cmd_serve)
+
+    k = sub.add_parser("keys", help="API keys for the MCP endpoint")
+    ksub = k.add_subparsers(dest="keys_command", required=True)
+    kc = ksub.add_parser("create", help="create a key; it is printed once, only its hash is kept")
+    kc.add_argument("--scopes", required=True, help="comma-separated: run,generate,read,cancel,admin")
+    kc.add_argument("--workflows", help="comma-separated allow-list of workflow names")
+    kc.add_argument("--name")
+    kc.set_defaults(fn=cmd_keys)
+
+    wk = sub.add_parser("worker", help=argparse.SUPPRESS)
+    wk.add_argument("execution_id")
+    wk.add_argument("--takeover", action="store_true")
+    wk.set_defaults(fn=cmd_worker)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.fn(args)
+        return code
+    except SpecError as err:
+        for issue in err.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return EXIT_FAILED
+    except WfxError as err:
+        print(f"error: [{err.code}] {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

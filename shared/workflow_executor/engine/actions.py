@@ -1,0 +1,193 @@
+"""Running one step's action: function, tool, agent, child workflow, or a loop of them,
+with the step's condition, retries and timeout. Nothing here writes to the store except a
+child workflow's own execution record.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    Cancelled,
+    ExecutionTimeout,
+    InvalidArgument,
+    LimitExceeded,
+    NoModelConfigured,
+    NotFound,
+    StepFailed,
+    StepTimeout,
+    WfxError,
+)
+from ..models import Usage
+from ..spec import expr
+from ..spec.model import MAX_LOOP_ITERATIONS, Step
+from ..spec.refs import Scope, render
+
+if TYPE_CHECKING:
+    from .runner import Run
+
+LoopVars = dict[str, Any]
+
+
+class StepResult:
+    __slots__ = ("attempts", "output", "skipped", "usage")
+
+    def __init__(self, output: Any, attempts: int, usage: Usage | None, skipped: bool = False) -> None:
+        self.output = output
+        self.attempts = attempts
+        self.usage = usage
+        self.skipped = skipped
+
+
+def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
+    """Run ``step`` to its end. Raises WfxError (with the attempts made in ``details``)."""
+    if step.condition is not None and not expr.evaluate(step.condition, scope):
+        return StepResult(None, 0, None, skipped=True)
+    if step.loop is not None:
+        out, usage, attempts = _loop(run, step, scope)
+        return StepResult(out, attempts, usage)
+    out, u, attempts = with_retry(run, step, lambda: call_action(run, step, scope))
+    return StepResult(out, attempts, u)
+
+
+def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None, int]:
+    policy = step.retry
+    max_attempts = policy.max_attempts if policy else 1
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            out, u = _with_timeout(run, step, fn)
+            return out, u, attempt
+        except (Cancelled, ExecutionTimeout):
+            raise
+        except Exception as exc:  # a step's own code may raise anything: classify it
+            err = exc if isinstance(exc, WfxError) else StepFailed(f"{type(exc).__name__}: {exc}")
+            if not isinstance(exc, WfxError):
+                err.retryable = True
+            if attempt >= max_attempts or not err.retryable:
+                err.details.setdefault("attempts", attempt)
+                raise err from None
+            assert policy is not None
+            if run.clock.sleep(policy.delay_before(attempt + 1), until=run.cancel_requested):
+                raise Cancelled("cancelled while waiting to retry", step=step.id) from None
+
+
+def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None]:
+    limit = step.timeout
+    left = run.time_left()
+    by_deadline = left is not None and (limit is None or left < limit)
+    if by_deadline:
+        limit = left
+    if limit is None:
+        return fn()
+    # A thread cannot be killed: on timeout it is abandoned (daemon) and its result dropped.
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["ok"] = fn()
+        except BaseException as exc:  # handed back to the waiting thread below
+            box["err"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=f"wfx-step-{step.id}", daemon=True).start()
+    if not done.wait(limit):
+        if by_deadline:
+            raise ExecutionTimeout(f"execution timed out while step '{step.id}' ran")
+        raise StepTimeout(f"step '{step.id}' did not finish within {limit:g} s",
+                          fix="raise the step's timeout or make the step faster", step=step.id)
+    if "err" in box:
+        raise box["err"]
+    result: tuple[Any, Usage | None] = box["ok"]
+    return result
+
+
+def call_action(run: Run, step: Step, scope: Scope, loop_index: int | None = None) -> tuple[Any, Usage | None]:
+    """Run the step's single action once."""
+    if step.function is not None:
+        fn = run.engine.functions.resolve(step.function)
+        args = render(step.args, scope)
+        return fn(**args), None
+    if step.tool is not None:
+        tool = run.document.tools.get(step.tool)
+        if tool is None:
+            raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
+        params = render(step.params, scope)
+        if tool.type == "function" and tool.function:
+            return run.engine.functions.resolve(tool.function)(**params), None
+        raise InvalidArgument(f"tool '{tool.id}' has type '{tool.type}', which this executor cannot run",
+                              fix="use a tool of type 'function' that names an allowed function")
+    if step.agent is not None:
+        agent = run.document.agents.get(step.agent)
+        if agent is None:
+            raise NotFound(f"agent '{step.agent}' is not declared in this workflow's agents")
+        if run.engine.agents is None:
+            raise NoModelConfigured(
+                f"step '{step.id}' needs agent '{step.agent}' but no model is configured",
+                fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) for the server")
+        reply = run.engine.agents.run(agent, render(step.input, scope), timeout_s=agent.timeout)
+        return reply.output, reply.usage
+    if step.invoke_workflow is not None:
+        return run.invoke_child(step, render(step.input, scope), loop_index)
+    raise InvalidArgument(f"step '{step.id}' has no action")
+
+
+def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
+    loop = step.loop
+    assert loop is not None
+    usage = Usage()
+    attempts = 0
+    outputs: list[Any] = []
+
+    def iteration(i: int, item: Any, last: Any) -> Any:
+        nonlocal usage, attempts
+        vars_: LoopVars = {loop.var: item, "item": item, "index": i, "last": last}
+        it_scope = Scope(scope.input, scope.outputs, loop=vars_, branches=scope.branches,
+                         allowed_env=scope.allowed_env, environ=scope.environ)
+        if loop.body:
+            local = dict(scope.outputs)
+            out: Any = None
+            for body_step in loop.body:
+                body_scope = Scope(scope.input, local, loop=vars_, allowed_env=scope.allowed_env,
+                                   environ=scope.environ)
+                res = run_step(run, body_step, body_scope)
+                local[body_step.id] = out = res.output
+                attempts += res.attempts
+                if res.usage:
+                    usage = usage.add(res.usage)
+            return out
+        o, u, a = with_retry(run, step, lambda: call_action(run, step, it_scope, i))
+        attempts += a
+        if u is not None:
+            usage = usage.add(u)
+        return o
+
+    if loop.until is not None:
+        last: Any = None
+        for i in range(loop.max):
+            run.check_cancel()
+            last = iteration(i, i, last)
+            outputs.append(last)
+            if expr.evaluate(loop.until, scope.with_output(last), {"output": last, "index": i}):
+                return last, usage, attempts
+        raise LimitExceeded(f"loop of step '{step.id}' reached max {loop.max} iterations before "
+                            f"'{loop.until}' held", fix="raise loop.max or fix the loop body", step=step.id)
+    items = render(loop.for_each, scope)
+    if isinstance(items, dict):
+        items = list(items.items())
+    if not isinstance(items, list):
+        raise InvalidArgument(f"loop.for_each of step '{step.id}' gave a {type(items).__name__}, not a list")
+    if len(items) > min(loop.max, MAX_LOOP_ITERATIONS):
+        raise LimitExceeded(f"loop of step '{step.id}' has {len(items)} items, more than max {loop.max}",
+                            fix="raise loop.max (at most 10000) or pass fewer items", step=step.id)
+    prev: Any = None
+    for i, item in enumerate(items):
+        run.check_cancel()
+        prev = iteration(i, item, prev)
+        outputs.append(prev)
+    return outputs, usage, attempts

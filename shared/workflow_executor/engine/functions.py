@@ -1,0 +1,73 @@
+"""Which callables ``function`` steps may run: the built-ins plus operator-allowed modules.
+
+References are ``pkg.mod.func`` or ``pkg.mod:func``. A module is imported only after its
+dotted name passed the allow-list check, so a workflow can never make us import arbitrary
+code; there is no way to pass inline code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import builtins as builtin_functions
+from ..errors import FunctionNotAllowed
+
+BUILTIN_PREFIX = "builtins"
+
+
+class FunctionRegistry:
+    """Resolves function references. ``modules`` are dotted prefixes (``mypkg`` allows
+    ``mypkg.tasks.clean`` but not ``mypkgx.evil``)."""
+
+    def __init__(self, modules: Iterable[str] = ()) -> None:
+        self.modules = tuple(m.strip().rstrip(".") for m in modules if m.strip())
+        self._cache: dict[str, Callable[..., Any]] = {}
+
+    @staticmethod
+    def split(ref: str) -> tuple[str, str]:
+        if ":" in ref:
+            mod, _, name = ref.partition(":")
+        else:
+            mod, _, name = ref.rpartition(".")
+        return mod, name
+
+    def check(self, ref: str) -> str | None:
+        """None when ``ref`` may run, else a message that says why not and what to do."""
+        mod, name = self.split(ref)
+        if not name or name.startswith("_"):
+            return f"'{ref}' is not a function reference; write module.function or module:function"
+        if mod in ("", BUILTIN_PREFIX):
+            if name in builtin_functions.REGISTRY:
+                return None
+            return (f"'{ref}' is not a built-in function; built-ins are: "
+                    + ", ".join(sorted(builtin_functions.REGISTRY)))
+        if not any(mod == p or mod.startswith(p + ".") for p in self.modules):
+            allowed = ", ".join(self.modules) or "none"
+            return (f"function '{ref}' is outside the allowed modules ({allowed}); the operator can "
+                    "allow its module with WFX_FUNCTION_MODULES")
+        return None
+
+    def resolve(self, ref: str) -> Callable[..., Any]:
+        """The callable for ``ref``. Errors: FunctionNotAllowed (not allowed, missing, not callable)."""
+        if ref in self._cache:
+            return self._cache[ref]
+        problem = self.check(ref)
+        if problem:
+            raise FunctionNotAllowed(problem, function=ref)
+        mod, name = self.split(ref)
+        if mod in ("", BUILTIN_PREFIX):
+            fn = builtin_functions.REGISTRY[name]
+        else:
+            try:
+                module = importlib.import_module(mod)
+            except ImportError as exc:
+                raise FunctionNotAllowed(f"module '{mod}' of function '{ref}' cannot be imported: {exc}",
+                                         fix="install the module or correct the reference") from None
+            found = getattr(module, name, None)
+            if not callable(found):
+                raise FunctionNotAllowed(f"'{ref}' is not a callable in module '{mod}'")
+            fn = found
+        self._cache[ref] = fn
+        return fn

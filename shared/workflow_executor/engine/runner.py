@@ -1,0 +1,392 @@
+"""The engine: runs (or resumes) one execution to its end behind the ports.
+
+One write per finished step (``save_step``) before the next starts; routing decisions go into
+the record so that a redelivery resumes from the records alone. Knows nothing of HTTP,
+Firestore or Cloud Tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Cancelled, Conflict, ExecutionTimeout, LimitExceeded, NotFound, StepFailed, WfxError
+from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
+from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
+from ..spec import expr
+from ..spec.graph import Graph, graph
+from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
+from ..spec.refs import Scope, UnresolvedReference, parse_ref
+from . import actions
+from .clock import SystemClock
+from .frontier import chain_route, ready_steps, split_user
+from .functions import FunctionRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    lease_ttl_s: float = 300.0
+    max_parallel: int = 8
+    max_child_depth: int = 5
+    cancel_poll_s: float = 0.5
+    allowed_env: frozenset[str] = frozenset()
+    environ: dict[str, str] = field(default_factory=dict)
+
+
+class NullBus:
+    def publish(self, event: Event) -> None:
+        return None
+
+
+class Engine:
+    """Shared by every run in a process: holds the ports, caches parsed documents."""
+
+    def __init__(
+        self,
+        store: ExecutionStore,
+        registry: WorkflowRegistry,
+        *,
+        events: EventBus | None = None,
+        clock: Clock | None = None,
+        functions: FunctionRegistry | None = None,
+        agents: AgentRunner | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.events: EventBus = events or NullBus()
+        self.clock: Clock = clock or SystemClock()
+        self.functions = functions or FunctionRegistry()
+        self.agents = agents
+        self.config = config or EngineConfig()
+        self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
+            OrderedDict())
+        self._docs_lock = threading.Lock()
+        self._cancel_flags: dict[str, threading.Event] = {}
+
+    def new_owner(self) -> str:
+        return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def document(self, name: str, workflow_hash: str) -> WorkflowDocument:
+        """The parsed document of a stored workflow version (cached by hash)."""
+        with self._docs_lock:
+            hit = self._docs.get(workflow_hash)
+            if hit:
+                self._docs.move_to_end(workflow_hash)
+                return hit[0]
+        stored = self.registry.get(name, workflow_hash)
+        if stored is None:
+            raise NotFound(f"workflow '{name}' version {workflow_hash[:12]} is not stored",
+                           fix="register the workflow again")
+        # The registry holds the normalised, validated dump: no need to re-run the loader.
+        doc = WorkflowDocument.model_validate(stored.document)
+        with self._docs_lock:
+            self._docs[workflow_hash] = (doc, {})
+            while len(self._docs) > 256:
+                self._docs.popitem(last=False)
+        return doc
+
+    def plan(self, workflow_hash: str, doc: WorkflowDocument, wf: Workflow) -> tuple[Graph, dict[str, int]]:
+        with self._docs_lock:
+            entry = self._docs.get(workflow_hash)
+            plans = entry[1] if entry else {}
+            if wf.id not in plans:
+                plans[wf.id] = (graph(wf), {s.id: i for i, s in enumerate(wf.steps)})
+            return plans[wf.id]
+
+    def signal_cancel(self, execution_id: str) -> None:
+        """Wake a run of this process at once (the store flag reaches other processes)."""
+        self._cancel_flags.setdefault(execution_id, threading.Event()).set()
+
+    def run(self, execution_id: str, *, owner: str | None = None, now_s: float | None = None,
+            budget_s: float | None = None) -> Execution:
+        """Run or resume ``execution_id`` to a terminal status and return it. With ``budget_s``
+        the run stops between steps once that much time has passed, gives the lease up and
+        returns the unfinished execution (the caller hands over to a follow-up task).
+
+        Errors: NotFound, LeaseHeld (another live runner has it), LeaseLost (taken over
+        mid-run: this runner stops writing). Workflow failures are not errors: they end in
+        the returned execution's status."""
+        owner = owner or self.new_owner()
+        now = self.clock.now() if now_s is None else now_s
+        ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
+        flag = self._cancel_flags.setdefault(execution_id, threading.Event())
+        try:
+            return Run(self, ex, owner, flag, budget_s).execute()
+        finally:
+            self._cancel_flags.pop(execution_id, None)
+
+
+class Run:
+    """One pass of the engine over one execution."""
+
+    def __init__(self, engine: Engine, ex: Execution, owner: str, flag: threading.Event,
+                 budget_s: float | None = None) -> None:
+        self.budget_end = time.monotonic() + budget_s if budget_s is not None else None
+        self.engine = engine
+        self.ex = ex
+        self.owner = owner
+        self.flag = flag
+        self.clock = engine.clock
+        self.store = engine.store
+        self.document = engine.document(ex.workflow_name, ex.workflow_hash)
+        self.workflow = self.document.workflow(ex.workflow_name)
+        self.graph, self.index = engine.plan(ex.workflow_hash, self.document, self.workflow)
+        self.records: dict[str, StepRecord] = dict(ex.steps)
+        self.outputs: dict[str, Any] = {k: r.output for k, r in self.records.items()
+                                        if r.status in (StepStatus.COMPLETED, StepStatus.SKIPPED)}
+        self.seq = max((r.seq for r in self.records.values()), default=0)
+        self.finished_count = sum(1 for r in self.records.values() if r.status != StepStatus.FAILED)
+        self.lock = threading.Lock()
+        limit = ex.timeout_s or self.workflow.timeout
+        start = ex.started_at_s or self.clock.now()
+        self.deadline = start + limit if limit else None
+        self._next_poll = time.monotonic() + engine.config.cancel_poll_s
+        self.usage = ex.usage
+
+    # -- cancellation and deadline -------------------------------------------------------
+
+    def cancel_requested(self) -> bool:
+        if self.flag.is_set():
+            return True
+        if time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + self.engine.config.cancel_poll_s
+            cur = self.store.get(self.ex.id)
+            if cur is not None and (cur.cancel_requested or cur.status == ExecutionStatus.CANCELLED):
+                self.flag.set()
+        return self.flag.is_set()
+
+    def check_cancel(self) -> None:
+        if self.cancel_requested():
+            raise Cancelled("execution was cancelled")
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else max(self.deadline - self.clock.now(), 0.0)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def execute(self) -> Execution:
+        self._emit("execution.running", {})
+        running: dict[Future[StepRecord], str] = {}
+        pool: ThreadPoolExecutor | None = None
+        failed: StepRecord | None = None
+        ready = self._ready(running.values())
+        try:
+            while True:
+                if self.cancel_requested():
+                    return self._end(ExecutionStatus.CANCELLED, error=ErrorInfo(
+                        code="cancelled", message="execution was cancelled"))
+                left = self.time_left()
+                if left is not None and left <= 0:
+                    raise ExecutionTimeout("execution exceeded its timeout")
+                if not ready and not running:
+                    break
+                if self.budget_end is not None and not running and time.monotonic() >= self.budget_end:
+                    self.store.release_lease(self.ex.id, self.owner)
+                    return self.store.get(self.ex.id) or self.ex
+                if not running and len(ready) == 1 and self._step(ready[0]).timeout is None:
+                    rec = self._run_step(self._step(ready[0]))  # hot path: no thread hop
+                    ready = self._complete(rec, ())
+                    if rec.status == StepStatus.FAILED:
+                        failed = rec
+                        break
+                    continue
+                if pool is None:
+                    pool = ThreadPoolExecutor(self.engine.config.max_parallel, thread_name_prefix="wfx-par")
+                for sid in ready:
+                    running[pool.submit(self._run_step, self._step(sid))] = sid
+                waits = [self.engine.config.cancel_poll_s] + ([left] if left is not None else [])
+                done, _ = wait(list(running), timeout=min(waits), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    running.pop(fut)
+                    rec = fut.result()
+                    ready = self._complete(rec, running.values())
+                    if rec.status == StepStatus.FAILED:
+                        failed = rec
+                if failed:
+                    break
+                if not done:
+                    ready = []
+            if failed is not None:
+                err = failed.error or ErrorInfo(code="step_failed", message="step failed")
+                return self._end(ExecutionStatus.FAILED, error=err)
+            return self._end(ExecutionStatus.COMPLETED, result=self._result())
+        except Cancelled:
+            return self._end(ExecutionStatus.CANCELLED, error=ErrorInfo(code="cancelled",
+                                                                         message="execution was cancelled"))
+        except ExecutionTimeout as exc:
+            return self._end(ExecutionStatus.TIMEOUT, error=ErrorInfo(code=exc.code, message=exc.message))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    def _step(self, step_id: str) -> Step:
+        return self.workflow.steps[self.index[step_id]]
+
+    def _ready(self, running: Any) -> list[str]:
+        return ready_steps(self.workflow, self.graph, self.records, set(running))
+
+    def _scope(self, step: Step) -> Scope:
+        branches: dict[str, Any] = {}
+        if step.is_fan_in and step.fan_key:
+            branches = {b: self.outputs[b] for b in self.graph.branches.get(step.fan_key, ())
+                        if b in self.outputs}
+        cfg = self.engine.config
+        return Scope(self.ex.input, self.outputs, branches=branches, allowed_env=cfg.allowed_env,
+                     environ=cfg.environ)
+
+    def _run_step(self, step: Step) -> StepRecord:
+        started = self.clock.now()
+        scope = self._scope(step)
+        try:
+            res = actions.run_step(self, step, scope)
+            if res.skipped:
+                targets, to_user = self._route(step, None, scope)
+                return StepRecord(step_id=step.id, status=StepStatus.SKIPPED, started_at_s=started,
+                                  ended_at_s=self.clock.now(), routed_to=targets, to_user=to_user)
+            targets, to_user = self._route(step, res.output, scope)
+            return StepRecord(step_id=step.id, status=StepStatus.COMPLETED, attempts=res.attempts,
+                              started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
+                              routed_to=targets, to_user=to_user, usage=res.usage)
+        except (Cancelled, ExecutionTimeout):
+            raise
+        except WfxError as exc:
+            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1))
+        except Exception as exc:  # a routing/render bug in user data must not kill the runner
+            return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
+
+    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any) -> StepRecord:
+        return StepRecord(step_id=step.id, status=StepStatus.FAILED, attempts=int(attempts or 1),
+                          started_at_s=started, ended_at_s=self.clock.now(),
+                          error=ErrorInfo(code=code, message=message, step=step.id))
+
+    def _route(self, step: Step, output: Any, scope: Scope) -> tuple[list[str], bool]:
+        if self.graph.chain:
+            return chain_route(self.workflow, self.index, step)
+        if step.output is None:
+            return [], False
+        targets = list(step.output.to)
+        cond = step.output.condition
+        if cond is not None:
+            # The condition may read this step's own output by id as well as by ``output``.
+            s = Scope(scope.input, {**self.outputs, step.id: output}, branches=scope.branches,
+                      allowed_env=scope.allowed_env, environ=scope.environ, step_output=output)
+            names = {"output": output}
+            if isinstance(cond, IfCondition):
+                targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise
+            elif isinstance(cond, SwitchCondition):
+                value = expr.evaluate(cond.expr, s, names)
+                key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                targets += cond.cases.get(key, cond.default)
+            elif isinstance(cond, ExistsCondition):
+                targets += cond.then if _exists(cond.ref, s) else cond.otherwise
+        return split_user(targets)
+
+    def _complete(self, rec: StepRecord, running: Any) -> list[str]:
+        """Checkpoint a finished step (the one write), publish it, and return the new frontier."""
+        with self.lock:
+            self.seq += 1
+            rec.seq = self.seq
+            self.records[rec.step_id] = rec
+            if rec.status != StepStatus.FAILED:
+                self.outputs[rec.step_id] = rec.output
+            if rec.usage:
+                self.usage = self.usage.add(rec.usage)
+            if rec.status == StepStatus.FAILED:
+                ready = []
+            elif self.graph.chain and not running:
+                ready = [t for t in rec.routed_to if t not in self.records]  # O(1) for a chain
+            else:
+                ready = self._ready(running)
+            if rec.status != StepStatus.FAILED:
+                self.finished_count += 1
+            progress = Progress(completed=self.finished_count, total=len(self.workflow.steps),
+                                current=sorted(set(running) | set(ready)))
+            self.store.save_step(self.ex.id, self.owner, rec, progress,
+                                 self.clock.now() + self.engine.config.lease_ttl_s)
+        self._emit(f"step.{rec.status.value}", {"step": rec.step_id, "attempts": rec.attempts})
+        return ready
+
+    def _result(self) -> Any:
+        finished = sorted((r for r in self.records.values() if r.status != StepStatus.FAILED),
+                          key=lambda r: r.seq)
+        to_user = [r for r in finished if r.to_user]
+        if to_user:
+            return to_user[-1].output
+        return finished[-1].output if finished else None
+
+    def _end(self, status: ExecutionStatus, *, result: Any = None, error: ErrorInfo | None = None) -> Execution:
+        try:
+            ex = self.store.finish(self.ex.id, self.owner, status, result=result, error=error,
+                                   usage=self.usage, now_s=self.clock.now())
+        except Conflict:
+            # Someone finished it first (a cancel of this run, say): report what is stored.
+            cur = self.store.get(self.ex.id)
+            if cur is None:
+                raise
+            ex = cur
+        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None})
+        return ex
+
+    def _emit(self, type_: str, data: dict[str, Any]) -> None:
+        try:
+            self.engine.events.publish(Event(type=type_, execution_id=self.ex.id,
+                                             workflow=self.ex.workflow_name, data=data))
+        except Exception:  # events are projections: never let them fail a run
+            log.exception("event %s for %s was not published", type_, self.ex.id)
+
+    # -- child workflows -----------------------------------------------------------------
+
+    def invoke_child(self, step: Step, child_input: Any, loop_index: int | None) -> tuple[Any, Usage]:
+        depth = self.ex.depth + 1
+        if depth > self.engine.config.max_child_depth:
+            raise LimitExceeded(f"step '{step.id}' would nest workflows deeper than "
+                                f"{self.engine.config.max_child_depth}", fix="flatten the workflows")
+        name = step.invoke_workflow or ""
+        reg = self.engine.registry
+        if name in self.document.workflows:
+            wf_hash = self.ex.workflow_hash
+            if reg.get(name, wf_hash) is None:
+                parent = reg.get(self.ex.workflow_name, wf_hash)
+                assert parent is not None
+                reg.put(name, parent.document, source=parent.source)
+        else:
+            stored = reg.get(name)
+            if stored is None:
+                raise NotFound(f"child workflow '{name}' is not registered", fix="register it first")
+            wf_hash = stored.hash
+        suffix = f".{loop_index}" if loop_index is not None else ""
+        now = self.clock.now()
+        left = self.time_left()
+        child = Execution(id=f"{self.ex.id}.{step.id}{suffix}", workflow_name=name, workflow_hash=wf_hash,
+                          mode=self.ex.mode, input=child_input, principal=self.ex.principal,
+                          parent_id=self.ex.id, parent_step=step.id, depth=depth, timeout_s=left,
+                          created_at_s=now, updated_at_s=now)
+        stored_child, _ = self.store.create(child)
+        if not stored_child.finished:
+            stored_child = self.engine.run(stored_child.id)
+        if stored_child.status == ExecutionStatus.COMPLETED:
+            return stored_child.result, stored_child.usage
+        err = stored_child.error
+        raise StepFailed(f"child workflow '{name}' ({stored_child.id}) ended {stored_child.status.value}"
+                       + (f": {err.message}" if err else ""), child=stored_child.id)
+
+
+def _exists(ref_text: str, scope: Scope) -> bool:
+    text = ref_text.strip()
+    if text.startswith("${") and text.endswith("}"):
+        text = text[2:-1]
+    try:
+        value = scope.lookup(parse_ref(text))
+    except UnresolvedReference:
+        return False
+    return value not in (None, "", [], {})

@@ -1,0 +1,153 @@
+"""One error hierarchy for the whole library.
+
+Every error carries a stable ``code`` (asserted by tests and mapped once per edge: JSON-RPC /
+``isError`` in the MCP function, 2xx vs 5xx in the worker, exit code in the job and CLI), a
+``retryable`` flag (the retry contract), a message that says what to do next, and structured
+``details``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class WfxError(Exception):
+    """Base class. ``code`` is stable; ``message`` is for people; ``fix`` says what to do."""
+
+    code = "internal"
+    retryable = False
+
+    def __init__(self, message: str, *, fix: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fix:
+            out["fix"] = self.fix
+        if self.details:
+            out["details"] = self.details
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.fix})" if self.fix else self.message
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation finding: where (file + dotted path), what, and how to fix it."""
+
+    path: str
+    message: str
+    file: str | None = None
+    severity: str = "error"
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        tail = f" Fix: {self.fix}" if self.fix else ""
+        return f"{where}{self.path}: {self.message}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "message": self.message, "severity": self.severity}
+        if self.file:
+            out["file"] = self.file
+        if self.fix:
+            out["fix"] = self.fix
+        return out
+
+
+class SpecError(WfxError):
+    """A workflow document is malformed or invalid; ``issues`` lists every problem found."""
+
+    code = "invalid_workflow"
+
+    def __init__(self, issues: list[Issue], *, warnings: list[Issue] | None = None) -> None:
+        self.issues = issues
+        self.warnings = warnings or []
+        head = str(issues[0]) if issues else "invalid workflow"
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        super().__init__(head + more, errors=[i.to_dict() for i in issues])
+
+
+class LimitExceeded(WfxError):
+    code = "limit_exceeded"
+
+
+class InvalidArgument(WfxError):
+    code = "invalid_argument"
+
+
+class NotFound(WfxError):
+    code = "not_found"
+
+
+class Conflict(WfxError):
+    """A compare-and-set lost, or the state does not allow the operation."""
+
+    code = "conflict"
+
+
+class LeaseHeld(Conflict):
+    """Another live runner holds the execution's lease (worker answers 409)."""
+
+    code = "lease_held"
+    retryable = True
+
+
+class LeaseLost(Conflict):
+    """This runner's lease was taken over; it must stop without writing more."""
+
+    code = "lease_lost"
+
+
+class Unauthorized(WfxError):
+    code = "unauthorized"
+
+
+class Forbidden(WfxError):
+    code = "forbidden"
+
+
+class FunctionNotAllowed(WfxError):
+    code = "function_not_allowed"
+
+
+class NoModelConfigured(WfxError):
+    code = "no_model_configured"
+
+
+class StepFailed(WfxError):
+    """A step raised; ``retryable`` follows the cause."""
+
+    code = "step_failed"
+
+
+class StepTimeout(WfxError):
+    code = "step_timeout"
+    retryable = True
+
+
+class ExecutionTimeout(WfxError):
+    code = "timeout"
+
+
+class Cancelled(WfxError):
+    code = "cancelled"
+
+
+class Transient(WfxError):
+    """A backend hiccup worth retrying (worker answers 5xx, the queue redelivers)."""
+
+    code = "transient"
+    retryable = True
+
+
+class TerminalStepError(WfxError):
+    """Raised by a step function to say: do not retry this."""
+
+    code = "step_failed"
+    retryable = False

@@ -1,0 +1,156 @@
+"""Persisted records: executions, their step records, stored workflows.
+
+Pydantic because these cross the wire and the store. Every time is a float of seconds since
+the epoch and its field name ends in ``_s``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExecutionStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset(
+    {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT, ExecutionStatus.CANCELLED}
+)
+
+
+class ExecutionMode(StrEnum):
+    SYNC = "sync"
+    ASYNC = "async"
+    ISOLATED = "isolated"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ErrorInfo(BaseModel):
+    """A persisted error: stable code, a message for people, and where it happened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    step: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Usage(BaseModel):
+    """Resources spent: LLM tokens and cost, CPU seconds, peak memory."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cpu_s: float = 0.0
+    peak_memory_kb: int = 0
+
+    def add(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+            cpu_s=self.cpu_s + other.cpu_s,
+            peak_memory_kb=max(self.peak_memory_kb, other.peak_memory_kb),
+        )
+
+
+class StepRecord(BaseModel):
+    """The checkpoint of one step. ``routed_to`` records the routing decision so that a
+    resumed run rebuilds the same frontier from the records alone."""
+
+    step_id: str
+    status: StepStatus
+    attempts: int = 0
+    seq: int = 0
+    started_at_s: float | None = None
+    ended_at_s: float | None = None
+    output: Any = None
+    routed_to: list[str] = Field(default_factory=list)
+    to_user: bool = False
+    error: ErrorInfo | None = None
+    usage: Usage | None = None
+    reused: bool = False
+
+
+class Progress(BaseModel):
+    completed: int = 0
+    total: int = 0
+    current: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.total == 0:
+            return "Not started"
+        k = min(self.completed + (1 if self.current else 0), self.total)
+        return f"Processing step {max(k, 1)} of {self.total}"
+
+
+class Execution(BaseModel):
+    """One run of one workflow. Transitions are compare-and-set in the store; a finished
+    execution never changes again."""
+
+    id: str
+    workflow_name: str
+    workflow_hash: str
+    mode: ExecutionMode = ExecutionMode.SYNC
+    input: Any = None
+    status: ExecutionStatus = ExecutionStatus.QUEUED
+    idempotency_key: str | None = None
+    principal: str | None = None
+    parent_id: str | None = None
+    parent_step: str | None = None
+    depth: int = 0
+    rerun_of: str | None = None
+    timeout_s: float | None = None
+    progress: Progress = Field(default_factory=Progress)
+    steps: dict[str, StepRecord] = Field(default_factory=dict)
+    result: Any = None
+    error: ErrorInfo | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cancel_requested: bool = False
+    lease_owner: str | None = None
+    lease_expires_at_s: float | None = None
+    created_at_s: float
+    started_at_s: float | None = None
+    ended_at_s: float | None = None
+    updated_at_s: float
+    version: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+
+class StoredWorkflow(BaseModel):
+    """A workflow definition kept by name, one version per distinct content hash."""
+
+    name: str
+    version: int
+    hash: str
+    document: dict[str, Any]
+    source: str | None = None
+    description: str | None = None
+    created_at_s: float
+
+
+class Page(BaseModel):
+    items: list[Execution]
+    next_cursor: str | None = None

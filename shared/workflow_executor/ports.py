@@ -1,0 +1,157 @@
+"""Ports: what the engine and the MCP layer need from the outside world.
+
+Every backend (memory, SQLite, Firestore, Cloud Tasks, Pub/Sub, Cloud Run, local threads and
+subprocesses) implements these Protocols in ``adapters/``; ``services.py`` picks one of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from .models import (
+    ErrorInfo,
+    Execution,
+    ExecutionStatus,
+    Page,
+    Progress,
+    StepRecord,
+    StoredWorkflow,
+    Usage,
+)
+
+
+@dataclass(frozen=True)
+class ExecutionQuery:
+    status: ExecutionStatus | None = None
+    workflow_name: str | None = None
+    principal: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+@runtime_checkable
+class ExecutionStore(Protocol):
+    """Durable executions. All mutations are compare-and-set; a finished execution is frozen.
+
+    Errors: ``NotFound`` for an unknown id, ``Conflict`` when a precondition fails,
+    ``LeaseHeld`` / ``LeaseLost`` for lease violations.
+    """
+
+    def create(self, execution: Execution) -> tuple[Execution, bool]:
+        """Store a new execution. If one with the same (principal, idempotency_key) exists,
+        return it and False instead; same for an existing id."""
+
+    def get(self, execution_id: str) -> Execution | None: ...
+
+    def list(self, query: ExecutionQuery) -> Page:
+        """Newest first; ``cursor`` is opaque and comes from the previous page."""
+
+    def acquire_lease(self, execution_id: str, owner: str, ttl_s: float, now_s: float) -> Execution:
+        """Take the lease when free, expired or already ours, and move queued -> running.
+        Raises LeaseHeld while another live owner holds it, Conflict if finished."""
+
+    def save_step(
+        self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
+    ) -> None:
+        """The one write per step: the record, the progress, the renewed lease. LeaseLost if the
+        lease is no longer ours."""
+
+    def finish(
+        self,
+        execution_id: str,
+        owner: str | None,
+        status: ExecutionStatus,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """Move a non-terminal execution to a terminal status (owner None: no lease needed,
+        e.g. cancelling a queued run). Conflict if already terminal."""
+
+    def request_cancel(self, execution_id: str, now_s: float) -> Execution:
+        """Set the cancel flag; a queued execution becomes cancelled at once."""
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        """Give the lease up without finishing (a hand-over to a follow-up task)."""
+
+
+@runtime_checkable
+class WorkflowRegistry(Protocol):
+    """Workflow definitions by name, versioned by content hash."""
+
+    def put(self, name: str, document: dict[str, Any], *, source: str | None = None,
+            description: str | None = None) -> StoredWorkflow: ...
+
+    def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
+        """The latest version, or the one with ``workflow_hash``."""
+
+    def list(self) -> list[StoredWorkflow]:
+        """The latest version of each name, sorted by name."""
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What the queue delivers to the worker handler."""
+
+    execution_id: str
+    segment: int = 0
+    delay_s: float = 0.0
+    # Local only: the embedded server knows the previous lease owner died with the process.
+    takeover: bool = False
+
+
+class TaskQueue(Protocol):
+    def enqueue(self, request: TaskRequest) -> None:
+        """Deliver at least once to the worker. The same (execution_id, segment) enqueued twice
+        starts one delivery at most (dedup by name)."""
+
+    def cancel(self, execution_id: str) -> None:
+        """Best effort: drop queued deliveries of this execution."""
+
+
+class JobRunner(Protocol):
+    def start(self, execution_id: str) -> str:
+        """Start an isolated run; returns a handle (job execution name or pid)."""
+
+    def cancel(self, execution_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    execution_id: str
+    workflow: str
+    data: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class EventBus(Protocol):
+    def publish(self, event: Event) -> None:
+        """Fire and forget from the engine's point of view; must not raise on a backend hiccup
+        (log and drop), since events are projections, not the source of truth."""
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float, until: Callable[[], bool] | None = None) -> bool:
+        """Sleep up to ``seconds``; wake early (returning True) when ``until()`` turns true."""
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    output: Any
+    usage: Usage = field(default_factory=Usage)
+
+
+class AgentRunner(Protocol):
+    def run(self, agent: Any, prompt: Any, *, timeout_s: float | None = None) -> AgentReply:
+        """Ask the agent (a spec.Agent) for a reply. Errors: NoModelConfigured, StepFailed."""
+
+
+Listener = Callable[[Event], None]
+Listeners = Iterable[Listener]

@@ -1,0 +1,103 @@
+"""The ONE place that picks adapters from settings. Cloud client libraries are imported
+lazily inside the branch that needs them (cold start matters on Cloud Functions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .adapters.local import LocalEventBus, LocalTaskQueue
+from .engine.functions import FunctionRegistry
+from .engine.runner import Engine, EngineConfig
+from .ports import AgentRunner, EventBus, ExecutionStore, JobRunner, TaskQueue, TaskRequest, WorkflowRegistry
+from .settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: ExecutionStore
+    registry: WorkflowRegistry
+    engine: Engine
+    events: EventBus
+    queue: TaskQueue | None = None
+    jobs: JobRunner | None = None
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for c in reversed(self.closers):
+            c()
+        self.closers.clear()
+
+
+def _stores(settings: Settings) -> tuple[ExecutionStore, WorkflowRegistry]:
+    if settings.store == "memory":
+        from .adapters.memory import MemoryExecutionStore, MemoryWorkflowRegistry
+
+        return MemoryExecutionStore(), MemoryWorkflowRegistry()
+    if settings.store == "firestore":
+        from .adapters.firestore import firestore_backends  # type: ignore[import-not-found,unused-ignore]
+
+        stores: tuple[ExecutionStore, WorkflowRegistry] = firestore_backends(settings)
+        return stores
+    from .adapters.sqlite import SqliteExecutionStore, SqliteWorkflowRegistry
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    sync: Literal["NORMAL", "FULL"] = "FULL" if settings.sqlite_synchronous == "FULL" else "NORMAL"
+    return (SqliteExecutionStore(settings.db_path, synchronous=sync),
+            SqliteWorkflowRegistry(settings.db_path))
+
+
+def _events(settings: Settings) -> EventBus:
+    if settings.events == "pubsub":
+        from .adapters.pubsub import PubSubEventBus  # type: ignore[import-not-found,unused-ignore]
+
+        bus: EventBus = PubSubEventBus(settings)
+        return bus
+    return LocalEventBus()
+
+
+def _agents(settings: Settings) -> AgentRunner | None:
+    # The LLM agent runner has its own issue; until it lands agent steps fail with
+    # NoModelConfigured, which names what to configure.
+    return None
+
+
+def build(settings: Settings | None = None, *, with_queue: bool = True) -> Services:
+    """Wire one set of services. ``with_queue=False`` for processes that only run what they
+    are handed (the worker function, the isolated job)."""
+    settings = settings or Settings.from_env()
+    store, registry = _stores(settings)
+    events = _events(settings)
+    engine = Engine(
+        store, registry, events=events,
+        functions=FunctionRegistry(settings.function_modules),
+        agents=_agents(settings),
+        config=EngineConfig(lease_ttl_s=settings.lease_ttl_s, max_parallel=settings.max_parallel,
+                            max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
+                            environ=dict(settings.environ)),
+    )
+    services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
+    for obj in (store, registry):
+        close = getattr(obj, "close", None)
+        if close:
+            services.closers.append(close)
+    if with_queue:
+        services.queue = _queue(settings, services)
+    return services
+
+
+def _queue(settings: Settings, services: Services) -> TaskQueue:
+    if settings.queue == "cloud_tasks":
+        from .adapters.cloud_tasks import CloudTasksQueue  # type: ignore[import-not-found,unused-ignore]
+
+        q: TaskQueue = CloudTasksQueue(settings)
+        return q
+    from .worker import handle_task
+
+    local = LocalTaskQueue(lambda req: handle_task(services, req), workers=settings.queue_workers)
+    services.closers.append(lambda: local.close(wait=False))
+    return local
+
+
+__all__ = ["Services", "Settings", "TaskRequest", "build"]

@@ -1,0 +1,97 @@
+"""Settings, read once from the environment (``WFX_*``). Nothing else reads the environment
+for configuration; ``services.build`` turns these into adapters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InvalidArgument
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path(".wfx")
+    store: str = "sqlite"            # sqlite | memory | firestore
+    queue: str = "local"             # local | cloud_tasks
+    events: str = "local"            # local | pubsub
+    jobs: str = "subprocess"         # subprocess | cloud_run
+    sqlite_synchronous: str = "NORMAL"
+    function_modules: tuple[str, ...] = ()
+    allowed_env: frozenset[str] = frozenset()
+    workflow_roots: tuple[Path, ...] = ()
+    queue_workers: int = 4
+    max_parallel: int = 8
+    lease_ttl_s: float = 300.0
+    max_child_depth: int = 5
+    max_body_bytes: int = 1_048_576
+    worker_secret: str | None = field(default=None, repr=False)
+    # MCP auth: hashed keys (JSON) from a file, or inline in WFX_API_KEYS (never plain keys)
+    api_keys_file: Path | None = None
+    api_keys_json: str | None = field(default=None, repr=False)
+    # cloud
+    gcp_project: str | None = None
+    firestore_database: str = "(default)"
+    tasks_queue: str | None = None
+    worker_url: str | None = None
+    tasks_service_account: str | None = None
+    events_topic: str | None = None
+    run_job: str | None = None
+    api_keys_secret: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "wfx.db"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``WFX_*``. Errors: InvalidArgument naming the variable and the accepted values."""
+        env = dict(os.environ if environ is None else environ)
+        home = Path(env.get("WFX_HOME") or ".wfx")
+        choices = {"WFX_STORE": ("sqlite", "memory", "firestore"), "WFX_QUEUE": ("local", "cloud_tasks"),
+                   "WFX_EVENTS": ("local", "pubsub"), "WFX_JOBS": ("subprocess", "cloud_run"),
+                   "WFX_SQLITE_SYNCHRONOUS": ("NORMAL", "FULL")}
+        for name, allowed in choices.items():
+            if name in env and env[name] not in allowed:
+                raise InvalidArgument(f"{name}={env[name]!r} is not supported",
+                                      fix=f"use one of: {', '.join(allowed)}")
+        roots = _list(env.get("WFX_WORKFLOW_ROOTS")) or (str(home / "workflows"),)
+        allowed_env = frozenset(_list(env.get("WFX_ENV_ALLOW")))
+        try:
+            return cls(
+                home=home,
+                store=env.get("WFX_STORE", "sqlite"),
+                queue=env.get("WFX_QUEUE", "local"),
+                events=env.get("WFX_EVENTS", "local"),
+                jobs=env.get("WFX_JOBS", "subprocess"),
+                sqlite_synchronous=env.get("WFX_SQLITE_SYNCHRONOUS", "NORMAL"),
+                function_modules=_list(env.get("WFX_FUNCTION_MODULES")),
+                allowed_env=allowed_env,
+                workflow_roots=tuple(Path(r) for r in roots),
+                queue_workers=int(env.get("WFX_QUEUE_WORKERS", "4")),
+                max_parallel=int(env.get("WFX_MAX_PARALLEL", "8")),
+                lease_ttl_s=float(env.get("WFX_LEASE_TTL_S", "300")),
+                max_child_depth=int(env.get("WFX_MAX_CHILD_DEPTH", "5")),
+                max_body_bytes=int(env.get("WFX_MAX_BODY_BYTES", "1048576")),
+                worker_secret=env.get("WFX_WORKER_SECRET"),
+                api_keys_file=Path(env.get("WFX_API_KEYS_FILE") or home / "keys.json"),
+                api_keys_json=env.get("WFX_API_KEYS"),
+                gcp_project=env.get("WFX_GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT"),
+                firestore_database=env.get("WFX_FIRESTORE_DATABASE", "(default)"),
+                tasks_queue=env.get("WFX_TASKS_QUEUE"),
+                worker_url=env.get("WFX_WORKER_URL"),
+                tasks_service_account=env.get("WFX_TASKS_SERVICE_ACCOUNT"),
+                events_topic=env.get("WFX_EVENTS_TOPIC"),
+                run_job=env.get("WFX_RUN_JOB"),
+                api_keys_secret=env.get("WFX_API_KEYS_SECRET"),
+                environ={k: env[k] for k in allowed_env if k in env},
+            )
+        except ValueError as exc:
+            raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None

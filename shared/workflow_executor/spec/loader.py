@@ -1,0 +1,239 @@
+"""Load a workflow document (YAML text, a file, or an already-parsed object) into the normalised
+models of ``spec.model``. Shape problems are collected into one ``SpecError``; cross-reference
+checks live in ``spec.validate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import Issue, LimitExceeded, SpecError
+from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
+from .normalize import Collector, keys_ok, normalize_steps
+from .yamlsafe import load_yaml
+
+TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "settings")
+WORKFLOW_KEYS = ("id", "steps", "description", "timeout")
+TRIGGER_KEYS = ("topic", "workflow", "filter", "input")
+_UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
+
+
+def load_text(
+    text: str, *, source: str = "<string>", max_bytes: int = MAX_DOCUMENT_BYTES
+) -> WorkflowDocument:
+    """Parse YAML (JSON is YAML too) and normalise it.
+
+    Raises ``LimitExceeded`` for size/depth/alias limits and ``SpecError`` listing every problem,
+    each with ``file=source``, a path such as ``workflows.report.steps[2].output.to`` and a fix.
+    """
+    return load_object(load_yaml(text, source=source, max_bytes=max_bytes), source=source)
+
+
+def load_file(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> WorkflowDocument:
+    """Read and load a YAML file; the size is checked before reading. Errors as ``load_text``."""
+    p = Path(path)
+    source = str(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise LimitExceeded(
+                f"{source}: the document is {size:,} bytes, over the limit of {max_bytes:,} bytes",
+                fix="split it into smaller documents or remove unused parts",
+                file=source, limit="document_bytes", max=max_bytes, size=size,
+            )
+        data = p.read_bytes()
+    except OSError as exc:
+        raise SpecError([Issue(path="<document>", message=f"cannot read the file: {exc.strerror}",
+                               file=source, fix="check the path and its permissions")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Issue(path="<document>", message=f"not UTF-8 text (byte {exc.start})",
+                               file=source, fix="save the file as UTF-8")]) from None
+    return load_text(text, source=source, max_bytes=max_bytes)
+
+
+def load_object(obj: Any, *, source: str = "<object>") -> WorkflowDocument:
+    """Normalise an already-parsed document (e.g. from JSON). Raises ``SpecError`` with all problems."""
+    c = Collector(source)
+    data = _document(obj, c)
+    doc: WorkflowDocument | None = None
+    try:
+        doc = WorkflowDocument.model_validate(data)
+    except ValidationError as exc:
+        seen = {(i.path, i.message) for i in c.issues}
+        for issue in _pydantic_issues(exc, source):
+            if (issue.path, issue.message) not in seen:
+                c.issues.append(issue)
+    if c.issues or doc is None:
+        raise SpecError(c.issues or [Issue("<document>", "invalid document", source)])
+    return doc
+
+
+def document_hash(doc: WorkflowDocument) -> str:
+    """sha256 hex of the canonical JSON of the normalised document (sorted keys, no spaces)."""
+    data = doc.model_dump(mode="json", exclude_defaults=False)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _document(obj: Any, c: Collector) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        c.add("<document>", f"a workflow document must be a mapping, got {type(obj).__name__}",
+              fix="start with 'workflows:' (and optionally agents:, tools:, triggers:)")
+        return {"workflows": {}}
+    keys_ok(obj, TOP_KEYS, "", c, "top-level")
+    out: dict[str, Any] = {}
+    for key in ("version", "project_name", "description"):
+        value = obj.get(key)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            out[key] = str(value)
+        elif value is not None:
+            c.add(key, f"{key} must be text, got {type(value).__name__}", fix="quote it")
+    out["agents"] = _keyed(obj.get("agents"), "agents", c)
+    out["tools"] = _keyed(obj.get("tools"), "tools", c)
+    out["workflows"] = _workflows(obj.get("workflows"), c)
+    out["triggers"] = _triggers(obj.get("triggers"), c)
+    settings = obj.get("settings")
+    if isinstance(settings, dict):
+        out["settings"] = settings
+    elif settings is not None:
+        c.add("settings", f"settings must be a mapping, got {type(settings).__name__}",
+              fix="write settings: {}")
+    return out
+
+
+def _keyed(raw: Any, kind: str, c: Collector) -> dict[str, Any]:
+    """Agents/tools as a list of ``{id, ...}`` or a mapping keyed by id -> ``{id: {id, ...}}``."""
+    out: dict[str, Any] = {}
+    if raw is None:
+        return out
+    items: list[tuple[str, Any, Any]] = []  # (path, declared id, body)
+    if isinstance(raw, list):
+        for i, item in enumerate(raw):
+            items.append((f"{kind}[{i}]", item.get("id") if isinstance(item, dict) else None, item))
+    elif isinstance(raw, dict):
+        for key, item in raw.items():
+            body = {} if item is None else item
+            if isinstance(body, dict) and body.get("id", key) != key:
+                c.add(f"{kind}.{key}.id", f"id '{body.get('id')}' differs from its key '{key}'",
+                      fix="remove the id or make it equal to the key")
+            items.append((f"{kind}.{key}", key, body))
+    else:
+        c.add(kind, f"{kind} must be a list of {{id: ...}} or a mapping keyed by id",
+              fix=f"write {kind}: [{{id: name, ...}}]")
+        return out
+    for path, ident, body in items:
+        if not isinstance(body, dict):
+            c.add(path, f"expected a mapping, got {type(body).__name__}", fix="write {id: name, ...}")
+        elif not isinstance(ident, str) or not ident:
+            c.add(f"{path}.id", "missing id (text)", fix="add id: <name>")
+        elif ident in out:
+            c.add(f"{kind}.{ident}", f"duplicate id '{ident}'", fix="give each one a distinct id")
+        else:
+            out[ident] = {**body, "id": ident}
+    return out
+
+
+def _workflows(raw: Any, c: Collector) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    entries: list[tuple[str, Any, Any]] = []  # (path when no id is known, declared id, body)
+    if isinstance(raw, list):  # form (c): [{id, steps}]
+        for i, item in enumerate(raw):
+            entries.append((f"workflows[{i}]", item.get("id") if isinstance(item, dict) else None, item))
+    elif isinstance(raw, dict):
+        for key, value in raw.items():
+            if isinstance(value, list) and value and all(isinstance(v, dict) and "steps" in v for v in value):
+                for i, item in enumerate(value):  # form (a): LangSwarm's main_workflow: [{id, steps}]
+                    entries.append((f"workflows.{key}[{i}]", item.get("id"), item))
+            elif isinstance(value, list):  # form (b): name: [step, ...]
+                entries.append((f"workflows.{key}", key, {"steps": value}))
+            else:  # form (b): name: {steps, description?, timeout?}
+                if isinstance(value, dict) and value.get("id", key) != key:
+                    c.add(f"workflows.{key}.id", f"id '{value.get('id')}' differs from its key '{key}'",
+                          fix="remove the id or make it equal to the key")
+                entries.append((f"workflows.{key}", key, value))
+    else:
+        c.add("workflows", "workflows is missing or not a list/mapping" if raw is None
+              else f"workflows must be a mapping or a list, got {type(raw).__name__}",
+              fix="write workflows: {name: {steps: [...]}} or LangSwarm's {main_workflow: [{id, steps}]}")
+        return out
+    if not entries:
+        c.add("workflows", "no workflows defined", fix="add at least one workflow with steps")
+    for path, ident, body in entries:
+        if not isinstance(body, dict):
+            c.add(path, f"a workflow must be a mapping with steps, got {type(body).__name__}",
+                  fix="write name: {steps: [...]}")
+            continue
+        if not isinstance(ident, str) or not ident:
+            c.add(f"{path}.id", "workflow id is missing or not text", fix="add id: <name>")
+            continue
+        wpath = f"workflows.{ident}"
+        if ident in out:
+            c.add(wpath, f"duplicate workflow id '{ident}'", fix="give each workflow a distinct id")
+            continue
+        keys_ok(body, WORKFLOW_KEYS, wpath, c, "workflow")
+        wf: dict[str, Any] = {"id": ident, "steps": normalize_steps(body.get("steps"), f"{wpath}.steps", c)}
+        if body.get("description") is not None:
+            wf["description"] = str(body["description"])
+        t = body.get("timeout")
+        if t is not None:
+            if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
+                wf["timeout"] = float(t)
+            else:
+                c.add(f"{wpath}.timeout", f"timeout must be a number of seconds above 0, got {t!r}",
+                      fix="write e.g. timeout: 600")
+        out[ident] = wf
+    return out
+
+
+def _triggers(raw: Any, c: Collector) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        c.add("triggers", "triggers must be a list", fix="write triggers: [{topic: name, workflow: id}]")
+        return []
+    out: list[Any] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, dict):
+            keys_ok(item, TRIGGER_KEYS, f"triggers[{i}]", c, "trigger")
+            out.append({k: v for k, v in item.items() if k in TRIGGER_KEYS})
+        else:
+            c.add(f"triggers[{i}]", "a trigger must be a mapping", fix="write {topic: name, workflow: id}")
+    return out
+
+
+_FIXES = {
+    "missing": "add the field",
+    "string_type": "write text (quote it)",
+    "bool_type": "write true or false",
+    "int_type": "write a whole number",
+    "float_type": "write a number",
+    "dict_type": "write a mapping",
+    "list_type": "write a list",
+    "extra_forbidden": "remove the key",
+}
+
+
+def _pydantic_issues(exc: ValidationError, source: str) -> list[Issue]:
+    """Pydantic's locations map one-to-one onto our paths because the normalised dicts mirror
+    the models (workflows keyed by id, steps as lists)."""
+    issues = []
+    for err in exc.errors(include_url=False):
+        path = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part not in _UNION_TAGS:
+                path += f".{part}" if path else str(part)
+        shown = repr(err.get("input"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        message = err["msg"] if err["type"] == "missing" else f"{err['msg']} (got {shown})"
+        issues.append(Issue(path=path or "<document>", message=message, file=source,
+                            fix=_FIXES.get(err["type"], "see the workflow language, DESIGN.md §3")))
+    return issues

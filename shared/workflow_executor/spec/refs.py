@@ -1,0 +1,211 @@
+"""``${...}`` references: parsing (for the validator) and resolution (for the engine).
+
+Accepted forms: ``${user_input}``, ``${input.key}``, ``${context.user_input}``,
+``${context.step_outputs.<id>[.field][0]}``, ``${<id>.output[.field]}``, ``${<loop var>}``,
+``${loop.index}``, ``${branches.<id>}`` (in a fan-in), ``${env.X}`` (only names the operator
+allows). A string that is exactly one reference keeps the value's native type.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import WfxError
+
+REF_RE = re.compile(r"\$\{\s*([^${}]+?)\s*\}")
+_PART_RE = re.compile(r"\.?([A-Za-z_][\w\-]*)|\[\s*(-?\d+)\s*\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
+
+
+class UnresolvedReference(WfxError):
+    code = "unresolved_reference"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A parsed reference: ``root`` then a path of keys (str) and indexes (int)."""
+
+    text: str
+    root: str
+    path: tuple[str | int, ...]
+
+    def step_id(self) -> str | None:
+        """The step this reference reads from, if any."""
+        if self.root == "context" and len(self.path) >= 2 and self.path[0] == "step_outputs":
+            return str(self.path[1])
+        if self.root in ROOT_NAMES:
+            return None
+        return self.root
+
+
+ROOT_NAMES = frozenset({"user_input", "input", "context", "env", "loop", "branches", "output"})
+
+
+def parse_ref(text: str) -> Ref:
+    """Parse the inside of ``${...}``. Raises UnresolvedReference on bad syntax."""
+    parts: list[str | int] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _PART_RE.match(text, pos)
+        if not m or m.end() == pos:
+            raise UnresolvedReference(
+                f"cannot parse reference '${{{text}}}' at character {pos}",
+                fix="use dotted names and [index], e.g. ${context.step_outputs.fetch.items[0]}",
+            )
+        name, idx, sq, dq = m.groups()
+        if idx is not None:
+            parts.append(int(idx))
+        else:
+            parts.append(name if name is not None else (sq if sq is not None else dq or ""))
+        pos = m.end()
+    if not parts or not isinstance(parts[0], str):
+        raise UnresolvedReference(f"reference '${{{text}}}' must start with a name")
+    return Ref(text=text, root=parts[0], path=tuple(parts[1:]))
+
+
+def find_refs(value: Any) -> list[Ref]:
+    """Every reference inside a (nested) value, in order."""
+    out: list[Ref] = []
+    if isinstance(value, str):
+        for m in REF_RE.finditer(value):
+            out.append(parse_ref(m.group(1)))
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            out.extend(find_refs(v))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            out.extend(find_refs(v))
+    return out
+
+
+class Scope:
+    """What references resolve against while one step runs."""
+
+    __slots__ = ("allowed_env", "branches", "environ", "input", "loop", "outputs", "step_output")
+
+    def __init__(
+        self,
+        input: Any,
+        outputs: Mapping[str, Any],
+        *,
+        loop: Mapping[str, Any] | None = None,
+        branches: Mapping[str, Any] | None = None,
+        allowed_env: frozenset[str] = frozenset(),
+        environ: Mapping[str, str] | None = None,
+        step_output: Any = None,
+    ) -> None:
+        self.input = input
+        self.outputs = outputs
+        self.loop = loop or {}
+        self.branches = branches or {}
+        self.allowed_env = allowed_env
+        self.environ = environ or {}
+        self.step_output = step_output
+
+    def with_output(self, output: Any) -> Scope:
+        s = Scope(self.input, self.outputs, loop=self.loop, branches=self.branches,
+                  allowed_env=self.allowed_env, environ=self.environ, step_output=output)
+        return s
+
+    def user_input(self) -> Any:
+        if isinstance(self.input, Mapping) and "user_input" in self.input:
+            return self.input["user_input"]
+        return self.input
+
+    def lookup(self, ref: Ref) -> Any:
+        root, path = ref.root, list(ref.path)
+        base: Any
+        if root == "user_input":
+            base = self.user_input()
+        elif root == "input":
+            base = self.input
+        elif root == "output":
+            base = self.step_output
+        elif root == "branches":
+            base = self.branches
+        elif root == "env":
+            if len(path) != 1 or not isinstance(path[0], str):
+                raise UnresolvedReference(f"'${{{ref.text}}}': write ${{env.NAME}}")
+            name = path[0]
+            if name not in self.allowed_env or name not in self.environ:
+                raise UnresolvedReference(
+                    f"'${{{ref.text}}}': environment variable {name} is not available to workflows",
+                    fix="the operator must list it in WFX_ENV_ALLOW and set it",
+                )
+            return self.environ[name]
+        elif root == "context":
+            if path[:1] == ["user_input"]:
+                base, path = self.user_input(), path[1:]
+            elif path[:1] == ["step_outputs"] and len(path) >= 2:
+                base, path = self._step_output(str(path[1]), ref), path[2:]
+            elif path[:1] == ["input"]:
+                base, path = self.input, path[1:]
+            else:
+                raise UnresolvedReference(
+                    f"'${{{ref.text}}}': context has user_input, input and step_outputs.<step id>"
+                )
+        elif root == "loop" or root in self.loop:
+            base = self.loop if root == "loop" else self.loop[root]
+        else:
+            base = self._step_output(root, ref)
+            if path[:1] == ["output"]:
+                path = path[1:]
+        return _walk(base, path, ref)
+
+    def _step_output(self, step_id: str, ref: Ref) -> Any:
+        if step_id not in self.outputs:
+            raise UnresolvedReference(
+                f"'${{{ref.text}}}': step '{step_id}' has not produced an output on this path",
+                fix=f"make this step depend on '{step_id}' (depends_on or output.to)",
+                step=step_id,
+            )
+        return self.outputs[step_id]
+
+
+def _walk(base: Any, path: list[str | int], ref: Ref) -> Any:
+    cur = base
+    for key in path:
+        try:
+            if isinstance(cur, Mapping):
+                cur = cur[key] if key in cur else cur[str(key)]
+            elif isinstance(cur, list | tuple) and isinstance(key, int):
+                cur = cur[key]
+            else:
+                raise KeyError(key)
+        except (KeyError, IndexError, TypeError):
+            raise UnresolvedReference(
+                f"'${{{ref.text}}}': no '{key}' in {type(cur).__name__} value",
+                fix="check the field name against the producing step's output",
+            ) from None
+    return cur
+
+
+def render(value: Any, scope: Scope) -> Any:
+    """Interpolate references in a (nested) value. Exact ``${x}`` keeps x's type."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+        m = REF_RE.fullmatch(value.strip())
+        if m:
+            return scope.lookup(parse_ref(m.group(1)))
+        return REF_RE.sub(lambda mm: _to_text(scope.lookup(parse_ref(mm.group(1)))), value)
+    if isinstance(value, Mapping):
+        return {k: render(v, scope) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [render(v, scope) for v in value]
+    return value
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
