@@ -4,6 +4,7 @@ status, wait, cancel, rerun, list. The MCP tools and the CLI are thin layers ove
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from .spec.model import WorkflowDocument
 from .spec.validate import Report
 
 WorkflowSource = str | Path | Mapping[str, Any]
+log = logging.getLogger(__name__)
 
 
 class Executor:
@@ -130,6 +132,8 @@ class Executor:
                        input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
                        created_at_s=now, updated_at_s=now)
         ex, created = self.store.create(ex)
+        if created:
+            self._publish("execution.queued", ex)
         if (not created and ex.finished) or not dispatch:
             return ex
         return self._dispatch(ex)
@@ -191,6 +195,13 @@ class Executor:
                 return ex
             with self._changed:
                 self._changed.wait(min(left, 0.2))
+
+    def _publish(self, type_: str, ex: Execution) -> None:
+        try:
+            self.services.events.publish(Event(type=type_, execution_id=ex.id, workflow=ex.workflow_name,
+                                               data={"mode": ex.mode.value}))
+        except Exception:  # events are projections: a bus hiccup must not fail the request
+            log.exception("event %s for %s was not published", type_, ex.id)
 
     def _on_event(self, event: Event) -> None:
         if event.type.startswith("execution."):

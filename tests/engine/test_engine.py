@@ -340,7 +340,8 @@ def test_every_transition_and_step_is_published_as_an_event(wfx: Executor) -> No
     two = "workflows: {w: {steps: [{id: a, function: builtins.noop}, {id: b, function: builtins.noop}]}}"
     res = wfx.run(workflow=two)
     types = [e.type for e in seen if e.execution_id == res.id]
-    assert types == ["execution.running", "step.completed", "step.completed", "execution.completed"]
+    assert types == ["execution.queued", "execution.running", "step.completed", "step.completed",
+                     "execution.completed"]
 
 
 def test_a_function_outside_the_allowed_modules_is_rejected_before_anything_is_stored(wfx: Executor) -> None:
