@@ -63,9 +63,10 @@ def _agents(settings: Settings) -> AgentRunner | None:
     return None
 
 
-def build(settings: Settings | None = None, *, with_queue: bool = True) -> Services:
+def build(settings: Settings | None = None, *, with_queue: bool = True, measure_process: bool = False) -> Services:
     """Wire one set of services. ``with_queue=False`` for processes that only run what they
-    are handed (the worker function, the isolated job)."""
+    are handed (the worker function, the isolated job); ``measure_process`` for the job,
+    whose own CPU time and peak memory are the run's."""
     settings = settings or Settings.from_env()
     store, registry = _stores(settings)
     events = _events(settings)
@@ -75,7 +76,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True) -> Servi
         agents=_agents(settings),
         config=EngineConfig(lease_ttl_s=settings.lease_ttl_s, max_parallel=settings.max_parallel,
                             max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
-                            environ=dict(settings.environ)),
+                            environ=dict(settings.environ), measure_process=measure_process),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
     for obj in (store, registry):
@@ -84,7 +85,19 @@ def build(settings: Settings | None = None, *, with_queue: bool = True) -> Servi
             services.closers.append(close)
     if with_queue:
         services.queue = _queue(settings, services)
+        services.jobs = _jobs(settings)
     return services
+
+
+def _jobs(settings: Settings) -> JobRunner:
+    if settings.jobs == "cloud_run":
+        from .adapters.cloud_run import CloudRunJobRunner
+
+        runner: JobRunner = CloudRunJobRunner(settings)
+        return runner
+    from .adapters.subprocess_jobs import SubprocessJobRunner
+
+    return SubprocessJobRunner(settings)
 
 
 def _queue(settings: Settings, services: Services) -> TaskQueue:

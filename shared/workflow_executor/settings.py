@@ -45,6 +45,14 @@ class Settings:
     run_job: str | None = None
     api_keys_secret: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # cloud backends (issue 4)
+    retention_days: float = 30.0     # finished executions expire (Firestore TTL field expire_at)
+    tasks_emulator_host: str | None = None   # host:port of a local Cloud Tasks emulator (insecure gRPC)
+    tasks_dispatch_deadline_s: float = 1800.0  # per task; the worker hands over before it runs out
+
+    # isolated mode, locally: limits of the subprocess that runs one execution
+    job_memory_mb: int = 2048
+    job_cpu_s: int = 3600
 
     @property
     def db_path(self) -> Path:
@@ -92,6 +100,11 @@ class Settings:
                 run_job=env.get("WFX_RUN_JOB"),
                 api_keys_secret=env.get("WFX_API_KEYS_SECRET"),
                 environ={k: env[k] for k in allowed_env if k in env},
+                retention_days=float(env.get("WFX_RETENTION_DAYS", "30")),
+                tasks_emulator_host=env.get("WFX_TASKS_EMULATOR_HOST") or None,
+                tasks_dispatch_deadline_s=float(env.get("WFX_TASKS_DISPATCH_DEADLINE_S", "1800")),
+                job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
+                job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
             )
         except ValueError as exc:
             raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None

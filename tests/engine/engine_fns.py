@@ -69,3 +69,16 @@ def barrier(log: str, name: str, partner: str, timeout: float = 5.0) -> str:
 
 def hang(seconds: float = 30.0) -> None:
     time.sleep(seconds)
+
+
+def environment() -> dict[str, str]:
+    """What the process running the step can see: its environment keys and working directory."""
+    import os
+
+    return {"keys": ",".join(sorted(os.environ)), "cwd": os.getcwd(), "pid": str(os.getpid())}
+
+
+def allocate(mb: int) -> int:
+    """Hold ``mb`` MiB for a moment (to meet a memory limit)."""
+    block = bytearray(mb * 1024 * 1024)
+    return len(block) // (1024 * 1024)

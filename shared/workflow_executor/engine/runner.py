@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import threading
 import time
 import uuid
@@ -40,6 +41,8 @@ class EngineConfig:
     cancel_poll_s: float = 0.5
     allowed_env: frozenset[str] = frozenset()
     environ: dict[str, str] = field(default_factory=dict)
+    # In a process that runs one execution (isolated mode) its rusage is the run's usage.
+    measure_process: bool = False
 
 
 class NullBus:
@@ -325,6 +328,11 @@ class Run:
         return finished[-1].output if finished else None
 
     def _end(self, status: ExecutionStatus, *, result: Any = None, error: ErrorInfo | None = None) -> Execution:
+        if self.engine.config.measure_process:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            self.usage = self.usage.model_copy(update={"cpu_s": self.usage.cpu_s + ru.ru_utime + ru.ru_stime,
+                                                        "peak_memory_kb": max(self.usage.peak_memory_kb,
+                                                                              ru.ru_maxrss)})
         try:
             ex = self.store.finish(self.ex.id, self.owner, status, result=result, error=error,
                                    usage=self.usage, now_s=self.clock.now())
