@@ -1,0 +1,110 @@
+"""CloudTasksEmulator: the in-process API (start/stop/address) over the gRPC server, store and scheduler."""
+
+from __future__ import annotations
+
+from concurrent import futures
+from types import TracebackType
+
+import grpc
+
+from .scheduler import Scheduler
+from .servicer import CloudTasksServicer, generic_handler
+from .store import MIN_DISPATCH_DEADLINE_S, TaskStore
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_DISPATCH_WORKERS = 16
+
+
+class CloudTasksEmulator:
+    """Cloud Tasks v2 gRPC emulator that dispatches HTTP tasks for real.
+
+    Connect the official client with
+    `CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(emulator.address)))`.
+
+    - `port=0` picks a free port; read the real one from `.port`/`.address` after `start()`.
+    - `dispatch_workers` bounds how many attempts run at once across all queues (on top of each
+      queue's max_concurrent_dispatches).
+    - `min_dispatch_deadline` is the lower clamp for a task's dispatch_deadline: 15 s like the real
+      service; lower it (e.g. 0.05) so tests can exercise deadline failures quickly.
+    - `tombstone_ttl` is how long (seconds) a finished/deleted task name stays reserved; None = for
+      the emulator's lifetime (the real service reserves names for up to ~24 h).
+    """
+
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        *,
+        dispatch_workers: int = DEFAULT_DISPATCH_WORKERS,
+        min_dispatch_deadline: float = MIN_DISPATCH_DEADLINE_S,
+        tombstone_ttl: float | None = None,
+    ) -> None:
+        if dispatch_workers < 1:
+            raise ValueError("dispatch_workers must be at least 1")
+        self.host = host
+        self._requested_port = port
+        self._dispatch_workers = dispatch_workers
+        self._min_dispatch_deadline = min_dispatch_deadline
+        self._tombstone_ttl = tombstone_ttl
+        self._server: grpc.Server | None = None
+        self._scheduler: Scheduler | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def start(self) -> CloudTasksEmulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already started")
+        store = TaskStore(
+            max_in_flight=self._dispatch_workers,
+            min_dispatch_deadline=self._min_dispatch_deadline,
+            tombstone_ttl=self._tombstone_ttl,
+        )
+        scheduler = Scheduler(store, self._dispatch_workers)
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="cloud-tasks-grpc"),
+            # gRPC sets SO_REUSEPORT on Linux by default: a second process could then silently share the port.
+            options=[("grpc.so_reuseport", 0)],
+        )
+        server.add_generic_rpc_handlers((generic_handler(CloudTasksServicer(store, scheduler)),))
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        try:
+            port = server.add_insecure_port(f"{host}:{self._requested_port}")
+        except RuntimeError as exc:  # newer grpcio raises instead of returning 0
+            raise OSError(f"cannot listen on {host}:{self._requested_port}: {exc}") from exc
+        if port == 0:
+            raise OSError(f"cannot listen on {host}:{self._requested_port}")
+        server.start()
+        scheduler.start()
+        self._server, self._scheduler, self._port = server, scheduler, port
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop serving and dispatching. Attempts already on the wire are abandoned, not awaited."""
+        server, scheduler = self._server, self._scheduler
+        self._server = self._scheduler = None
+        if server is not None:
+            server.stop(grace).wait()
+        if scheduler is not None:
+            scheduler.stop()
+
+    def __enter__(self) -> CloudTasksEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
