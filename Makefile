@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[gcp,dev]'
+	# LangSwarm's real mcpremote client, as a test peer (its own dependency pins are too old)
+	$(BIN)/pip install --quiet --no-deps langswarm==0.1.0
 	touch $(STAMP)
 
 setup: $(STAMP)

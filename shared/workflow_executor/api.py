@@ -126,6 +126,8 @@ class Executor:
                                   fix="use sync, async or isolated") from None
         if timeout is not None and timeout <= 0:
             raise InvalidArgument("timeout must be a positive number of seconds")
+        if dispatch:
+            self._check_mode(mode)  # before anything is stored
         stored = self._resolve(workflow_name, workflow, config_override)
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
@@ -163,19 +165,25 @@ class Executor:
         doc, _ = self.check(merged, name=base.name)
         return next(s for s in self._store_doc(doc, source=base.source) if s.name == base.name)
 
+    def _check_mode(self, mode: ExecutionMode) -> None:
+        if mode == ExecutionMode.ASYNC and self.services.queue is None:
+            raise InvalidArgument("async mode needs a task queue, and this process has none",
+                                  fix="use execution_mode sync, or run the server with a queue")
+        if mode == ExecutionMode.ISOLATED and self.services.jobs is None:
+            raise InvalidArgument("isolated mode is not configured on this server",
+                                  fix="use execution_mode sync or async, or configure WFX_JOBS")
+
     def _dispatch(self, ex: Execution) -> Execution:
         if ex.mode == ExecutionMode.SYNC:
             if ex.finished:
                 return ex
             return self.engine.run(ex.id)
+        self._check_mode(ex.mode)
         if ex.mode == ExecutionMode.ASYNC:
-            if self.services.queue is None:
-                raise InvalidArgument("async mode needs a task queue, and this process has none")
+            assert self.services.queue is not None
             self.services.queue.enqueue(TaskRequest(ex.id))
             return ex
-        if self.services.jobs is None:
-            raise InvalidArgument("isolated mode is not configured on this server",
-                                  fix="use execution_mode sync or async, or configure WFX_JOBS")
+        assert self.services.jobs is not None
         self.services.jobs.start(ex.id)
         return ex
 

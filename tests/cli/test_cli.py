@@ -96,8 +96,8 @@ def test_executions_lists_by_status(tmp_path: Path, status: str) -> None:
 
 def test_watch_follows_a_run_to_its_end(tmp_path: Path) -> None:
     wf = tmp_path / "slow.yaml"
-    wf.write_text("workflows:\n  slow:\n    steps:\n"
-                  + "".join(f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.2}}}}\n" for i in range(4)))
+    steps = "".join(f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.2}}}}\n" for i in range(4))
+    wf.write_text("workflows:\n  slow:\n    steps:\n" + steps)
     out = wfx(tmp_path, "run", str(wf), "--mode", "async", "--json")
     eid = json.loads(out.stdout)["execution_id"]
     watched = wfx(tmp_path, "watch", eid, "--interval", "0.05")

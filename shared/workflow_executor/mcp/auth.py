@@ -1,0 +1,203 @@
+"""API keys for the MCP endpoint: create, store hashed, authenticate, and the caller's scopes.
+
+A key is ``wfx_<id>_<secret>`` with a 256-bit random secret. Only ``sha256(salt || key)`` is
+stored (a per-key 128-bit salt; a slow KDF adds nothing for a 256-bit random key and would
+cost every request), compared with ``hmac.compare_digest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidArgument
+from ..settings import Settings
+
+SCOPES = ("run", "generate", "read", "cancel", "admin")
+LOCAL_PRINCIPAL = "local"
+KEY_HELP = "send 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); create a key with `wfx keys create`"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
+_KEY_RE = re.compile(r"^wfx_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the principal that owns its executions, its scopes and allow-list."""
+
+    principal: str
+    scopes: frozenset[str]
+    workflows: frozenset[str] | None = None
+
+    @property
+    def admin(self) -> bool:
+        """Admin keys see every caller's executions and are not limited by an allow-list."""
+        return "admin" in self.scopes
+
+    def has(self, scope: str) -> bool:
+        """True when the caller holds ``scope`` (admin holds every scope)."""
+        return self.admin or scope in self.scopes
+
+    def may_use(self, workflow_name: str) -> bool:
+        """True unless an allow-list excludes ``workflow_name`` (admin keys are not limited)."""
+        return self.admin or self.workflows is None or workflow_name in self.workflows
+
+
+OPEN_CALLER = Caller(LOCAL_PRINCIPAL, frozenset(SCOPES))
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """One stored key: its id, the principal name, the salted hash, scopes and allow-list."""
+
+    id: str
+    name: str
+    salt: str
+    hash: str
+    scopes: frozenset[str]
+    workflows: frozenset[str] | None
+
+    def caller(self) -> Caller:
+        """The Caller this key authenticates as."""
+        return Caller(self.name, self.scopes, self.workflows)
+
+
+def _digest(salt_hex: str, key: str) -> str:
+    return hashlib.sha256(bytes.fromhex(salt_hex) + key.encode("utf-8")).hexdigest()
+
+
+def _records(data: Any) -> dict[str, KeyRecord]:
+    items = data.get("keys", []) if isinstance(data, Mapping) else data
+    out: dict[str, KeyRecord] = {}
+    for item in items if isinstance(items, list) else []:
+        try:
+            wf = item.get("workflows")
+            rec = KeyRecord(id=str(item["id"]), name=str(item.get("name") or item["id"]),
+                            salt=str(item["salt"]), hash=str(item["hash"]),
+                            scopes=frozenset(s for s in item.get("scopes", []) if s in SCOPES),
+                            workflows=frozenset(map(str, wf)) if isinstance(wf, list) else None)
+            bytes.fromhex(rec.salt)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a malformed entry grants nothing
+        out[rec.id] = rec
+    return out
+
+
+class KeyRing:
+    """The configured keys: ``settings.api_keys_json`` (fixed) plus ``settings.api_keys_file``
+    (re-read when its mtime changes, so ``wfx keys create`` works on a running server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._fixed = _records(_json(settings.api_keys_json)) if settings.api_keys_json else {}
+        self._file = settings.api_keys_file
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._from_file: dict[str, KeyRecord] = {}
+
+    def _current(self) -> dict[str, KeyRecord]:
+        if self._file is None:
+            return self._fixed
+        try:
+            st = self._file.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._from_file = _records(_json(_read(self._file))) if stamp else {}
+            merged = dict(self._from_file)
+        merged.update(self._fixed)
+        return merged
+
+    @property
+    def configured(self) -> bool:
+        """True when at least one key is configured (file or environment)."""
+        return bool(self._current())
+
+    def authenticate(self, headers: Mapping[str, str]) -> Caller | None:
+        """The caller for the key in ``headers`` (lower-case names), or None when there is no
+        valid key. Without configured keys, None too: the transport decides about open mode."""
+        key = presented_key(headers)
+        records = self._current()
+        m = _KEY_RE.match(key or "")
+        rec = records.get(m.group(1)) if m else None
+        # Hash and compare even for an unknown id, so timing does not reveal which ids exist.
+        salt, want = (rec.salt, rec.hash) if rec else ("00" * 16, "0" * 64)
+        ok = hmac.compare_digest(_digest(salt, key or ""), want)
+        return rec.caller() if rec is not None and ok else None
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+    auth = headers.get("authorization", "").strip()
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return headers.get("x-api-key", "").strip() or None
+
+
+def is_loopback_host(host_header: str | None) -> bool:
+    """True when the Host header names a loopback address (with or without a port)."""
+    host = (host_header or "").strip().lower()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host in _LOOPBACK or host.startswith("127.")
+
+
+def create_key(settings: Settings, scopes: list[str], workflows: list[str] | None,
+               name: str | None) -> str:
+    """Create a key, store its salted hash in ``settings.api_keys_file`` and return the plain
+    key (shown once, never stored). Errors: InvalidArgument for unknown scopes or a bad name."""
+    wanted = [s.strip() for s in scopes if s.strip()]
+    unknown = [s for s in wanted if s not in SCOPES]
+    if not wanted or unknown:
+        raise InvalidArgument(f"unknown or missing scopes: {', '.join(unknown) or 'none given'}",
+                              fix="use some of: " + ", ".join(SCOPES), field="scopes")
+    if name is not None and not _NAME_RE.match(name):
+        raise InvalidArgument(f"key name '{name[:80]}' is not valid",
+                              fix="use 1-64 letters, digits or _ . @ : -", field="name")
+    if settings.api_keys_file is None:
+        raise InvalidArgument("no keys file is configured", fix="set WFX_HOME or WFX_API_KEYS_FILE")
+    key_id = secrets.token_hex(6)
+    key = f"wfx_{key_id}_{secrets.token_urlsafe(32)}"
+    salt = secrets.token_hex(16)
+    entry = {"id": key_id, "name": name or f"key-{key_id}", "salt": salt, "hash": _digest(salt, key),
+             "scopes": sorted(set(wanted)), "created_at_s": time.time(),
+             "workflows": sorted({w.strip() for w in workflows if w.strip()}) if workflows else None}
+    path = settings.api_keys_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = _json(_read(path)) if path.exists() else None
+    keys = current.get("keys", []) if isinstance(current, dict) else []
+    keys.append(entry)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"keys": keys}, fh, indent=2)
+    os.replace(tmp, path)
+    return key
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,122 @@
+"""The HTTP edge of the MCP endpoint, shared by the Cloud Function and ``wfx serve``:
+(method, path, headers, body) -> (status, headers, body). Routes, body limit, auth, and the
+one outermost handler that turns any unexpected error into a generic -32603."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..services import Services
+from . import jsonrpc, protocol, tools
+from .app import McpApp, app_for
+from .auth import KEY_HELP, OPEN_CALLER, Caller, is_loopback_host
+
+log = logging.getLogger(__name__)
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class Response:
+    """What ``handle`` returns; functions/main.py turns it into a flask Response."""
+
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+
+
+def json_response(status: int, payload: Any, extra: Mapping[str, str] | None = None) -> Response:
+    """A JSON response with the no-store headers (plus ``extra``)."""
+    return Response(status, jsonrpc.dumps(payload), {**JSON_HEADERS, **(extra or {})})
+
+
+def too_large(limit: int, size: int | None = None) -> Response:
+    """413 for a body over ``limit`` bytes (``wfx serve`` answers it before reading the body)."""
+    got = f"{size:,} bytes, " if size is not None else ""
+    return json_response(413, jsonrpc.error(None, jsonrpc.INVALID_REQUEST,
+                                            f"Request body too large ({got}limit {limit:,} bytes)",
+                                            {"code": "payload_too_large", "fix": "send a smaller request"}))
+
+
+def handle(services: Services, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+    """Answer one HTTP request. Never raises and never answers 5xx: an unexpected error is
+    logged with a reference and answered as JSON-RPC -32603 without details."""
+    try:
+        return _handle(app_for(services), method.upper(), path, {k.lower(): v for k, v in headers.items()}, body)
+    except Exception:  # the outermost handler: log the traceback, answer without internals
+        ref = uuid.uuid4().hex[:12]
+        log.exception("MCP request failed (ref %s)", ref)
+        return json_response(200, jsonrpc.error(_safe_id(body), jsonrpc.INTERNAL_ERROR,
+                                                f"Internal error (ref {ref}); the server logged the details"))
+
+
+def _safe_id(body: bytes) -> jsonrpc.Id | None:
+    try:
+        return jsonrpc.parse(body).id
+    except jsonrpc.ProtocolError as exc:
+        return exc.request_id
+
+
+def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+    route = path.rstrip("/") or "/"
+    if method == "GET" and (route == "/healthz" or route.endswith("/healthz")):
+        return json_response(200, {"status": "ok", "service": protocol.SERVER_INFO["name"],
+                                   "version": protocol.SERVER_INFO["version"]})
+    limit = app.services.settings.max_body_bytes
+    if len(body) > limit:
+        return too_large(limit, len(body))
+    caller = _authenticate(app, headers)
+    if not isinstance(caller, Caller):
+        return caller
+    if method == "GET" and route.endswith("/schema"):
+        return _schema(route)
+    if method != "POST":
+        return json_response(405, jsonrpc.error(None, jsonrpc.INVALID_REQUEST,
+                                                f"Method {method[:10]} not allowed: POST JSON-RPC to this URL",
+                                                {"fix": "use POST; this server keeps no streams or sessions"}),
+                             {"Allow": "POST"})
+    try:
+        msg = jsonrpc.parse(body)
+    except jsonrpc.ProtocolError as exc:
+        modern = headers.get("mcp-protocol-version") in protocol.MODERN_VERSIONS
+        status = exc.http_status or (protocol.MODERN_HTTP_STATUS.get(exc.code, 200) if modern else 200)
+        return json_response(status, jsonrpc.error(exc.request_id, exc.code, exc.message, exc.data))
+    ans = protocol.answer(app, caller, msg, headers)
+    if ans.payload is None:
+        return Response(202, b"", {"Cache-Control": "no-store"})
+    return json_response(ans.status, ans.payload)
+
+
+def _authenticate(app: McpApp, headers: Mapping[str, str]) -> Caller | Response:
+    caller = app.keys.authenticate(headers)
+    if caller is not None:
+        return caller
+    if not app.keys.configured:
+        # Open mode only for loopback requests (wfx serve refuses a non-loopback bind without keys).
+        if is_loopback_host(headers.get("host")) and "x-forwarded-for" not in headers:
+            return OPEN_CALLER
+        message = ("this server has no API keys, so it answers only on loopback; create a key with "
+                   "`wfx keys create --scopes run,read` (or set WFX_API_KEYS)")
+    else:
+        message = "missing or invalid API key"
+    return json_response(401, jsonrpc.error(None, jsonrpc.UNAUTHORIZED, f"Unauthorized: {message}",
+                                            {"code": "unauthorized", "fix": KEY_HELP}),
+                         {"WWW-Authenticate": 'Bearer realm="workflow-executor"'})
+
+
+def _schema(route: str) -> Response:
+    """Older LangSwarm clients: ``GET <url>/schema`` and ``GET <url>/<tool>/schema``."""
+    listed = tools.listing(legacy_tasks=False)
+    parent = route[: -len("/schema")].rsplit("/", 1)[-1]
+    for entry in listed:
+        if entry["name"] == parent:
+            return json_response(200, {"name": parent, "description": entry["description"],
+                                       "input_schema": entry["inputSchema"]})
+    return json_response(200, {
+        "tool": "workflow_executor", "description": protocol.INSTRUCTIONS,
+        "tasks": [{"name": t["name"], "description": t["description"], "path": f"/{t['name']}",
+                   "schema_path": f"/{t['name']}/schema"} for t in listed],
+        "tools": listed})

@@ -1,0 +1,174 @@
+"""Tools that start runs or create workflows: execute_workflow, generate_workflow,
+execute_generated_workflow, rerun_execution. Every check that can reject a call runs before
+anything is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
+from ..generator import template
+from ..models import Execution, ExecutionMode
+from .app import McpApp
+from .auth import Caller
+from .files import find_file, under_roots, workflow_files
+from .results import ToolResult, error_result, from_error
+from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, GenerateWorkflowInput, RerunExecutionInput
+from .views import run_result
+
+GENERATED = "generated"  # project_name of template-generated documents
+
+
+def effective_mode(app: McpApp, requested: str, as_task: bool) -> ExecutionMode:
+    """The mode to run in: a task-augmented sync call runs async (the task is its handle).
+    Errors: InvalidArgument when this server cannot run that mode."""
+    mode = ExecutionMode(requested)
+    if as_task and mode == ExecutionMode.SYNC:
+        mode = ExecutionMode.ASYNC
+    services = app.services
+    if mode == ExecutionMode.ASYNC and services.queue is None:
+        raise InvalidArgument("async mode needs a task queue, and this server has none",
+                              fix="use execution_mode 'sync'", field="execution_mode")
+    if mode == ExecutionMode.ISOLATED and services.jobs is None:
+        raise InvalidArgument("isolated mode is not configured on this server",
+                              fix="use execution_mode 'sync' or 'async' (the operator can configure WFX_JOBS)",
+                              field="execution_mode")
+    return mode
+
+
+def owned(app: McpApp, caller: Caller, execution_id: str) -> Execution:
+    """The execution if the caller may see it. Errors: NotFound (also for another caller's)."""
+    try:
+        ex = app.executor.status(execution_id)
+    except NotFound:
+        ex = None
+    if ex is None or not (caller.admin or ex.principal == caller.principal):
+        raise NotFound(f"no execution with id '{execution_id[:200]}'",
+                       fix="use an execution_id returned to you (list_executions shows yours)",
+                       field="execution_id")
+    return ex
+
+
+def _allowed(caller: Caller, name: str) -> None:
+    if not caller.may_use(name):
+        raise Forbidden(f"this key may not use workflow '{name}'",
+                        fix="use one of: " + ", ".join(sorted(caller.workflows or ())), field="workflow_name")
+
+
+def resolve_workflow(app: McpApp, caller: Caller, name: str) -> str:
+    """The registered name to run for ``name``: a registered workflow, a file under a root
+    (by path), or a workflow defined in a file under a root (registered on first use)."""
+    ex = app.executor
+    stored = ex.registry.get(name)
+    if stored is not None:
+        _allowed(caller, name)
+        src = Path(stored.source) if stored.source else None
+        if src is not None and src.is_file() and under_roots(app.services.settings, src):
+            ex.register(src)  # keep a file-backed workflow in step with its file
+        return name
+    path = find_file(app.services.settings, name)
+    if path is not None:
+        doc, _ = ex.check(path)
+        first = doc.workflow().id
+        _allowed(caller, first)
+        ex.register(path)
+        return first
+    for _root, f in workflow_files(app.services.settings, None, "**/*.y*ml"):
+        try:
+            doc, _ = ex.check(f)
+        except WfxError:
+            continue
+        if name in doc.workflows:
+            _allowed(caller, name)
+            ex.register(f)
+            return name
+    raise NotFound(f"workflow '{name[:200]}' is not registered and no file under the workflow roots defines it",
+                   fix="call list_workflows to see the names, or pass an inline workflow", field="workflow_name")
+
+
+def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode: ExecutionMode,
+            timeout: int, workflow: Any = None, override: dict[str, Any] | None = None,
+            idempotency_key: str | None = None) -> Execution:
+    return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
+                               idempotency_key=idempotency_key, principal=caller.principal,
+                               config_override=override)
+
+
+def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as_task: bool) -> ToolResult:
+    """Run a named or inline workflow in the requested mode. Errors: NotFound, Forbidden,
+    SpecError, InvalidArgument; a failed run is an ``isError`` result carrying its execution."""
+    tool = "execute_workflow"
+    mode = effective_mode(app, args.execution_mode, as_task)
+    if args.workflow is not None:
+        if caller.workflows is not None and not caller.admin:
+            raise Forbidden("this key is limited to named workflows and may not run an inline workflow",
+                            fix="pass workflow_name instead", field="workflow")
+        name = args.workflow_name
+    else:
+        name = resolve_workflow(app, caller, args.workflow_name or "")
+    ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
+                 args.config_override, args.idempotency_key)
+    return run_result(tool, ex, app.now())
+
+
+def _generate(app: McpApp, caller: Caller, description: str, name: str | None, agents: dict[str, Any] | None,
+              tools: dict[str, Any] | None, complexity: str) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """Generate, validate and store; returns (name, document, warnings). Errors: SpecError
+    (invalid result), Conflict (would replace a hand-written workflow), Forbidden."""
+    if caller.workflows is not None and not caller.admin:
+        raise Forbidden("this key is limited to named workflows and may not create new ones",
+                        fix="ask for a key without a workflow allow-list", field="workflow_name")
+    name, doc = template.generate(description, name, agents, tools, complexity)
+    _, report = app.executor.check(doc, name=name)
+    existing = app.executor.registry.get(name)
+    if existing is not None and existing.document.get("project_name") != GENERATED:
+        raise Conflict(f"workflow '{name}' already exists and was not generated",
+                       fix="choose another workflow_name", field="workflow_name")
+    app.executor.register(doc, name=name)
+    return name, doc, [w.to_dict() for w in report.warnings]
+
+
+def generate_workflow(app: McpApp, caller: Caller, args: GenerateWorkflowInput, as_task: bool) -> ToolResult:
+    """Generate, validate and store a workflow; an invalid one is an error with every issue."""
+    tool = "generate_workflow"
+    try:
+        name, doc, warnings = _generate(app, caller, args.workflow_description, args.workflow_name,
+                                        args.agents_config, args.tools_config, args.complexity)
+    except SpecError as exc:
+        res = from_error(tool, exc)
+        res.structured.update(workflow_name=args.workflow_name, validation_status="invalid")
+        return res
+    steps = len(next(iter(doc["workflows"].values()))["steps"])
+    msg = (f"generated workflow '{name}' with {steps} steps; run it with "
+           f"execute_workflow(workflow_name='{name}', input_data={{...}})")
+    return ToolResult({"workflow_name": name, "workflow_config": doc, "validation_status": "valid",
+                       "errors": [], "warnings": warnings, "message": msg}, msg[:1].upper() + msg[1:] + ".")
+
+
+def execute_generated_workflow(app: McpApp, caller: Caller, args: ExecuteGeneratedWorkflowInput,
+                               as_task: bool) -> ToolResult:
+    """Generate and store a workflow, then run it (as execute_workflow)."""
+    tool = "execute_generated_workflow"
+    mode = effective_mode(app, args.execution_mode, as_task)
+    try:
+        name, doc, _ = _generate(app, caller, args.workflow_description, None, None, None, args.complexity)
+    except SpecError as exc:
+        res = from_error(tool, exc)
+        res.structured.update(validation_status="invalid")
+        return res
+    ex = _submit(app, caller, name, args.input_data, mode, args.timeout)
+    return run_result(tool, ex, app.now(), workflow_config=doc)
+
+
+def rerun_execution(app: McpApp, caller: Caller, args: RerunExecutionInput, as_task: bool) -> ToolResult:
+    """Rerun a finished execution of the caller's. Errors: NotFound, Conflict, InvalidArgument."""
+    tool = "rerun_execution"
+    old = owned(app, caller, args.execution_id)
+    _allowed(caller, old.workflow_name)
+    mode = effective_mode(app, old.mode.value, as_task)
+    try:
+        ex = app.executor.rerun(old.id, args.from_step, mode=mode.value)
+    except InvalidArgument as exc:  # the only argument rerun itself checks is from_step
+        return error_result(tool, exc.code, exc.message, field="from_step", fix=exc.fix)
+    return run_result(tool, ex, app.now(), rerun_of=old.id)

@@ -1,0 +1,129 @@
+"""``wfx serve``: the MCP endpoint on the embedded backends under werkzeug's multi-threaded
+server, with the same ``http.handle`` as the Cloud Function. Also ``python -m
+workflow_executor.mcp.serve --host 127.0.0.1 --port 4020``."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from ..errors import InvalidArgument, WfxError
+from ..services import Services, build
+from ..settings import Settings
+from .app import app_for
+from .auth import KeyRing
+from .http import handle, too_large
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def wsgi_app(services: Services) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """A WSGI app around ``handle``; a body over the limit is refused before it is read."""
+    limit = services.settings.max_body_bytes
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = str(environ[key])
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        stream = environ["wsgi.input"]
+        if length > limit:
+            resp = too_large(limit, length)
+        else:
+            body = stream.read(length) if length else (
+                stream.read(limit + 1) if environ.get("wsgi.input_terminated") else b"")
+            resp = handle(services, environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", headers, body)
+        phrase = HTTPStatus(resp.status).phrase
+        start_response(f"{resp.status} {phrase}",
+                       [*resp.headers.items(), ("Content-Length", str(len(resp.body)))])
+        return [resp.body]
+
+    return app
+
+
+class _Handler(WSGIRequestHandler):
+    """Sends headers and body without Nagle's delay (they go out as two writes)."""
+
+    def setup(self) -> None:
+        """Set TCP_NODELAY on the accepted connection."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
+          ready: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. Refuses a non-loopback ``host`` without API keys; says so
+    when it runs open on loopback. Resumes the executions a previous process left unfinished.
+    Errors: InvalidArgument (no keys on a public address)."""
+    keyed = KeyRing(settings).configured
+    if not keyed and not is_loopback(host):
+        raise InvalidArgument(f"refusing to serve on {host} without API keys",
+                              fix="create one with `wfx keys create --scopes run,read`, or bind 127.0.0.1")
+    services = build(settings)
+    try:
+        app = app_for(services)
+        resumed = app.executor.resume_pending()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = make_server(host, port, wsgi_app(services), threaded=True, request_handler=_Handler)
+        url = f"http://{host}:{server.server_port}/"
+        mode = "API keys required" if keyed else "OPEN (no API keys configured; loopback only)"
+        print(f"wfx serve: MCP at {url} (health {url}healthz), {mode}"
+              + (f"; resumed {len(resumed)} unfinished executions" if resumed else ""), flush=True)
+        if ready is not None:
+            ready(url)
+
+        def stop(*_: object) -> None:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, stop)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        services.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``--host`` (default 127.0.0.1) and ``--port`` (default 4020)."""
+    parser = argparse.ArgumentParser(prog="wfx serve", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4020)
+    ns = parser.parse_args(argv)
+    try:
+        serve(Settings.from_env(), ns.host, ns.port)
+    except WfxError as exc:
+        print(f"wfx serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The real Cloud Function entrypoint (functions/main.py ``mcp``) under functions-framework."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+from wfx_mcp_support import WORKFLOWS, free_port, stop, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_function_answers_a_tool_call_under_functions_framework(tmp_path: Path) -> None:
+    shutil.copytree(WORKFLOWS, tmp_path / "workflows")
+    port = free_port()
+    exe = Path(sys.executable).with_name("functions-framework")
+    env = {**os.environ, "WFX_HOME": str(tmp_path), "WFX_WORKFLOW_ROOTS": str(tmp_path / "workflows")}
+    env.pop("WFX_API_KEYS", None)
+    with (tmp_path / "function.log").open("wb") as log:
+        proc = subprocess.Popen([str(exe), "--target", "mcp", "--source", str(ROOT / "functions" / "main.py"),
+                                 "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_ready(url, proc)
+        with requests.post(url, json={"method": "tools/call", "id": "call-1", "params": {
+                "name": "execute_workflow", "arguments": {"workflow_name": "five", "input_data": {"f": 1}}}},
+                headers={"Accept": "*/*"}, timeout=30) as r:
+            assert r.status_code == 200
+            result = r.json()["result"]
+        assert result["isError"] is False
+        assert result["structuredContent"]["result"] == {"f": 1}
+        with requests.get(url, timeout=10) as r:
+            assert r.status_code == 405
+    finally:
+        stop(proc)
