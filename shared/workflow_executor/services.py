@@ -3,7 +3,7 @@ lazily inside the branch that needs them (cold start matters on Cloud Functions)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .adapters.local import LocalEventBus, LocalTaskQueue
@@ -68,6 +68,10 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     are handed (the worker function, the isolated job); ``measure_process`` for the job,
     whose own CPU time and peak memory are the run's."""
     settings = settings or Settings.from_env()
+    if settings.api_keys_secret and not settings.api_keys_json:
+        from .adapters.secret_manager import read_secret
+
+        settings = replace(settings, api_keys_json=read_secret(settings.api_keys_secret))
     store, registry = _stores(settings)
     events = _events(settings)
     engine = Engine(
@@ -79,7 +83,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             environ=dict(settings.environ), measure_process=measure_process),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
-    for obj in (store, registry):
+    for obj in (events, store, registry):  # the event bus flushes what it has batched
         close = getattr(obj, "close", None)
         if close:
             services.closers.append(close)
@@ -104,7 +108,9 @@ def _queue(settings: Settings, services: Services) -> TaskQueue:
     if settings.queue == "cloud_tasks":
         from .adapters.cloud_tasks import CloudTasksQueue  # type: ignore[import-not-found,unused-ignore]
 
-        q: TaskQueue = CloudTasksQueue(settings)
+        cloud = CloudTasksQueue(settings)
+        services.closers.append(cloud.close)
+        q: TaskQueue = cloud
         return q
     from .worker import handle_task
 
