@@ -362,3 +362,25 @@ def test_an_env_reference_resolves_only_for_names_the_operator_allows(tmp_path: 
     assert wfx.run(workflow=text % "REGION").result == "eu"
     with pytest.raises(SpecError):
         wfx.run(workflow=text % "HOME")
+
+
+def test_cancelling_a_parent_stops_the_child_it_waits_for(wfx: Executor, tmp_path: Path, log: str) -> None:
+    gate = tmp_path / "gate"
+    started = wfx.start("parent", None, workflow=f"""
+workflows:
+  parent:
+    steps:
+      - {{id: call, invoke_workflow: child}}
+      - {{id: after, function: engine_fns.mark, args: {{log: "{log}", name: parent_after}}}}
+  child:
+    steps:
+      - {{id: first, function: engine_fns.mark, args: {{log: "{log}", name: child_first}}}}
+      - {{id: wait, function: engine_fns.wait_for_file, args: {{path: "{gate}"}}}}
+      - {{id: last, function: engine_fns.mark, args: {{log: "{log}", name: child_last}}}}
+""")
+    eventually(lambda: count(log, "child_first") == 1, what="the child's first step")
+    wfx.cancel(started.id)
+    gate.touch()
+    assert wfx.wait(started.id, timeout=10).status == ExecutionStatus.CANCELLED
+    assert wfx.status(f"{started.id}.call").status == ExecutionStatus.CANCELLED
+    assert count(log, "child_last") == 0 and count(log, "parent_after") == 0

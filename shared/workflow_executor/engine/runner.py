@@ -14,18 +14,19 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Cancelled, Conflict, ExecutionTimeout, LimitExceeded, NotFound, StepFailed, WfxError
+from ..errors import Cancelled, Conflict, ExecutionTimeout, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
 from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
 from ..spec.refs import Scope, UnresolvedReference, parse_ref
-from . import actions
+from . import actions, children
 from .clock import SystemClock
 from .frontier import chain_route, ready_steps, split_user
 from .functions import FunctionRegistry
@@ -111,7 +112,7 @@ class Engine:
         self._cancel_flags.setdefault(execution_id, threading.Event()).set()
 
     def run(self, execution_id: str, *, owner: str | None = None, now_s: float | None = None,
-            budget_s: float | None = None) -> Execution:
+            budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None) -> Execution:
         """Run or resume ``execution_id`` to a terminal status and return it. With ``budget_s``
         the run stops between steps once that much time has passed, gives the lease up and
         returns the unfinished execution (the caller hands over to a follow-up task).
@@ -124,7 +125,7 @@ class Engine:
         ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
         flag = self._cancel_flags.setdefault(execution_id, threading.Event())
         try:
-            return Run(self, ex, owner, flag, budget_s).execute()
+            return Run(self, ex, owner, flag, budget_s, parent_cancelled).execute()
         finally:
             self._cancel_flags.pop(execution_id, None)
 
@@ -133,7 +134,9 @@ class Run:
     """One pass of the engine over one execution."""
 
     def __init__(self, engine: Engine, ex: Execution, owner: str, flag: threading.Event,
-                 budget_s: float | None = None) -> None:
+                 budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None) -> None:
+        # A child run stops when its parent is cancelled (the parent waits inside the child).
+        self.parent_cancelled = parent_cancelled
         self.budget_end = time.monotonic() + budget_s if budget_s is not None else None
         self.engine = engine
         self.ex = ex
@@ -160,6 +163,9 @@ class Run:
 
     def cancel_requested(self) -> bool:
         if self.flag.is_set():
+            return True
+        if self.parent_cancelled is not None and self.parent_cancelled():
+            self.flag.set()
             return True
         if time.monotonic() >= self._next_poll:
             self._next_poll = time.monotonic() + self.engine.config.cancel_poll_s
@@ -352,41 +358,8 @@ class Run:
         except Exception:  # events are projections: never let them fail a run
             log.exception("event %s for %s was not published", type_, self.ex.id)
 
-    # -- child workflows -----------------------------------------------------------------
-
     def invoke_child(self, step: Step, child_input: Any, loop_index: int | None) -> tuple[Any, Usage]:
-        depth = self.ex.depth + 1
-        if depth > self.engine.config.max_child_depth:
-            raise LimitExceeded(f"step '{step.id}' would nest workflows deeper than "
-                                f"{self.engine.config.max_child_depth}", fix="flatten the workflows")
-        name = step.invoke_workflow or ""
-        reg = self.engine.registry
-        if name in self.document.workflows:
-            wf_hash = self.ex.workflow_hash
-            if reg.get(name, wf_hash) is None:
-                parent = reg.get(self.ex.workflow_name, wf_hash)
-                assert parent is not None
-                reg.put(name, parent.document, source=parent.source)
-        else:
-            stored = reg.get(name)
-            if stored is None:
-                raise NotFound(f"child workflow '{name}' is not registered", fix="register it first")
-            wf_hash = stored.hash
-        suffix = f".{loop_index}" if loop_index is not None else ""
-        now = self.clock.now()
-        left = self.time_left()
-        child = Execution(id=f"{self.ex.id}.{step.id}{suffix}", workflow_name=name, workflow_hash=wf_hash,
-                          mode=self.ex.mode, input=child_input, principal=self.ex.principal,
-                          parent_id=self.ex.id, parent_step=step.id, depth=depth, timeout_s=left,
-                          created_at_s=now, updated_at_s=now)
-        stored_child, _ = self.store.create(child)
-        if not stored_child.finished:
-            stored_child = self.engine.run(stored_child.id)
-        if stored_child.status == ExecutionStatus.COMPLETED:
-            return stored_child.result, stored_child.usage
-        err = stored_child.error
-        raise StepFailed(f"child workflow '{name}' ({stored_child.id}) ended {stored_child.status.value}"
-                       + (f": {err.message}" if err else ""), child=stored_child.id)
+        return children.invoke(self, step, child_input, loop_index)
 
 
 def _exists(ref_text: str, scope: Scope) -> bool:
