@@ -19,8 +19,19 @@ class ExpressionError(WfxError):
     code = "invalid_expression"
 
 
+_MAX_REPEAT = 10_000
+
+
+def _mul(a: Any, b: Any) -> Any:
+    # "x" * 10**12 from an untrusted document would exhaust memory: cap sequence repetition.
+    for seq, n in ((a, b), (b, a)):
+        if isinstance(seq, str | list | tuple) and isinstance(n, int) and n * max(len(seq), 1) > _MAX_REPEAT:
+            raise ExpressionError(f"repeating a sequence to more than {_MAX_REPEAT} items is not allowed")
+    return operator.mul(a, b)
+
+
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _mul,
     ast.Div: operator.truediv, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv,
 }
 _CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
