@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 4020
 
-.PHONY: setup serve demo lint typecheck test check bench dev down clean
+.PHONY: setup serve demo lint typecheck test check bench dev dev-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ check: lint typecheck test  ## what CI runs
 
 bench: $(STAMP)  ## performance suites -> bench/RESULTS.md
 	$(BIN)/python -m bench
+
+dev: $(STAMP)  ## the cloud stack on emulators: Firestore, Pub/Sub, our Cloud Tasks, the three functions
+	$(BIN)/python -m emulators up
+
+dev-down:
+	$(BIN)/python -m emulators down
 
 clean:
 	rm -rf $(VENV) .wfx .mypy_cache .ruff_cache

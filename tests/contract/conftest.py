@@ -12,19 +12,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workflow_executor.adapters.firestore_registry import FirestoreWorkflowRegistry
+from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
 from workflow_executor.adapters.memory import MemoryExecutionStore, MemoryWorkflowRegistry
 from workflow_executor.adapters.sqlite import SqliteExecutionStore, SqliteWorkflowRegistry
 from workflow_executor.models import Execution
 from workflow_executor.ports import ExecutionStore, WorkflowRegistry
 
+from emulators import session as emulators
+
 STORE_FACTORIES: dict[str, Callable[[Path], ExecutionStore]] = {
     "memory": lambda tmp: MemoryExecutionStore(),
     "sqlite": lambda tmp: SqliteExecutionStore(tmp / "wfx.db"),
+    "firestore": lambda tmp: FirestoreExecutionStore(emulators.firestore_client(), owns_client=True),
 }
 REGISTRY_FACTORIES: dict[str, Callable[[Path], WorkflowRegistry]] = {
     "memory": lambda tmp: MemoryWorkflowRegistry(),
     "sqlite": lambda tmp: SqliteWorkflowRegistry(tmp / "wfx.db"),
+    "firestore": lambda tmp: FirestoreWorkflowRegistry(emulators.firestore_client(), owns_client=True),
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_emulators() -> Iterator[None]:
+    """The Firestore emulator starts on first use and stops at the end of the session."""
+    yield
+    emulators.stop_all()
 
 
 def _closing(obj: Any) -> Iterator[Any]:

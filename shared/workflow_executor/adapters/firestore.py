@@ -1,0 +1,74 @@
+"""Firestore backends: the client, error translation and the factory ``services.py`` calls.
+
+The store lives in ``firestore_store.py``, the registry in ``firestore_registry.py``. The client
+library is imported inside functions only, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..errors import InvalidArgument, Transient
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from .firestore_registry import FirestoreWorkflowRegistry
+    from .firestore_store import FirestoreExecutionStore
+
+
+class AlreadyExists(Exception):
+    """A create() met an existing document (internal to the Firestore adapters)."""
+
+
+class PreconditionFailed(Exception):
+    """A write's update-time precondition failed: someone else wrote first (internal)."""
+
+
+def client(project: str | None, database: str = "(default)") -> Any:
+    """A Firestore client for ``project``; FIRESTORE_EMULATOR_HOST points it at an emulator.
+    Errors: InvalidArgument when no project is configured."""
+    if not project:
+        raise InvalidArgument("the Firestore store needs a project", fix="set WFX_GCP_PROJECT")
+    from google.cloud import firestore
+
+    return firestore.Client(project=project, database=database)
+
+
+def firestore_backends(settings: Settings) -> tuple[FirestoreExecutionStore, FirestoreWorkflowRegistry]:
+    """One shared client; the store owns (and closes) it."""
+    from .firestore_registry import FirestoreWorkflowRegistry
+    from .firestore_store import FirestoreExecutionStore
+
+    shared = client(settings.gcp_project, settings.firestore_database)
+    store = FirestoreExecutionStore(shared, retention_s=settings.retention_days * 86400.0, owns_client=True)
+    return store, FirestoreWorkflowRegistry(shared)
+
+
+def doc_id(text: str) -> str:
+    """A legal document id for any string: '/', '%' and the like are percent-encoded, and the
+    reserved names ('.', '..', '__x__') are escaped. Plain ids ([A-Za-z0-9._-]) stay as they are,
+    so the document order is the id order."""
+    out = quote(text, safe="")
+    if out in (".", "..") or (out.startswith("__") and out.endswith("__")) or not out:
+        out = "%" + out
+    return out
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Map client errors onto the library's: create conflicts and failed preconditions to the
+    internal markers above, a backend hiccup to Transient (the queue redelivers)."""
+    from google.api_core import exceptions as gex
+
+    try:
+        yield
+    except gex.AlreadyExists as exc:
+        raise AlreadyExists(str(exc)) from exc
+    except (gex.FailedPrecondition, gex.Aborted) as exc:
+        raise PreconditionFailed(str(exc)) from exc
+    except (gex.ServiceUnavailable, gex.DeadlineExceeded, gex.InternalServerError, gex.ResourceExhausted,
+            gex.RetryError) as exc:
+        raise Transient(f"Firestore is unavailable: {exc}", fix="retry shortly") from exc

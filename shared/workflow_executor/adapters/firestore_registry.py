@@ -1,0 +1,87 @@
+"""Firestore WorkflowRegistry: ``workflows/{name}`` holds the latest version and
+``workflows/{name}/versions/{hash}`` every version."""
+
+# A new version is one batch: create the version document (fails if that content is stored
+# already) and move the name's latest copy conditionally on its update time, so concurrent puts
+# never hand out one version number twice.
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..errors import Transient
+from ..models import StoredWorkflow
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .memory import workflow_hash
+
+MAX_ATTEMPTS = 25
+
+
+def _fields(w: StoredWorkflow) -> dict[str, Any]:
+    # The document is JSON text: Firestore cannot store arrays of arrays.
+    return {"name": w.name, "version": w.version, "hash": w.hash, "document": json.dumps(w.document),
+            "source": w.source, "description": w.description, "created_at_s": w.created_at_s}
+
+
+def _stored(d: dict[str, Any]) -> StoredWorkflow:
+    return StoredWorkflow(name=d["name"], version=d["version"], hash=d["hash"], document=json.loads(d["document"]),
+                          source=d["source"], description=d["description"], created_at_s=d["created_at_s"])
+
+
+class FirestoreWorkflowRegistry:
+    """WorkflowRegistry on Firestore (see ``ports.WorkflowRegistry``)."""
+
+    def __init__(self, client: Any, *, owns_client: bool = False, collection: str = "workflows") -> None:
+        self._client = client
+        self._col = client.collection(collection)
+        self._owns_client = owns_client
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._owns_client = False
+            self._client.close()
+
+    def put(self, name: str, document: dict[str, Any], *, source: str | None = None,
+            description: str | None = None) -> StoredWorkflow:
+        """Store a new version, or return the existing one with the same content hash."""
+        digest = workflow_hash(document)
+        head = self._col.document(doc_id(name))
+        version_ref = head.collection("versions").document(digest)
+        for _ in range(MAX_ATTEMPTS):
+            with translated():
+                found = version_ref.get()
+                if found.exists:
+                    return _stored(found.to_dict())
+                latest = head.get()
+            number = int(latest.get("version")) + 1 if latest.exists else 1
+            stored = StoredWorkflow(name=name, version=number, hash=digest, document=json.loads(json.dumps(document)),
+                                    source=source, description=description, created_at_s=time.time())
+            batch = self._client.batch()
+            batch.create(version_ref, _fields(stored))
+            if latest.exists:
+                batch.update(head, _fields(stored), option=self._client.write_option(
+                    last_update_time=latest.update_time))
+            else:
+                batch.create(head, _fields(stored))
+            try:
+                with translated():
+                    batch.commit()
+                return stored
+            except (AlreadyExists, PreconditionFailed):
+                continue  # another put won: re-read
+        raise Transient(f"workflow '{name}' is changing too often to store", fix="retry")
+
+    def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
+        """The latest version of ``name``, or the one with ``workflow_hash``; None if absent."""
+        head = self._col.document(doc_id(name))
+        ref = head if workflow_hash is None else head.collection("versions").document(doc_id(workflow_hash))
+        with translated():
+            snap = ref.get()
+        return _stored(snap.to_dict()) if snap.exists else None
+
+    def list(self) -> list[StoredWorkflow]:
+        """The latest version of each name, sorted by name."""
+        with translated():
+            return [_stored(s.to_dict()) for s in self._col.order_by("name").stream()]

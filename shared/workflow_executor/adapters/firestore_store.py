@@ -1,0 +1,327 @@
+"""Firestore ExecutionStore (writes): conditional writes, no transactions, one document write
+per step; an execution costs steps + 3 writes (create, lease, one slot per step, finish)."""
+
+# Why one write per step is safe. A checkpoint creates slot n (create fails if it exists) and
+# touches nothing else; its owner numbers slots 1, 2, ... one commit at a time. Every change of
+# ownership that could leave a live writer behind (a takeover of an expired lease, a finish by
+# someone else) commits, with its conditional write of the execution document, a *fence* at the
+# next free slot. The old owner's next create meets the fence and fails: LeaseLost, nothing
+# written. A checkpoint racing the takeover either lands first (then the fence create fails and
+# the taker re-reads and sees the renewed lease) or meets the fence. A runner's own release or
+# finish happens in its own process: its slot counter is dropped, and a later save re-reads and
+# fails there. Execution-document writes are compare-and-set on the document's update time
+# (DESIGN §7: contended transactions stall for seconds on one document); the owner's finish
+# writes against the update time of its own lease write, so it needs no read unless someone else
+# wrote in between (a cancel flag, a takeover).
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
+from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore_codec import (
+    FENCE,
+    STEP,
+    Loaded,
+    execution_fields,
+    expire_at,
+    read_slot,
+    slot_fields,
+    slot_id,
+)
+from .firestore_lease import HeldLease
+from .firestore_reads import FirestoreReads
+from .memory import cancelled_error, frozen_error
+
+MAX_ATTEMPTS = 25  # compare-and-set rounds before giving up with Transient
+STEP_GRACE_S = 7 * 86400.0  # slots outlive the retention by this much (TTL is per document)
+MAX_LEASES = 10_000
+
+# A transition: the new state and whether to fence the next slot, or None for "nothing to do".
+Change = Callable[[Execution], tuple[Execution, bool] | None]
+
+
+class FirestoreExecutionStore(FirestoreReads):
+    """ExecutionStore on Firestore (see ``ports.ExecutionStore``); ``list`` items carry no steps.
+
+    ``client`` is a ``google.cloud.firestore.Client``; ``retention_s`` sets ``expire_at`` (the
+    TTL policy field) on finished executions, their slots and idempotency keys."""
+
+    def __init__(self, client: Any, *, retention_s: float = 30 * 86400.0, owns_client: bool = False,
+                 collection: str = "executions") -> None:
+        self._client = client
+        self._col = client.collection(collection)
+        self._keys = client.collection("idempotency")
+        self._retention_s = retention_s
+        self._owns_client = owns_client
+        self._leases: dict[tuple[str, str], HeldLease] = {}
+        self._leases_lock = threading.Lock()
+
+    def views(self) -> Any:
+        """The derived views the events function keeps (on this store's client)."""
+        from .firestore_views import FirestoreViews
+
+        return FirestoreViews(self._client, retention_s=self._retention_s)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._owns_client = False
+            self._client.close()
+
+    # -- create ----------------------------------------------------------------------------
+
+    def create(self, execution: Execution) -> tuple[Execution, bool]:
+        """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
+        ref = self._ref(execution.id)
+        now = time.time()
+        fields = execution_fields(execution)
+        fields.update(slots=len(execution.steps), doc_writes=1)
+        batch = self._client.batch()
+        batch.create(ref, fields)
+        for n, rec in enumerate(execution.steps.values(), start=1):
+            batch.create(ref.collection("steps").document(slot_id(n)), self._slot(
+                STEP, n, execution.lease_owner or "", now, record=rec, progress=execution.progress,
+                lease_until_s=execution.lease_expires_at_s))
+        key_ref = self._key_ref(execution) if execution.idempotency_key else None
+        if key_ref is not None:
+            batch.create(key_ref, {"execution_id": execution.id, "created_at_s": now,
+                                   "expire_at": expire_at(now + self._retention_s)})
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with translated():
+                    batch.commit()
+                return execution.model_copy(deep=True), True
+            except AlreadyExists:
+                existing = self._existing(execution, key_ref)
+                if existing is not None:
+                    return existing, False
+        raise Transient(f"execution {execution.id} could not be created", fix="retry")
+
+    def _existing(self, execution: Execution, key_ref: Any) -> Execution | None:
+        if key_ref is not None:
+            with translated():
+                snap = key_ref.get()
+            if snap.exists:
+                found = self.get(snap.get("execution_id"))
+                if found is not None:
+                    return found
+        return self.get(execution.id)
+
+    # -- leases and checkpoints ------------------------------------------------------------
+
+    def acquire_lease(self, execution_id: str, owner: str, ttl_s: float, now_s: float) -> Execution:
+        """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
+
+        def change(ex: Execution) -> tuple[Execution, bool]:
+            if ex.finished:
+                raise frozen_error(execution_id, ex.status)
+            if ex.lease_owner not in (None, owner) and (ex.lease_expires_at_s or 0) > now_s:
+                raise LeaseHeld(f"execution {execution_id} is leased by another runner",
+                                fix="retry after the lease expires", lease_expires_at_s=ex.lease_expires_at_s)
+            new = ex.model_copy(update={
+                "lease_owner": owner, "lease_expires_at_s": now_s + ttl_s, "status": ExecutionStatus.RUNNING,
+                "started_at_s": ex.started_at_s or now_s, "updated_at_s": now_s, "version": ex.version + 1})
+            return new, ex.lease_owner is not None and ex.lease_owner != owner
+
+        new, slots, update_time = self._mutate(execution_id, change)
+        self._hold(execution_id, owner, HeldLease(slots + 1, new, update_time))
+        return new
+
+    def _hold(self, execution_id: str, owner: str, lease: HeldLease) -> HeldLease:
+        with self._leases_lock:
+            if len(self._leases) >= MAX_LEASES:
+                self._leases.pop(next(iter(self._leases))).kill()
+            old = self._leases.get((execution_id, owner))
+            if old is not None and old is not lease:
+                old.kill()
+            self._leases[(execution_id, owner)] = lease
+        return lease
+
+    def save_step(
+        self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
+    ) -> None:
+        """Checkpoint one step and renew the lease: one create of the next slot.
+
+        LeaseLost if the lease is not ours (nothing is written), Conflict if finished, NotFound."""
+        lease = self._leases.get((execution_id, owner)) or self._recover(execution_id, owner)
+        with lease.lock:  # one commit at a time per lease: slot n+1 only after slot n
+            if lease.dead:
+                raise self._why_not(execution_id, owner)
+            ref = self._ref(execution_id).collection("steps").document(slot_id(lease.next_slot))
+            token, now = uuid.uuid4().hex, time.time()
+            fields = self._slot(STEP, lease.next_slot, owner, now, record=record, progress=progress,
+                                lease_until_s=lease_until_s, token=token)
+            try:
+                with translated():
+                    ref.create(fields)
+            except AlreadyExists:
+                if not self._is_ours(ref, token):  # not a retry of our own create: fenced off
+                    self._forget(execution_id, owner)
+                    raise self._why_not(execution_id, owner) from None
+            lease.checkpointed(record, progress, lease_until_s, now)
+
+    def _is_ours(self, ref: Any, token: str) -> bool:
+        with translated():
+            snap = ref.get()
+        return bool(snap.exists and read_slot(snap.to_dict())["token"] == token)
+
+    def _recover(self, execution_id: str, owner: str) -> HeldLease:
+        """The state of a lease this process did not take (or forgot): re-read."""
+        loaded = self._load(execution_id)
+        if loaded is None or loaded.execution.finished or loaded.execution.lease_owner != owner or \
+                loaded.execution.status != ExecutionStatus.RUNNING:
+            raise self._why_not(execution_id, owner, loaded)
+        return self._hold(execution_id, owner, HeldLease(loaded.max_slot + 1, loaded.execution,
+                                                         loaded.update_time))
+
+    def _why_not(self, execution_id: str, owner: str, loaded: Loaded | None = None) -> Exception:
+        loaded = loaded or self._load(execution_id)
+        if loaded is None:
+            return NotFound(f"no execution {execution_id}", fix="check the id")
+        if loaded.execution.finished:
+            return frozen_error(execution_id, loaded.execution.status)
+        return LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+
+    def _forget(self, execution_id: str, owner: str | None) -> None:
+        if owner is not None:
+            with self._leases_lock:
+                lease = self._leases.pop((execution_id, owner), None)
+            if lease is not None:
+                lease.kill()  # a save still holding this object fails too
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def finish(
+        self,
+        execution_id: str,
+        owner: str | None,
+        status: ExecutionStatus,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """Move to a terminal status and clear the lease; returns the final execution.
+
+        InvalidArgument for a non-terminal ``status``; Conflict if finished; LeaseLost if ``owner``
+        is given and the lease is not ours."""
+        if not status.terminal:
+            raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
+
+        def change(ex: Execution) -> tuple[Execution, bool]:
+            if ex.finished:
+                raise frozen_error(execution_id, ex.status)
+            if owner is not None and ex.lease_owner != owner:
+                raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+            new = ex.model_copy(update={
+                "status": status, "result": copy.deepcopy(result), "error": error,
+                "usage": usage if usage is not None else ex.usage, "ended_at_s": now_s, "updated_at_s": now_s,
+                "lease_owner": None, "lease_expires_at_s": None, "version": ex.version + 1})
+            return new, ex.lease_owner is not None and ex.lease_owner != owner
+
+        lease = self._leases.get((execution_id, owner)) if owner is not None else None
+        known = None
+        if lease is not None:
+            with lease.lock:  # after the last checkpoint of this lease
+                if not lease.dead:
+                    known = (lease.execution, lease.update_time, lease.max_slot)
+        self._forget(execution_id, owner)
+        if known is not None:
+            # What this process last wrote is current unless someone else wrote since (the
+            # precondition tells): then read and retry like any transition.
+            new, _ = change(known[0])
+            try:
+                self._write(execution_id, known[1], new, known[2], fence=False)
+                return new
+            except PreconditionFailed:
+                pass
+        return self._mutate(execution_id, change)[0]
+
+    def request_cancel(self, execution_id: str, now_s: float) -> Execution:
+        """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
+
+        def change(ex: Execution) -> tuple[Execution, bool] | None:
+            if ex.finished:
+                return None
+            update: dict[str, Any] = {"cancel_requested": True, "updated_at_s": now_s, "version": ex.version + 1}
+            if ex.status == ExecutionStatus.QUEUED:
+                update.update(status=ExecutionStatus.CANCELLED, error=cancelled_error(), ended_at_s=now_s,
+                              lease_owner=None, lease_expires_at_s=None)
+            return ex.model_copy(update=update), False
+
+        return self._mutate(execution_id, change)[0]
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
+        self._forget(execution_id, owner)
+
+        def change(ex: Execution) -> tuple[Execution, bool] | None:
+            if ex.finished or ex.lease_owner != owner:
+                return None
+            return ex.model_copy(update={"lease_owner": None, "lease_expires_at_s": None,
+                                         "version": ex.version + 1}), False
+
+        try:
+            self._mutate(execution_id, change)
+        except NotFound:
+            return
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _mutate(self, execution_id: str, change: Change) -> tuple[Execution, int, Any]:
+        """Read, apply ``change``, write back conditionally on the update time; repeat when someone
+        wrote in between. Returns the new execution, the highest slot it accounts for, and the
+        document's new update time (the read one when ``change`` returned None: no write)."""
+        for _ in range(MAX_ATTEMPTS):
+            loaded = self._load(execution_id)
+            if loaded is None:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            outcome = change(loaded.execution)
+            if outcome is None:
+                return loaded.execution, loaded.max_slot, loaded.update_time
+            new, fence = outcome
+            slots = loaded.max_slot + (1 if fence else 0)
+            try:
+                update_time = self._write(execution_id, loaded.update_time, new, slots, fence)
+            except (PreconditionFailed, AlreadyExists):
+                continue
+            return new, slots, update_time
+        raise Transient(f"execution {execution_id} is changing too often to update", fix="retry")
+
+    def _write(self, execution_id: str, update_time: Any, new: Execution, slots: int, fence: bool) -> Any:
+        """The conditional write of the execution document (and the fence slot); returns the
+        document's new update time."""
+        from google.cloud import firestore
+
+        ref = self._ref(execution_id)
+        fields = execution_fields(new)
+        fields.update(slots=slots, doc_writes=firestore.Increment(1))
+        if new.finished:
+            fields["expire_at"] = expire_at((new.ended_at_s or time.time()) + self._retention_s)
+        batch = self._client.batch()
+        batch.update(ref, fields, option=self._client.write_option(last_update_time=update_time))
+        if fence:
+            batch.create(ref.collection("steps").document(slot_id(slots)),
+                         self._slot(FENCE, slots, new.lease_owner or "", time.time()))
+        with translated():
+            results = batch.commit()
+        return results[0].update_time
+
+    def _slot(self, kind: str, slot: int, owner: str, now_s: float, *, token: str = "",
+              record: StepRecord | None = None, progress: Progress | None = None,
+              lease_until_s: float | None = None) -> dict[str, Any]:
+        fields = slot_fields(kind, slot, owner, now_s, token=token, record=record, progress=progress,
+                             lease_until_s=lease_until_s)
+        fields["expire_at"] = expire_at(now_s + self._retention_s + STEP_GRACE_S)
+        return fields
+
+    def _key_ref(self, ex: Execution) -> Any:
+        return self._keys.document(doc_id(ex.principal or "") + ":" + doc_id(ex.idempotency_key or ""))

@@ -1,0 +1,141 @@
+"""The events function's logic: one Pub/Sub message in; views, triggered runs and parent resumes
+out. Raising fails the delivery (Pub/Sub redelivers): only Transient errors do that."""
+
+# 1. Views: a finished execution's event updates execution_views/{id} (when the store keeps views).
+# 2. Triggers: every stored workflow whose document has a trigger on the message's topic (with a
+#    matching filter) starts once per message: the idempotency key msg:<message id>:<workflow>
+#    makes a redelivered message find the execution it started.
+# 3. Parents: children run inline in their parent's runner, so a parent normally goes on by
+#    itself. When a child finishes while its parent is running with no live lease (its runner is
+#    gone), the parent is enqueued: it resumes from its checkpoints and finds the child's result
+#    stored (invoke_child's create returns the finished child).
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import Transient, WfxError
+from .models import TERMINAL, Execution, ExecutionStatus
+from .ports import TaskRequest
+from .triggers import Message, TriggerIndex, render_input
+
+if TYPE_CHECKING:
+    from .services import Services
+
+log = logging.getLogger(__name__)
+
+TRIGGER_PRINCIPAL = "trigger"
+# Resume deliveries get their own task names (a segment per second), apart from the run's own.
+RESUME_SEGMENT_BASE = 1_000_000_000
+_TERMINAL_TYPES = frozenset(f"execution.{s.value}" for s in TERMINAL)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What one message did (for logs and tests)."""
+
+    view: bool = False
+    resumed_parent: str | None = None
+    started: tuple[str, ...] = ()
+
+
+def parse(attributes: dict[str, Any], data: Any) -> Message:
+    """The Pub/Sub message of a CloudEvent (``messagePublished``): functions-framework turns a
+    raw push body into ``{"message": {"data": base64, "attributes", "messageId", ...}}`` and
+    names the topic in the ``source`` attribute when the push URL path holds it."""
+    envelope = data if isinstance(data, dict) else {}
+    msg = envelope.get("message", envelope)
+    raw = msg.get("data") or ""
+    try:
+        body = base64.b64decode(raw) if isinstance(raw, str) else bytes(raw)
+    except (binascii.Error, ValueError):
+        body = b""
+    source = str(attributes.get("source") or "")
+    _, sep, resource = source.partition("pubsub.googleapis.com/")
+    topic = resource if sep and "/topics/" in resource else None
+    return Message(id=str(msg.get("messageId") or msg.get("message_id") or attributes.get("id") or ""),
+                   topic=topic, attributes={str(k): str(v) for k, v in (msg.get("attributes") or {}).items()},
+                   data=body, published_at_s=_seconds(msg.get("publishTime") or attributes.get("time")))
+
+
+def _seconds(stamp: Any) -> float:
+    if isinstance(stamp, str) and stamp:
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return time.time()
+
+
+def handle_cloud_event(services: Services, attributes: dict[str, Any], data: Any) -> Handled:
+    """React to one message. Errors: Transient (redeliver); everything else is logged and acked."""
+    msg = parse(attributes, data)
+    topic = msg.topic
+    engine_event = msg.attributes.get("type", "").startswith(("execution.", "step.")) and \
+        "execution_id" in msg.attributes and topic in (None, services.settings.events_topic)
+    view, parent = False, None
+    if engine_event:
+        topic = services.settings.events_topic
+        if msg.attributes["type"] in _TERMINAL_TYPES:
+            view, parent = _on_finished(services, msg)
+    started = _start_triggered(services, msg, topic) if topic else ()
+    return Handled(view=view, resumed_parent=parent, started=started)
+
+
+def _on_finished(services: Services, msg: Message) -> tuple[bool, str | None]:
+    # A finished execution's head (no step records) is all we need; one read where the store has it.
+    read = getattr(services.store, "get_head", services.store.get)
+    ex: Execution | None = read(msg.attributes["execution_id"])
+    if ex is None:
+        return False, None
+    views = getattr(services.store, "views", None)
+    wrote = False
+    if views is not None:
+        wrote = views().apply({"execution_id": ex.id, "workflow": ex.workflow_name, "status": ex.status.value,
+                               "event": msg.attributes["type"], "parent_id": ex.parent_id,
+                               "principal": ex.principal, "message_id": msg.id,
+                               "published_at_s": msg.published_at_s, "ended_at_s": ex.ended_at_s})
+    return wrote, resume_parent(services, ex)
+
+
+def resume_parent(services: Services, child: Execution, now_s: float | None = None) -> str | None:
+    """Enqueue the parent of a finished ``child`` when nothing runs it any more. Returns its id."""
+    if not child.finished or not child.parent_id or services.queue is None:
+        return None
+    parent = services.store.get(child.parent_id)
+    now = time.time() if now_s is None else now_s
+    if parent is None or parent.status != ExecutionStatus.RUNNING:
+        return None
+    if parent.lease_owner is not None and (parent.lease_expires_at_s or 0) > now:
+        return None  # its runner is alive: it is waiting on this child inline
+    services.queue.enqueue(TaskRequest(parent.id, segment=RESUME_SEGMENT_BASE + int(now)))
+    log.info("child %s finished; parent %s had no live runner and was enqueued", child.id, parent.id)
+    return parent.id
+
+
+def _start_triggered(services: Services, msg: Message, topic: str) -> tuple[str, ...]:
+    from .api import Executor
+
+    routes = TriggerIndex.of(services.registry).matching(
+        topic, msg, refresh_on_miss=topic != services.settings.events_topic)
+    if not routes:
+        return ()
+    executor = Executor(services)
+    started: list[str] = []
+    for route in routes:
+        try:
+            ex = executor.submit(route.workflow, render_input(route.input, msg), mode="async",
+                                 idempotency_key=f"msg:{msg.id}:{route.workflow}", principal=TRIGGER_PRINCIPAL)
+        except Transient:
+            raise
+        except WfxError as exc:  # a broken trigger must not block the others, nor be retried forever
+            log.error("trigger %s -> %s failed on message %s: %s", topic, route.workflow, msg.id, exc)
+            continue
+        started.append(ex.id)
+    return tuple(started)

@@ -1,0 +1,135 @@
+"""The events function's reactions on the Firestore store: triggers, views, parent resumes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import flask
+from functions_framework import event_conversion
+from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
+from workflow_executor.api import Executor
+from workflow_executor.events import RESUME_SEGMENT_BASE, handle_cloud_event
+from workflow_executor.models import Execution, ExecutionStatus
+from workflow_executor.ports import ExecutionQuery
+from workflow_executor.services import Services
+
+from emulators import session as emulators
+
+PROJECT = emulators.PROJECT
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def push_event(topic: str, message_id: str, data: Any, attributes: dict[str, str]) -> tuple[dict[str, Any], Any]:
+    """The CloudEvent functions-framework makes of a raw Pub/Sub push to ``/<topic path>``."""
+    body = {"subscription": f"projects/{PROJECT}/subscriptions/s", "message": {
+        "data": base64.b64encode(json.dumps(data).encode()).decode(), "attributes": attributes,
+        "messageId": message_id, "publishTime": "2026-01-02T03:04:05.678Z"}}
+    with flask.Flask(__name__).test_request_context(f"/{topic}", method="POST", json=body):
+        event = event_conversion.background_event_to_cloud_event(flask.request)
+    return dict(event.get_attributes()), event.get_data()
+
+
+def triggered_doc(name: str, topic: str, **trigger: Any) -> str:
+    return json.dumps({"workflows": {name: {"steps": [{"id": "a", "function": "builtins.echo",
+                                                       "args": {"value": "${input}"}}]}},
+                       "triggers": [{"topic": topic, "workflow": name, **trigger}]})
+
+
+def started(svc: Services, name: str) -> list[Execution]:
+    return svc.store.list(ExecutionQuery(workflow_name=name)).items
+
+
+def test_a_message_starts_its_workflow_once_even_when_delivered_twice(queued_services):
+    svc, q = queued_services
+    name, topic = fresh("wf"), fresh("orders")
+    Executor(svc).register(triggered_doc(name, topic, filter={"kind": "new"}))
+    path = f"projects/{PROJECT}/topics/{topic}"
+    for _ in range(2):
+        handle_cloud_event(svc, *push_event(path, "m-1", {"n": 1}, {"kind": "new"}))
+    [ex] = started(svc, name)
+    assert (ex.idempotency_key, ex.principal, ex.mode) == (f"msg:m-1:{name}", "trigger", "async")
+    assert ex.input["data"] == {"n": 1} and ex.input["attributes"] == {"kind": "new"}
+    assert {r.execution_id for r in q.requests} == {ex.id}
+    handle_cloud_event(svc, *push_event(path, "m-2", {"n": 2}, {"kind": "new"}))
+    assert len(started(svc, name)) == 2
+
+
+def test_a_message_that_fails_the_filter_or_comes_from_another_topic_starts_nothing(queued_services):
+    svc, _ = queued_services
+    name, topic = fresh("wf"), fresh("orders")
+    Executor(svc).register(triggered_doc(name, topic, filter={"data.n": [1, 2], "kind": "new"}))
+    path = f"projects/{PROJECT}/topics/{topic}"
+    handle_cloud_event(svc, *push_event(path, "m-1", {"n": 3}, {"kind": "new"}))
+    handle_cloud_event(svc, *push_event(path, "m-2", {"n": 1}, {"kind": "old"}))
+    handle_cloud_event(svc, *push_event(f"projects/{PROJECT}/topics/other", "m-3", {"n": 1}, {"kind": "new"}))
+    assert started(svc, name) == []
+    handle_cloud_event(svc, *push_event(topic, "m-4", {"n": 2}, {"kind": "new"}))  # short-name path
+    assert started(svc, name) == []  # a bare path names no topic: functions-framework leaves it out
+    handle_cloud_event(svc, *push_event(path, "m-5", {"n": 2}, {"kind": "new"}))
+    assert len(started(svc, name)) == 1
+
+
+def test_a_trigger_input_takes_references_to_the_message(queued_services):
+    svc, _ = queued_services
+    name, topic = fresh("wf"), fresh("t")
+    Executor(svc).register(triggered_doc(name, topic, input={"order": "${message.data.order}",
+                                                              "by": "${message.attributes.user}", "fixed": 7}))
+    handle_cloud_event(svc, *push_event(f"projects/{PROJECT}/topics/{topic}", "m", {"order": [1, 2]},
+                                        {"user": "ann"}))
+    [ex] = started(svc, name)
+    assert ex.input == {"order": [1, 2], "by": "ann", "fixed": 7}
+
+
+def engine_event(svc: Services, ex: Execution, message_id: str) -> tuple[dict[str, Any], Any]:
+    attributes = {"type": f"execution.{ex.status.value}", "execution_id": ex.id, "workflow": ex.workflow_name}
+    return push_event(str(svc.settings.events_topic), message_id, {"type": attributes["type"]}, attributes)
+
+
+def test_a_finished_execution_gets_a_view(queued_services):
+    svc, _ = queued_services
+    done = Executor(svc).run(workflow=triggered_doc(fresh("wf"), "unused"))
+    handled = handle_cloud_event(svc, *engine_event(svc, done, "m-9"))
+    store = svc.store
+    assert handled.view and isinstance(store, FirestoreExecutionStore)
+    view = store.views().get(done.id)
+    assert view is not None and (view["status"], view["workflow"], view["message_id"]) == (
+        "completed", done.workflow_name, "m-9")
+    assert not handle_cloud_event(svc, *engine_event(svc, done, "m-10")).view  # final views stay
+
+
+def make_family(svc: Services, parent_lease_s: float | None) -> tuple[Execution, Execution]:
+    """A running parent (leased for ``parent_lease_s`` more seconds, or released) and its
+    finished child."""
+    now = svc.engine.clock.now()
+    parent = Execution(id=fresh("p"), workflow_name="wf", workflow_hash="h", created_at_s=now, updated_at_s=now)
+    svc.store.create(parent)
+    svc.store.acquire_lease(parent.id, "runner", parent_lease_s or 1.0, now)
+    if parent_lease_s is None:
+        svc.store.release_lease(parent.id, "runner")
+    child = Execution(id=f"{parent.id}.call", workflow_name="wf", workflow_hash="h", parent_id=parent.id,
+                      created_at_s=now, updated_at_s=now)
+    svc.store.create(child)
+    svc.store.acquire_lease(child.id, "runner", 30.0, now)
+    return parent, svc.store.finish(child.id, "runner", ExecutionStatus.COMPLETED, result=1, now_s=now)
+
+
+def test_a_finished_child_enqueues_its_parent_when_nothing_runs_the_parent(queued_services):
+    svc, q = queued_services
+    parent, child = make_family(svc, parent_lease_s=None)
+    handled = handle_cloud_event(svc, *engine_event(svc, child, "m-1"))
+    assert handled.resumed_parent == parent.id
+    [request] = q.requests
+    assert request.execution_id == parent.id and request.segment >= RESUME_SEGMENT_BASE
+
+
+def test_a_finished_child_leaves_a_parent_with_a_live_runner_alone(queued_services):
+    svc, q = queued_services
+    _, child = make_family(svc, parent_lease_s=300.0)
+    assert handle_cloud_event(svc, *engine_event(svc, child, "m-1")).resumed_parent is None
+    assert q.requests == []

@@ -1,0 +1,172 @@
+"""What the contract suite cannot see of the Firestore store: its write count, and the lease
+guarantee across processes (two stores on two clients stand for two processes)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from workflow_executor.adapters.firestore_codec import read_slot
+from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
+from workflow_executor.api import Executor
+from workflow_executor.errors import WfxError
+from workflow_executor.models import Execution, ExecutionStatus, Progress, StepRecord, StepStatus
+from workflow_executor.ports import ExecutionQuery
+from workflow_executor.services import Services
+
+from emulators import session as emulators
+
+T0, TTL = 1000.0, 30.0
+THREE_STEPS = """
+workflows:
+  three:
+    steps:
+      - {id: a, function: builtins.echo, args: {value: 1}}
+      - {id: b, function: builtins.echo, args: {value: 2}}
+      - {id: c, function: builtins.echo, args: {value: 3}}
+"""
+
+
+@pytest.fixture
+def two_stores(firestore_host: str) -> Iterator[tuple[FirestoreExecutionStore, FirestoreExecutionStore]]:
+    a = FirestoreExecutionStore(emulators.firestore_client(), owns_client=True)
+    b = FirestoreExecutionStore(emulators.firestore_client(), owns_client=True)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def new_run(store: FirestoreExecutionStore, **fields: Any) -> Execution:
+    ex = Execution(**{"id": fresh("ex"), "workflow_name": "wf", "workflow_hash": "h", "created_at_s": T0,
+                      "updated_at_s": T0, **fields})
+    return store.create(ex)[0]
+
+
+def step(step_id: str) -> StepRecord:
+    return StepRecord(step_id=step_id, status=StepStatus.COMPLETED, output=step_id)
+
+
+def code_of(fn: Any) -> str:
+    with pytest.raises(WfxError) as info:
+        fn()
+    return info.value.code
+
+
+def slot_docs(store: FirestoreExecutionStore, execution_id: str) -> list[dict[str, Any]]:
+    ref = store._ref(execution_id)  # the raw documents, bypassing the fold
+    return [read_slot(d.to_dict()) for d in ref.collection("steps").stream()]
+
+
+def test_a_run_writes_one_document_per_step_plus_three(services: Services):
+    executor = Executor(services)
+    done = executor.run(workflow=THREE_STEPS, input={"q": 1}, workflow_name="three")
+    assert done.status == ExecutionStatus.COMPLETED
+    store = services.store
+    assert isinstance(store, FirestoreExecutionStore)
+    assert store.write_count(done.id) == 3 + 3
+    keyed = executor.run("three", {"q": 2}, idempotency_key=fresh("k"))
+    assert store.write_count(keyed.id) == 3 + 3 + 1  # the idempotency key is its own document
+
+
+def test_a_checkpoint_after_a_takeover_in_another_process_raises_lease_lost_and_writes_nothing(two_stores):
+    mine, theirs = two_stores
+    run = new_run(mine)
+    mine.acquire_lease(run.id, "w1", TTL, T0)
+    mine.save_step(run.id, "w1", step("a"), Progress(completed=1, total=3), T0 + TTL)
+    taken = theirs.acquire_lease(run.id, "w2", TTL, T0 + TTL + 1)
+    assert (taken.lease_owner, list(taken.steps)) == ("w2", ["a"])
+    assert code_of(lambda: mine.save_step(run.id, "w1", step("b"), Progress(completed=2), T0 + 99)) == "lease_lost"
+    assert [d["step_id"] for d in slot_docs(mine, run.id) if d["kind"] == "step"] == ["a"]
+    theirs.save_step(run.id, "w2", step("b"), Progress(completed=2, total=3), T0 + 99)
+    final = theirs.finish(run.id, "w2", ExecutionStatus.COMPLETED, now_s=T0 + 50)
+    assert list(final.steps) == ["a", "b"]
+
+
+def race_checkpoint_and_takeover(mine: FirestoreExecutionStore, theirs: FirestoreExecutionStore,
+                                 run_id: str) -> dict[str, Any]:
+    """w1 checkpoints (renewing its lease far ahead) while w2 takes over the expired lease."""
+    barrier, results = threading.Barrier(2), {}
+
+    def save() -> None:
+        barrier.wait(5)
+        try:
+            mine.save_step(run_id, "w1", step("a"), Progress(completed=1), T0 + 10 * TTL)
+            results["save"] = "ok"
+        except WfxError as exc:
+            results["save"] = exc.code
+
+    def take() -> None:
+        barrier.wait(5)
+        try:
+            results["take"] = theirs.acquire_lease(run_id, "w2", TTL, T0 + TTL + 1)
+        except WfxError as exc:
+            results["take"] = exc.code
+
+    threads = [threading.Thread(target=save), threading.Thread(target=take)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return results
+
+
+def test_a_checkpoint_racing_a_takeover_lands_before_it_or_is_fenced_off(two_stores):
+    mine, theirs = two_stores
+    for _ in range(6):
+        run = new_run(mine)
+        mine.acquire_lease(run.id, "w1", TTL, T0)
+        results = race_checkpoint_and_takeover(mine, theirs, run.id)
+        if results["save"] == "ok":  # it renewed the lease first: the takeover must see that
+            assert results["take"] == "lease_held"
+        else:
+            assert results["save"] == "lease_lost"
+            assert isinstance(results["take"], Execution) and results["take"].steps == {}
+            assert not [d for d in slot_docs(mine, run.id) if d["kind"] == "step"]
+
+
+def test_a_finish_by_another_process_fences_the_runner_off(two_stores):
+    mine, theirs = two_stores
+    run = new_run(mine)
+    mine.acquire_lease(run.id, "w1", TTL, T0)
+    done = theirs.finish(run.id, None, ExecutionStatus.TIMEOUT, now_s=T0 + 5)
+    assert code_of(lambda: mine.save_step(run.id, "w1", step("a"), Progress(), T0 + 60)) == "conflict"
+    assert mine.get(run.id) == done
+
+
+def test_a_finished_execution_reads_the_same_even_if_a_slot_appears_later(two_stores):
+    mine, _ = two_stores
+    run = new_run(mine)
+    mine.acquire_lease(run.id, "w1", TTL, T0)
+    mine.save_step(run.id, "w1", step("a"), Progress(completed=1), T0 + 60)
+    done = mine.finish(run.id, "w1", ExecutionStatus.COMPLETED, now_s=T0 + 2)
+    rogue = mine._slot("step", 9, "w1", T0, record=step("late"), progress=Progress(completed=9),
+                       lease_until_s=T0 + 99)
+    mine._ref(run.id).collection("steps").document("00000009").create(rogue)
+    assert mine.get(run.id) == done
+
+
+def test_ids_with_slashes_and_reserved_names_are_stored_and_listed(two_stores):
+    mine, _ = two_stores
+    name = fresh("wf")
+    ids = [f"{fresh('odd')}/x.y", "__" + fresh("r") + "__"]
+    for i in ids:
+        new_run(mine, id=i, workflow_name=name)
+    assert {mine.get(i).id for i in ids} == set(ids)  # type: ignore[union-attr]
+    assert {e.id for e in mine.list(ExecutionQuery(workflow_name=name)).items} == set(ids)
+
+
+def test_a_running_execution_lists_with_its_latest_checkpoint(two_stores):
+    mine, theirs = two_stores
+    name = fresh("wf")
+    run = new_run(mine, workflow_name=name)
+    mine.acquire_lease(run.id, "w1", TTL, T0)
+    mine.save_step(run.id, "w1", step("a"), Progress(completed=1, total=2, current=["b"]), T0 + 77)
+    [item] = theirs.list(ExecutionQuery(workflow_name=name)).items
+    assert (item.progress.completed, item.lease_expires_at_s) == (1, T0 + 77)
