@@ -61,3 +61,31 @@ resource "google_firestore_index" "executions" {
     }
   }
 }
+
+# The store writes expire_at on more than executions: checkpoints (collection group "steps"),
+# idempotency keys and the events function's status views. Each needs its own TTL policy.
+resource "google_firestore_field" "ttl" {
+  for_each   = toset(["steps", "idempotency", "execution_views"])
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = each.value
+  field      = var.firestore.ttl_field
+  ttl_config {}
+  index_config {}
+}
+
+# Large JSON text fields are never queried: exempt them from indexing (every indexed field
+# costs index writes, and long strings only bloat the index).
+resource "google_firestore_field" "unindexed" {
+  for_each = {
+    executions_data     = { collection = "executions", field = "data" }
+    executions_progress = { collection = "executions", field = "progress" }
+    steps_data          = { collection = "steps", field = "data" }
+    versions_document   = { collection = "versions", field = "document" }
+  }
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = each.value.collection
+  field      = each.value.field
+  index_config {}
+}

@@ -35,6 +35,7 @@ locals {
     WFX_STORE                 = "firestore"
     WFX_TASKS_QUEUE           = google_cloud_tasks_queue.executions.id
     WFX_TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
+    WFX_TRIGGER_TOPIC_PREFIX  = "${var.prefix}-"
   })
   job_env = var.job.image == null ? {} : {
     WFX_JOBS    = "cloud_run"

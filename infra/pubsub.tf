@@ -55,7 +55,8 @@ resource "google_pubsub_subscription" "to_events_function" {
     ttl = ""
   }
   push_config {
-    push_endpoint = google_cloudfunctions2_function.events.service_config[0].uri
+    # functions-framework learns the topic of a push message from the URL path only.
+    push_endpoint = "${google_cloudfunctions2_function.events.service_config[0].uri}/${each.value}"
     oidc_token {
       audience              = google_cloudfunctions2_function.events.service_config[0].uri
       service_account_email = google_service_account.events_push.email

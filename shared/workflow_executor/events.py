@@ -84,8 +84,16 @@ def handle_cloud_event(services: Services, attributes: dict[str, Any], data: Any
         topic = services.settings.events_topic
         if msg.attributes["type"] in _TERMINAL_TYPES:
             view, parent = _on_finished(services, msg)
-    started = _start_triggered(services, msg, topic) if topic else ()
+    started = _start_triggered(services, msg, _trigger_topic(topic, services.settings.trigger_topic_prefix)) \
+        if topic else ()
     return Handled(view=view, resumed_parent=parent, started=started)
+
+
+def _trigger_topic(topic: str, prefix: str) -> str:
+    """Deployed trigger topics are named ``<prefix><name>`` (infra); a workflow's trigger says
+    ``topic: <name>``: match on the name without the deployment prefix."""
+    short = topic.rsplit("/", 1)[-1]
+    return short[len(prefix):] if prefix and short.startswith(prefix) else topic
 
 
 def _on_finished(services: Services, msg: Message) -> tuple[bool, str | None]:

@@ -50,6 +50,8 @@ class Settings:
     tasks_emulator_host: str | None = None   # host:port of a local Cloud Tasks emulator (insecure gRPC)
     tasks_dispatch_deadline_s: float = 1800.0  # per task; the worker hands over before it runs out
 
+    # deployed trigger topics are named <prefix><name>; workflows' triggers say just <name>
+    trigger_topic_prefix: str = ""
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
@@ -103,6 +105,7 @@ class Settings:
                 retention_days=float(env.get("WFX_RETENTION_DAYS", "30")),
                 tasks_emulator_host=env.get("WFX_TASKS_EMULATOR_HOST") or None,
                 tasks_dispatch_deadline_s=float(env.get("WFX_TASKS_DISPATCH_DEADLINE_S", "1800")),
+                trigger_topic_prefix=env.get("WFX_TRIGGER_TOPIC_PREFIX", ""),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
             )

@@ -366,7 +366,8 @@ def test_event_delivery_is_ordered_and_dead_lettered(parsed: dict[str, dict[str,
     assert subscription["for_each"] == "${local.push_sources}"
     assert subscription["enable_message_ordering"] == "${var.events_subscription.message_ordering}"
     assert subscription["dead_letter_policy"][0]["dead_letter_topic"] == "${google_pubsub_topic.dead_letter.id}"
-    assert push["push_endpoint"] == "${google_cloudfunctions2_function.events.service_config[0].uri}"
+    # the topic path on the URL is how functions-framework tells the events function the topic
+    assert push["push_endpoint"] == "${google_cloudfunctions2_function.events.service_config[0].uri}/${each.value}"
     assert push["oidc_token"][0]["service_account_email"] == "${google_service_account.events_push.email}"
     assert "google_pubsub_topic.triggers" in _text(_locals(parsed)["push_sources"])
     assert resources[("google_pubsub_topic", "triggers")]["for_each"] == "${toset(var.trigger_topics)}"

@@ -133,3 +133,19 @@ def test_a_finished_child_leaves_a_parent_with_a_live_runner_alone(queued_servic
     _, child = make_family(svc, parent_lease_s=300.0)
     assert handle_cloud_event(svc, *engine_event(svc, child, "m-1")).resumed_parent is None
     assert q.requests == []
+
+
+def test_a_deployed_trigger_topic_matches_without_its_deployment_prefix(queued_services):
+    from dataclasses import replace
+
+    svc, _ = queued_services
+    name, topic = fresh("wf"), fresh("orders")
+    Executor(svc).register(triggered_doc(name, topic))
+    original = svc.settings
+    svc.settings = replace(original, trigger_topic_prefix="wfx-")
+    try:
+        handle_cloud_event(svc, *push_event(f"projects/{PROJECT}/topics/wfx-{topic}", "m-p", {"n": 1}, {}))
+    finally:
+        svc.settings = original
+    [ex] = started(svc, name)
+    assert ex.idempotency_key == f"msg:m-p:{name}"
