@@ -28,8 +28,16 @@ def _to_flask(resp: Any) -> flask.Response:
 def mcp(request: flask.Request) -> flask.Response:
     from workflow_executor.mcp.http import handle
 
-    return _to_flask(handle(services(), request.method, request.path, dict(request.headers),
-                            request.get_data(cache=False)))
+    resp = handle(services(), request.method, request.path, dict(request.headers), request.get_data(cache=False))
+    _flush_events()
+    return _to_flask(resp)
+
+
+def _flush_events() -> None:
+    # An instance may lose its CPU once it has answered: send the events a sync run made now.
+    flush = getattr(services().events, "flush", None)
+    if flush is not None:
+        flush()
 
 
 @functions_framework.http
