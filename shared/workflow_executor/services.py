@@ -40,7 +40,8 @@ def _stores(settings: Settings) -> tuple[ExecutionStore, WorkflowRegistry]:
 
         stores: tuple[ExecutionStore, WorkflowRegistry] = firestore_backends(settings)
         return stores
-    from .adapters.sqlite import SqliteExecutionStore, SqliteWorkflowRegistry
+    from .adapters.sqlite import SqliteExecutionStore
+    from .adapters.sqlite_registry import SqliteWorkflowRegistry
 
     settings.home.mkdir(parents=True, exist_ok=True)
     sync: Literal["NORMAL", "FULL"] = "FULL" if settings.sqlite_synchronous == "FULL" else "NORMAL"

@@ -15,7 +15,8 @@ import pytest
 from workflow_executor.adapters.firestore_registry import FirestoreWorkflowRegistry
 from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
 from workflow_executor.adapters.memory import MemoryExecutionStore, MemoryWorkflowRegistry
-from workflow_executor.adapters.sqlite import SqliteExecutionStore, SqliteWorkflowRegistry
+from workflow_executor.adapters.sqlite import SqliteExecutionStore
+from workflow_executor.adapters.sqlite_registry import SqliteWorkflowRegistry
 from workflow_executor.models import Execution
 from workflow_executor.ports import ExecutionStore, WorkflowRegistry
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from workflow_executor.adapters.sqlite import SqliteWorkflowRegistry
+from workflow_executor.adapters.sqlite_registry import SqliteWorkflowRegistry
 from workflow_executor.models import StoredWorkflow
 from workflow_executor.ports import WorkflowRegistry
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from ..models import Execution, Page
 from ..ports import ExecutionQuery
+from .common import check_limit, decode_cursor, encode_cursor
 from .firestore import doc_id, translated
 from .firestore_codec import Loaded, decode, read_slot
-from .memory import check_limit, decode_cursor, encode_cursor
 
 
 class FirestoreReads:

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..errors import Transient
 from ..models import StoredWorkflow
+from .common import workflow_hash
 from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
-from .memory import workflow_hash
 
 MAX_ATTEMPTS = 25
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
+from .common import cancelled_error, frozen_error
 from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
 from .firestore_codec import (
     FENCE,
@@ -38,7 +39,6 @@ from .firestore_codec import (
 )
 from .firestore_lease import HeldLease
 from .firestore_reads import FirestoreReads
-from .memory import cancelled_error, frozen_error
 
 MAX_ATTEMPTS = 25  # compare-and-set rounds before giving up with Transient
 STEP_GRACE_S = 7 * 86400.0  # slots outlive the retention by this much (TTL is per document)

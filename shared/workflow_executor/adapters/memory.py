@@ -5,16 +5,13 @@ One lock per object; records are deep-copied in and out so callers never alias s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import hashlib
 import json
 import threading
 import time
 from typing import Any
 
-from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
+from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound
 from ..models import (
     ErrorInfo,
     Execution,
@@ -26,43 +23,7 @@ from ..models import (
     Usage,
 )
 from ..ports import ExecutionQuery
-
-MAX_PAGE = 500
-
-
-def workflow_hash(document: dict[str, Any]) -> str:
-    """sha256 hex of the canonical JSON (sorted keys, no spaces) of a workflow document."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def encode_cursor(created_at_s: float, execution_id: str) -> str:
-    """Opaque list cursor: the (created_at_s, id) of the last item of a page."""
-    return base64.urlsafe_b64encode(f"{created_at_s!r}|{execution_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    """Inverse of ``encode_cursor``. Raises InvalidArgument for a cursor we did not issue."""
-    try:
-        created, _, execution_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return float(created), execution_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidArgument("cursor is not valid", fix="pass next_cursor from the previous page") from exc
-
-
-def check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidArgument(f"limit must be 1..{MAX_PAGE}, got {limit}", fix="ask for a smaller page")
-
-
-def frozen_error(execution_id: str, status: str) -> Conflict:
-    return Conflict(
-        f"execution {execution_id} is already {status}", fix="a finished execution never changes; rerun it"
-    )
-
-
-def cancelled_error() -> ErrorInfo:
-    return ErrorInfo(code="cancelled", message="cancelled before it started")
+from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error, workflow_hash
 
 
 class MemoryExecutionStore:
