@@ -8,11 +8,12 @@ PORT   ?= 4020
 
 .PHONY: setup serve demo lint typecheck test check bench dev dev-down clean
 
+# LangSwarm's real mcpremote client is a test peer; its own dependency pins are too old, so
+# it is installed without them (it needs only requests, pydantic and pyyaml, which we have).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[gcp,dev]'
-	# LangSwarm's real mcpremote client, as a test peer (its own dependency pins are too old)
 	$(BIN)/pip install --quiet --no-deps langswarm==0.1.0
 	touch $(STAMP)
 
