@@ -22,12 +22,12 @@ def billion_laughs() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_50_mb_document_is_rejected_before_parsing_in_under_a_second() -> None:
+def test_a_50_mb_document_is_rejected_before_parsing() -> None:
     text = "workflows:\n" + "#" * FIFTY_MB
     start = time.perf_counter()
     with pytest.raises(LimitExceeded) as err:
         load_text(text, source="big.yaml")
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # a parse of it would take minutes
     assert err.value.code == "limit_exceeded"
     assert err.value.details["limit"] == "document_bytes"
     assert "big.yaml" in err.value.message
@@ -40,7 +40,7 @@ def test_a_50_mb_file_is_rejected_without_reading_it(tmp_path: Path) -> None:
     start = time.perf_counter()
     with pytest.raises(LimitExceeded) as err:
         load_file(big)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # a parse of it would take minutes
     assert err.value.code == "limit_exceeded"
 
 
@@ -53,7 +53,7 @@ def test_an_alias_bomb_is_rejected_fast() -> None:
     start = time.perf_counter()
     with pytest.raises(LimitExceeded) as err:
         load_text(billion_laughs(), source="bomb.yaml")
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # a parse of it would take minutes
     assert err.value.details["limit"] == "yaml_nodes"
     assert "alias" in err.value.message
 
