@@ -115,10 +115,12 @@ class Executor:
         principal: str | None = None,
         config_override: Mapping[str, Any] | None = None,
         dispatch: bool = True,
+        stored: StoredWorkflow | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
-        execution (finished for sync). Errors: NotFound, SpecError, InvalidArgument."""
+        execution (finished for sync). ``stored``: the version the caller already looked up
+        for ``workflow_name`` (saves a registry read). Errors: NotFound, SpecError, InvalidArgument."""
         try:
             mode = ExecutionMode(mode)
         except ValueError:
@@ -128,7 +130,7 @@ class Executor:
             raise InvalidArgument("timeout must be a positive number of seconds")
         if dispatch:
             self._check_mode(mode)  # before anything is stored
-        stored = self._resolve(workflow_name, workflow, config_override)
+        stored = self._resolve(workflow_name, workflow, config_override, stored)
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
@@ -148,14 +150,14 @@ class Executor:
         return self.submit(workflow_name, input, **kw)
 
     def _resolve(self, name: str | None, workflow: WorkflowSource | None,
-                 override: Mapping[str, Any] | None) -> StoredWorkflow:
+                 override: Mapping[str, Any] | None, known: StoredWorkflow | None = None) -> StoredWorkflow:
         if workflow is not None:
             doc, _ = self.check(workflow, name=name)
             stored = self._store_doc(doc, source=str(workflow) if isinstance(workflow, Path) else None)
             pick = doc.workflow(name).id
             base = next(s for s in stored if s.name == pick)
         elif name:
-            base = self.workflow(name)
+            base = known if known is not None and known.name == name else self.workflow(name)
         else:
             raise InvalidArgument("give workflow_name or an inline workflow",
                                   fix="pass workflow_name='...' or workflow='<yaml>'")

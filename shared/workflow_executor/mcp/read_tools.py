@@ -111,7 +111,7 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
         if path is not None and (caller.workflows is None or caller.admin):
             source = path
         else:
-            name = resolve_workflow(app, caller, args.workflow_name)
+            name, _ = resolve_workflow(app, caller, args.workflow_name)
             source = ex.workflow(name).document
     try:
         doc, report = ex.check(source if isinstance(source, str | Path) else dict(source), name=args.workflow_name)
@@ -143,7 +143,7 @@ def list_executions(app: McpApp, caller: Caller, args: ListExecutionsInput, as_t
 
 def get_workflow(app: McpApp, caller: Caller, args: GetWorkflowInput, as_task: bool) -> ToolResult:
     """The stored definition. Errors: NotFound, Forbidden (allow-list)."""
-    name = resolve_workflow(app, caller, args.workflow_name)
+    name, _ = resolve_workflow(app, caller, args.workflow_name)
     stored = app.executor.workflow(name)
     doc = WorkflowDocument.model_validate(stored.document)
     wf = doc.workflows[name]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import template
-from ..models import Execution, ExecutionMode
+from ..models import Execution, ExecutionMode, StoredWorkflow
 from .app import McpApp
 from .auth import Caller
 from .files import find_file, under_roots, workflow_files
@@ -56,9 +56,10 @@ def _allowed(caller: Caller, name: str) -> None:
                         fix="use one of: " + ", ".join(sorted(caller.workflows or ())), field="workflow_name")
 
 
-def resolve_workflow(app: McpApp, caller: Caller, name: str) -> str:
-    """The registered name to run for ``name``: a registered workflow, a file under a root
-    (by path), or a workflow defined in a file under a root (registered on first use)."""
+def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, StoredWorkflow | None]:
+    """The registered name to run for ``name`` (a registered workflow, a file under a root by
+    path, or a workflow defined in a file under a root, registered on first use), and its stored
+    version when that is already known."""
     ex = app.executor
     stored = ex.registry.get(name)
     if stored is not None:
@@ -66,14 +67,15 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> str:
         src = Path(stored.source) if stored.source else None
         if src is not None and src.is_file() and under_roots(app.services.settings, src):
             ex.register(src)  # keep a file-backed workflow in step with its file
-        return name
+            return name, None
+        return name, stored
     path = find_file(app.services.settings, name)
     if path is not None:
         doc, _ = ex.check(path)
         first = doc.workflow().id
         _allowed(caller, first)
         ex.register(path)
-        return first
+        return first, None
     for _root, f in workflow_files(app.services.settings, None, "**/*.y*ml"):
         try:
             doc, _ = ex.check(f)
@@ -82,17 +84,17 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> str:
         if name in doc.workflows:
             _allowed(caller, name)
             ex.register(f)
-            return name
+            return name, None
     raise NotFound(f"workflow '{name[:200]}' is not registered and no file under the workflow roots defines it",
                    fix="call list_workflows to see the names, or pass an inline workflow", field="workflow_name")
 
 
 def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode: ExecutionMode,
             timeout: int, workflow: Any = None, override: dict[str, Any] | None = None,
-            idempotency_key: str | None = None) -> Execution:
+            idempotency_key: str | None = None, stored: StoredWorkflow | None = None) -> Execution:
     return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
                                idempotency_key=idempotency_key, principal=caller.principal,
-                               config_override=override)
+                               config_override=override, stored=stored)
 
 
 def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as_task: bool) -> ToolResult:
@@ -104,11 +106,11 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
         if caller.workflows is not None and not caller.admin:
             raise Forbidden("this key is limited to named workflows and may not run an inline workflow",
                             fix="pass workflow_name instead", field="workflow")
-        name = args.workflow_name
+        name, stored = args.workflow_name, None
     else:
-        name = resolve_workflow(app, caller, args.workflow_name or "")
+        name, stored = resolve_workflow(app, caller, args.workflow_name or "")
     ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
-                 args.config_override, args.idempotency_key)
+                 args.config_override, args.idempotency_key, stored)
     return run_result(tool, ex, app.now())
 
 
