@@ -78,9 +78,10 @@ class Executor:
         doc, _ = self.check(source, name=name)
         return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None)
 
-    def _store_doc(self, doc: WorkflowDocument, source: str | None) -> list[StoredWorkflow]:
+    def _store_doc(self, doc: WorkflowDocument, source: str | None, latest: bool = True) -> list[StoredWorkflow]:
         data = doc.model_dump(mode="json")
-        return [self.registry.put(wid, data, source=source, description=wf.description or doc.description)
+        return [self.registry.put(wid, data, source=source, description=wf.description or doc.description,
+                                  latest=latest)
                 for wid, wf in doc.workflows.items()]
 
     def _load(self, source: WorkflowSource, name: str | None) -> WorkflowDocument:
@@ -153,7 +154,10 @@ class Executor:
                  override: Mapping[str, Any] | None, known: StoredWorkflow | None = None) -> StoredWorkflow:
         if workflow is not None:
             doc, _ = self.check(workflow, name=name)
-            stored = self._store_doc(doc, source=str(workflow) if isinstance(workflow, Path) else None)
+            # A file is registered (it is what its names mean now); inline text or an object is
+            # stored only as this run's version, so it cannot change what a name means to others.
+            is_file = isinstance(workflow, Path)
+            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=is_file)
             pick = doc.workflow(name).id
             base = next(s for s in stored if s.name == pick)
         elif name:
@@ -165,7 +169,8 @@ class Executor:
             return base
         merged = deep_merge(copy.deepcopy(base.document), override)
         doc, _ = self.check(merged, name=base.name)
-        return next(s for s in self._store_doc(doc, source=base.source) if s.name == base.name)
+        # An override makes this run's variant; the name keeps meaning what it meant.
+        return next(s for s in self._store_doc(doc, source=base.source, latest=False) if s.name == base.name)
 
     def _check_mode(self, mode: ExecutionMode) -> None:
         if mode == ExecutionMode.ASYNC and self.services.queue is None:

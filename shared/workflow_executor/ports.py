@@ -84,7 +84,10 @@ class WorkflowRegistry(Protocol):
     """Workflow definitions by name, versioned by content hash."""
 
     def put(self, name: str, document: dict[str, Any], *, source: str | None = None,
-            description: str | None = None) -> StoredWorkflow: ...
+            description: str | None = None, latest: bool = True) -> StoredWorkflow:
+        """Store ``document`` as a version of ``name`` (the same content returns the version it
+        already has). With ``latest`` that version becomes what ``name`` means for ``get(name)``
+        and ``list()``; without, it is only reachable by its hash (a run's own variant)."""
 
     def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
         """The latest version, or the one with ``workflow_hash``."""

@@ -53,11 +53,42 @@ def test_new_content_gets_the_next_version_and_old_versions_stay_reachable(regis
     name = fresh_name()
     v1 = registry.put(name, doc())
     v2 = registry.put(name, doc(timeout_s=5))
+    assert registry.get(name) == v2
     v1_again = registry.put(name, doc())
     assert (v1.version, v2.version, v1_again.version) == (1, 2, 1)
-    assert registry.get(name) == v2
     assert registry.get(name, v1.hash) == v1
     assert registry.get(name, v2.hash) == v2
+
+
+def test_registering_old_content_again_makes_that_version_what_the_name_means(registry: WorkflowRegistry):
+    name = fresh_name()
+    v1 = registry.put(name, doc())
+    registry.put(name, doc(timeout_s=5))
+    assert registry.put(name, doc()) == v1
+    assert registry.get(name) == v1
+    assert [w.hash for w in registry.list() if w.name == name] == [v1.hash]
+
+
+def test_a_version_stored_without_latest_leaves_the_name_as_it_was(registry: WorkflowRegistry):
+    name = fresh_name()
+    v1 = registry.put(name, doc())
+    variant = registry.put(name, doc(model="other"), latest=False)
+    assert variant.version == 2
+    assert registry.get(name) == v1
+    assert registry.get(name, variant.hash) == variant
+    assert [w.version for w in registry.list() if w.name == name] == [1]
+    v3 = registry.put(name, doc(timeout_s=9))
+    assert v3.version == 3 and registry.get(name) == v3
+
+
+def test_a_name_with_only_unlisted_versions_is_not_registered(registry: WorkflowRegistry):
+    name = fresh_name()
+    variant = registry.put(name, doc(), latest=False)
+    assert registry.get(name) is None
+    assert registry.get(name, variant.hash) == variant
+    assert name not in {w.name for w in registry.list()}
+    assert registry.put(name, doc()) == variant
+    assert registry.get(name) == variant
 
 
 def test_get_returns_none_for_an_unknown_name_or_hash(registry: WorkflowRegistry):

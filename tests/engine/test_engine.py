@@ -384,3 +384,12 @@ workflows:
     assert wfx.wait(started.id, timeout=10).status == ExecutionStatus.CANCELLED
     assert wfx.status(f"{started.id}.call").status == ExecutionStatus.CANCELLED
     assert count(log, "child_last") == 0 and count(log, "parent_after") == 0
+
+
+def test_an_override_runs_a_variant_without_changing_what_the_name_means(wfx: Executor) -> None:
+    wfx.register("workflows: {greet: {steps: [{id: a, function: builtins.echo, args: {value: hello}}]}}")
+    variant = wfx.run("greet", config_override={"workflows.greet.steps": [
+        {"id": "a", "function": "builtins.echo", "args": {"value": "bonjour"}}]})
+    assert variant.result == "bonjour"
+    assert wfx.run("greet").result == "hello"
+    assert wfx.workflow("greet").hash != variant.workflow_hash

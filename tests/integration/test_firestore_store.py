@@ -66,7 +66,8 @@ def slot_docs(store: FirestoreExecutionStore, execution_id: str) -> list[dict[st
 
 def test_a_run_writes_one_document_per_step_plus_three(services: Services):
     executor = Executor(services)
-    done = executor.run(workflow=THREE_STEPS, input={"q": 1}, workflow_name="three")
+    executor.register(THREE_STEPS)
+    done = executor.run("three", {"q": 1})
     assert done.status == ExecutionStatus.COMPLETED
     store = services.store
     assert isinstance(store, FirestoreExecutionStore)

@@ -146,15 +146,18 @@ def test_rerun_execution_reuses_finished_steps_and_checks_from_step(server: Serv
 
 
 def test_config_override_is_merged_and_validated_again(server: Server) -> None:
+    # neither an inline workflow nor an override changes what the name means to other callers
     name = f"ov_{uuid.uuid4().hex[:8]}"
     doc = inline(name, [{"id": "first", "function": "builtins.noop"}])
     steps = [{"id": "other", "function": "builtins.echo", "args": {"value": "overridden"}}]
     res = server.tool("execute_workflow", workflow=doc, workflow_name=name, input_data={},
                       config_override={f"workflows.{name}.steps": steps})
     assert (sc(res)["status"], sc(res)["result"]) == ("completed", "overridden")
-    res = server.tool("execute_workflow", workflow_name=name, input_data={},
+    res = server.tool("execute_workflow", workflow=doc, workflow_name=name, input_data={},
                       config_override={f"workflows.{name}.steps": "not a list"})
     assert (res["isError"], sc(res)["code"]) == (True, "invalid_workflow")
+    unknown = server.tool("execute_workflow", workflow_name=name, input_data={})
+    assert (unknown["isError"], sc(unknown)["code"]) == (True, "not_found")
 
 
 def test_an_idempotency_key_returns_the_first_execution(server: Server) -> None:

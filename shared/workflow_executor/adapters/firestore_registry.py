@@ -1,9 +1,10 @@
-"""Firestore WorkflowRegistry: ``workflows/{name}`` holds the latest version and
-``workflows/{name}/versions/{hash}`` every version."""
+"""Firestore WorkflowRegistry: ``workflows/{name}`` holds the version the name means (and the
+version counter) and ``workflows/{name}/versions/{hash}`` every version."""
 
 # A new version is one batch: create the version document (fails if that content is stored
-# already) and move the name's latest copy conditionally on its update time, so concurrent puts
-# never hand out one version number twice.
+# already) and move the name's head conditionally on its update time, so concurrent puts never
+# hand out one version number twice. A version stored with latest=False only bumps the counter;
+# a head that never had a latest version says listed=False.
 
 from __future__ import annotations
 
@@ -44,27 +45,37 @@ class FirestoreWorkflowRegistry:
             self._client.close()
 
     def put(self, name: str, document: dict[str, Any], *, source: str | None = None,
-            description: str | None = None) -> StoredWorkflow:
-        """Store a new version, or return the existing one with the same content hash."""
+            description: str | None = None, latest: bool = True) -> StoredWorkflow:
+        """Store a new version, or return the existing one with the same content hash; with
+        ``latest`` it becomes the version ``name`` means."""
         digest = workflow_hash(document)
         head = self._col.document(doc_id(name))
         version_ref = head.collection("versions").document(digest)
         for _ in range(MAX_ATTEMPTS):
             with translated():
                 found = version_ref.get()
-                if found.exists:
-                    return _stored(found.to_dict())
-                latest = head.get()
-            number = int(latest.get("version")) + 1 if latest.exists else 1
-            stored = StoredWorkflow(name=name, version=number, hash=digest, document=json.loads(json.dumps(document)),
-                                    source=source, description=description, created_at_s=time.time())
+                current = head.get()
+            cur = current.to_dict() if current.exists else {}
             batch = self._client.batch()
-            batch.create(version_ref, _fields(stored))
-            if latest.exists:
-                batch.update(head, _fields(stored), option=self._client.write_option(
-                    last_update_time=latest.update_time))
+            if found.exists:
+                stored = _stored(found.to_dict())
+                if not latest or (_listed(cur) and cur.get("hash") == digest):
+                    return stored
+                head_fields = {**_fields(stored), "counter": _counter(cur), "listed": True}
             else:
-                batch.create(head, _fields(stored))
+                number = _counter(cur) + 1
+                stored = StoredWorkflow(name=name, version=number, hash=digest, source=source,
+                                        document=json.loads(json.dumps(document)), description=description,
+                                        created_at_s=time.time())
+                batch.create(version_ref, _fields(stored))
+                head_fields = ({**_fields(stored), "counter": number, "listed": True} if latest
+                               else {"counter": number} if current.exists
+                               else {"name": name, "counter": number, "listed": False})
+            if current.exists:
+                batch.update(head, head_fields, option=self._client.write_option(
+                    last_update_time=current.update_time))
+            else:
+                batch.create(head, head_fields)
             try:
                 with translated():
                     batch.commit()
@@ -79,9 +90,22 @@ class FirestoreWorkflowRegistry:
         ref = head if workflow_hash is None else head.collection("versions").document(doc_id(workflow_hash))
         with translated():
             snap = ref.get()
-        return _stored(snap.to_dict()) if snap.exists else None
+        if not snap.exists:
+            return None
+        d = snap.to_dict()
+        return _stored(d) if workflow_hash is not None or _listed(d) else None
 
     def list(self) -> list[StoredWorkflow]:
         """The latest version of each name, sorted by name."""
         with translated():
-            return [_stored(s.to_dict()) for s in self._col.order_by("name").stream()]
+            heads = [s.to_dict() for s in self._col.order_by("name").stream()]
+        return [_stored(d) for d in heads if _listed(d)]
+
+
+def _listed(head: dict[str, Any]) -> bool:
+    return bool(head) and head.get("listed", True) and "hash" in head
+
+
+def _counter(head: dict[str, Any]) -> int:
+    # heads written before the counter existed carry only their version
+    return int(head.get("counter", head.get("version", 0)))

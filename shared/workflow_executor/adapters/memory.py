@@ -194,11 +194,13 @@ class MemoryExecutionStore:
 
 
 class MemoryWorkflowRegistry:
-    """WorkflowRegistry in a dict: one version per distinct content hash of a name."""
+    """WorkflowRegistry in a dict: one version per distinct content hash of a name, and which
+    of them the name means."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._versions: dict[str, list[StoredWorkflow]] = {}
+        self._latest: dict[str, str] = {}
 
     def put(
         self,
@@ -207,34 +209,32 @@ class MemoryWorkflowRegistry:
         *,
         source: str | None = None,
         description: str | None = None,
+        latest: bool = True,
     ) -> StoredWorkflow:
-        """Store a new version, or return the existing one with the same content hash."""
+        """Store a new version, or return the existing one with the same content hash; with
+        ``latest`` it becomes the version ``name`` means."""
         digest = workflow_hash(document)
         with self._lock:
             versions = self._versions.setdefault(name, [])
-            for stored in versions:
-                if stored.hash == digest:
-                    return stored.model_copy(deep=True)
-            stored = StoredWorkflow(
-                name=name,
-                version=len(versions) + 1,
-                hash=digest,
-                document=json.loads(json.dumps(document)),
-                source=source,
-                description=description,
-                created_at_s=time.time(),
-            )
-            versions.append(stored)
-            return stored.model_copy(deep=True)
+            found = next((v for v in versions if v.hash == digest), None)
+            if found is None:
+                found = StoredWorkflow(name=name, version=len(versions) + 1, hash=digest,
+                                       document=json.loads(json.dumps(document)), source=source,
+                                       description=description, created_at_s=time.time())
+                versions.append(found)
+            if latest:
+                self._latest[name] = digest
+            return found.model_copy(deep=True)
 
     def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
         """The latest version of ``name``, or the one with ``workflow_hash``; None if absent."""
         with self._lock:
-            versions = self._versions.get(name, [])
-            found = [v for v in versions if workflow_hash in (None, v.hash)]
-            return found[-1].model_copy(deep=True) if found else None
+            want = workflow_hash if workflow_hash is not None else self._latest.get(name)
+            found = next((v for v in self._versions.get(name, []) if v.hash == want), None)
+            return found.model_copy(deep=True) if found else None
 
     def list(self) -> list[StoredWorkflow]:
         """The latest version of each name, sorted by name."""
         with self._lock:
-            return [self._versions[n][-1].model_copy(deep=True) for n in sorted(self._versions)]
+            return [next(v for v in self._versions[n] if v.hash == self._latest[n]).model_copy(deep=True)
+                    for n in sorted(self._latest)]

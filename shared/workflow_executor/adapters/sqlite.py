@@ -19,7 +19,7 @@ from ..models import ErrorInfo, Execution, ExecutionStatus, Page, Progress, Step
 from ..ports import ExecutionQuery
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 _TERMINAL_SQL = "('completed', 'failed', 'timeout', 'cancelled')"
 _SCHEMA = (
@@ -41,6 +41,12 @@ _SCHEMA = (
         name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
         source TEXT, description TEXT, created_at_s REAL NOT NULL,
         PRIMARY KEY (name, version), UNIQUE (name, hash))""",
+    # v2: which version a name means; versions stored with latest=False have no head of their own
+    "CREATE TABLE IF NOT EXISTS workflow_heads (name TEXT PRIMARY KEY, hash TEXT NOT NULL)",
+)
+_MIGRATE_V2 = (
+    "INSERT OR IGNORE INTO workflow_heads (name, hash) SELECT name, hash FROM workflows w"
+    " WHERE version = (SELECT MAX(version) FROM workflows v WHERE v.name = w.name)"
 )
 
 # Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so the
@@ -90,6 +96,8 @@ def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite
             )
         for statement in _SCHEMA:
             db.execute(statement)
+        if 0 < found < 2:
+            db.execute(_MIGRATE_V2)  # before v2 the highest version was the latest
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:

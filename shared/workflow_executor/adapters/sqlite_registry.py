@@ -27,43 +27,36 @@ class SqliteWorkflowRegistry(SqliteBase):
         *,
         source: str | None = None,
         description: str | None = None,
+        latest: bool = True,
     ) -> StoredWorkflow:
-        """Store a new version, or return the existing one with the same content hash."""
+        """Store a new version, or return the existing one with the same content hash; with
+        ``latest`` it becomes the version ``name`` means."""
         digest = workflow_hash(document)
         with self._tx() as db:
             found = _select(db, "WHERE name = ? AND hash = ?", (name, digest))
             if found:
-                return found[0]
-            latest = db.execute("SELECT MAX(version) FROM workflows WHERE name = ?", (name,)).fetchone()[0]
-            stored = StoredWorkflow(
-                name=name,
-                version=(latest or 0) + 1,
-                hash=digest,
-                document=json.loads(json.dumps(document)),
-                source=source,
-                description=description,
-                created_at_s=time.time(),
-            )
-            db.execute(
-                "INSERT INTO workflows (name, version, hash, document, source, description, created_at_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    name,
-                    stored.version,
-                    digest,
-                    json.dumps(document),
-                    source,
-                    description,
-                    stored.created_at_s,
-                ),
-            )
+                stored = found[0]
+            else:
+                top = db.execute("SELECT MAX(version) FROM workflows WHERE name = ?", (name,)).fetchone()[0]
+                stored = StoredWorkflow(name=name, version=(top or 0) + 1, hash=digest,
+                                        document=json.loads(json.dumps(document)), source=source,
+                                        description=description, created_at_s=time.time())
+                db.execute(
+                    "INSERT INTO workflows (name, version, hash, document, source, description, created_at_s)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, stored.version, digest, json.dumps(document), source, description, stored.created_at_s),
+                )
+            if latest:
+                db.execute("INSERT INTO workflow_heads (name, hash) VALUES (?, ?)"
+                           " ON CONFLICT (name) DO UPDATE SET hash = excluded.hash", (name, digest))
             return stored
 
     def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
         """The latest version of ``name``, or the one with ``workflow_hash``; None if absent."""
         with self._lock:
             if workflow_hash is None:
-                found = _select(self._db, "WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
+                found = _select(self._db, "WHERE name = ? AND hash = (SELECT hash FROM workflow_heads h"
+                                " WHERE h.name = ?)", (name, name))
             else:
                 found = _select(self._db, "WHERE name = ? AND hash = ?", (name, workflow_hash))
         return found[0] if found else None
@@ -71,12 +64,8 @@ class SqliteWorkflowRegistry(SqliteBase):
     def list(self) -> list[StoredWorkflow]:
         """The latest version of each name, sorted by name."""
         with self._lock:
-            return _select(
-                self._db,
-                "WHERE version = (SELECT MAX(version) FROM workflows w WHERE w.name = workflows.name)"
-                " ORDER BY name",
-                (),
-            )
+            return _select(self._db, "WHERE hash = (SELECT hash FROM workflow_heads h WHERE h.name = workflows.name)"
+                           " ORDER BY name", ())
 
 
 def _select(db: sqlite3.Connection, tail: str, args: tuple[Any, ...]) -> list[StoredWorkflow]:

@@ -28,7 +28,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_index: int | None) -> tu
         if reg.get(name, wf_hash) is None:
             parent = reg.get(run.ex.workflow_name, wf_hash)
             assert parent is not None
-            reg.put(name, parent.document, source=parent.source)
+            reg.put(name, parent.document, source=parent.source, latest=False)
     else:
         stored = reg.get(name)
         if stored is None:
