@@ -49,11 +49,13 @@ class Mcp:
                              execution_mode="async")["execution_id"])
 
 
-def register(mcp: Mcp) -> str:
-    """Store a fresh 3-step no-op workflow (a sync run through MCP registers it)."""
+def register(mcp: Mcp, registry: Any) -> str:
+    """Store a fresh 3-step no-op workflow in the stack's registry, and run it once (sync)."""
+    from workflow_executor.spec import load_text
+
     name = f"noop3-{uuid.uuid4().hex[:8]}"
-    done = mcp.tool("execute_workflow", workflow=NOOP3.format(name=name), workflow_name=name, input_data={},
-                    execution_mode="sync")
+    registry.put(name, load_text(NOOP3.format(name=name)).model_dump(mode="json"))
+    done = mcp.tool("execute_workflow", workflow_name=name, input_data={}, execution_mode="sync")
     assert done["status"] == "completed", done
     return name
 
@@ -112,10 +114,11 @@ def _all(store: Any, workflow: str) -> list[Any]:
             return items
 
 
-def measure(stack: Any, store: Any, *, latency_runs: int = 60, throughput_runs: int = 400) -> list[dict[str, Any]]:
+def measure(stack: Any, store: Any, registry: Any, *, latency_runs: int = 60,
+            throughput_runs: int = 400) -> list[dict[str, Any]]:
     """The rows for a running stack; ``store`` is a FirestoreExecutionStore on its project."""
     mcp = Mcp(stack.mcp_url)
-    workflow = register(mcp)
+    workflow = register(mcp, registry)
     latency(mcp, workflow, 5)  # warm the path
     answers, completions, ids = latency(mcp, workflow, latency_runs)
     throughput(stack.mcp_url, store, workflow, throughput_runs // 4)  # JIT-warm the emulators' JVMs
@@ -145,6 +148,7 @@ def run() -> list[dict[str, Any]]:
     import os
 
     from workflow_executor.adapters.firestore import client
+    from workflow_executor.adapters.firestore_registry import FirestoreWorkflowRegistry
     from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
 
     from emulators.stack import start
@@ -154,9 +158,11 @@ def run() -> list[dict[str, Any]]:
         try:
             os.environ["FIRESTORE_EMULATOR_HOST"] = stack.env["FIRESTORE_EMULATOR_HOST"]
             store = FirestoreExecutionStore(client("wfx-bench"), owns_client=True)
+            registry = FirestoreWorkflowRegistry(client("wfx-bench"), owns_client=True)
             try:
-                return measure(stack, store)
+                return measure(stack, store, registry)
             finally:
                 store.close()
+                registry.close()
         finally:
             stack.stop()

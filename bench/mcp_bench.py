@@ -72,6 +72,15 @@ def _latencies(session: requests.Session, url: str, name: str, args: dict[str, A
 def http_latencies(n: int = 400) -> dict[str, list[float]]:
     """Per-call ms of check_execution_status and of a 5-step no-op sync run, over HTTP."""
     with tempfile.TemporaryDirectory() as home:
+        from dataclasses import replace
+
+        from workflow_executor.api import Executor
+        from workflow_executor.settings import Settings
+
+        # Register the benchmark workflow in the server's own store before it starts.
+        steps = "".join(f"{{id: s{i}, function: builtins.noop}}, " for i in range(5))
+        with Executor.local(settings=replace(Settings.from_env({}), home=Path(home))) as setup:
+            setup.register(f"workflows: {{bench5: {{steps: [{steps}]}}}}")
         port = _free_port()
         env = {**os.environ, "WFX_HOME": home}
         env.pop("WFX_API_KEYS", None)
@@ -91,10 +100,8 @@ def http_latencies(n: int = 400) -> dict[str, list[float]]:
                     if time.monotonic() > deadline:
                         raise RuntimeError("wfx serve did not become ready")
                     time.sleep(0.05)
-                steps = [{"id": f"s{i}", "function": "builtins.noop"} for i in range(5)]
                 first = s.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-                    "name": "execute_workflow", "arguments": {"workflow": {"workflows": {"bench5": {"steps": steps}}},
-                                                              "workflow_name": "bench5", "input_data": {}}}},
+                    "name": "execute_workflow", "arguments": {"workflow_name": "bench5", "input_data": {}}}},
                                timeout=30).json()
                 eid = first["result"]["structuredContent"]["execution_id"]
                 _latencies(s, url, "check_execution_status", {"execution_id": eid}, 50)  # warm-up
