@@ -26,9 +26,13 @@ def _to_flask(resp: Any) -> flask.Response:
 
 @functions_framework.http
 def mcp(request: flask.Request) -> flask.Response:
-    from workflow_executor.mcp.http import handle
+    from workflow_executor.mcp.http import handle, too_large
 
-    resp = handle(services(), request.method, request.path, dict(request.headers), request.get_data(cache=False))
+    limit = services().settings.max_body_bytes
+    if (request.content_length or 0) > limit:  # refuse before reading: nothing is buffered
+        return _to_flask(too_large(limit, request.content_length))
+    body = request.stream.read(limit + 1)  # a chunked body without a length is cut past the limit
+    resp = handle(services(), request.method, request.path, dict(request.headers), body)
     _flush_events()
     return _to_flask(resp)
 

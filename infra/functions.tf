@@ -153,6 +153,8 @@ resource "google_cloudfunctions2_function" "mcp" {
     available_memory               = var.functions.mcp.memory
     environment_variables = merge(local.function_env, {
       WFX_WORKER_URL = google_cloudfunctions2_function.worker.service_config[0].uri
+      # a sync run must answer before the platform cuts the request (mcpremote resends a 504)
+      WFX_SYNC_MAX_S = tostring(var.functions.mcp.timeout_seconds - 30)
     })
     ingress_settings                 = var.functions.mcp.ingress
     max_instance_count               = var.functions.mcp.max_instances

@@ -111,7 +111,7 @@ variable "functions" {
       max_instances   = optional(number, 10)
       memory          = optional(string, "512Mi")
       min_instances   = optional(number, 0)
-      timeout_seconds = optional(number, 300)
+      timeout_seconds = optional(number, 600)
     }), {})
     worker = optional(object({
       cpu             = optional(string, "1")

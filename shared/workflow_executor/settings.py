@@ -52,6 +52,8 @@ class Settings:
 
     # deployed trigger topics are named <prefix><name>; workflows' triggers say just <name>
     trigger_topic_prefix: str = ""
+    # the longest sync run a request may ask for (the mcp function's timeout less a margin); 0: no cap
+    sync_max_s: float = 0.0
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
@@ -106,6 +108,7 @@ class Settings:
                 tasks_emulator_host=env.get("WFX_TASKS_EMULATOR_HOST") or None,
                 tasks_dispatch_deadline_s=float(env.get("WFX_TASKS_DISPATCH_DEADLINE_S", "1800")),
                 trigger_topic_prefix=env.get("WFX_TRIGGER_TOPIC_PREFIX", ""),
+                sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
             )

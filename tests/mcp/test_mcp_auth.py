@@ -127,3 +127,51 @@ def test_open_mode_answers_loopback_hosts_only(server: Server) -> None:
     assert r.status_code == 401
     r = server.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, {"X-Forwarded-For": "203.0.113.9"})
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize("host", ["127.attacker.example:4020", "127.0.0.1.nip.io", "localhost.evil.example"])
+def test_open_mode_refuses_hosts_that_only_look_like_loopback(server: Server, host: str) -> None:
+    r = server.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, {"Host": host})
+    assert r.status_code == 401
+
+
+def test_open_mode_refuses_a_cross_site_page_but_not_a_loopback_one(server: Server) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    assert server.post(body, {"Origin": "https://evil.example"}).status_code == 401
+    assert server.post(body, {"Origin": "http://127.0.0.1:6274"}).status_code == 200
+
+
+def test_a_keys_file_that_turns_unreadable_denies_everyone_instead_of_opening(tmp_path: Path) -> None:
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path)})
+    key = create_key(settings, ["run"], None, "erin")
+    ring = KeyRing(settings)
+    assert ring.authenticate({"authorization": f"Bearer {key}"}) is not None
+    assert settings.api_keys_file is not None
+    settings.api_keys_file.write_text("{ not json")
+    assert ring.configured is True
+    assert ring.authenticate({"authorization": f"Bearer {key}"}) is None
+
+
+def test_an_allow_listed_key_cannot_rewrite_its_workflow_with_an_override(keyed: tuple[Server, Keys]) -> None:
+    srv, keys = keyed
+    steps = [{"id": "x", "invoke_workflow": "five"}]
+    res = srv.tool("execute_workflow", bearer(keys.limited), workflow_name="echo", input_data={},
+                   config_override={"workflows.echo.steps": steps})
+    assert (res["isError"], sc(res)["code"], sc(res)["field"]) == (True, "forbidden", "config_override")
+
+
+def test_generate_workflow_cannot_take_a_name_that_someone_else_owns(keyed: tuple[Server, Keys]) -> None:
+    srv, keys = keyed
+    # 'echo' is defined by a file under the roots: nobody may shadow it by generating
+    res = srv.tool("generate_workflow", bearer(keys.runner), workflow_description="a then b", workflow_name="echo")
+    assert (res["isError"], sc(res)["code"]) == (True, "conflict")
+    name = "gen_owned_by_alice"
+    first = srv.tool("generate_workflow", bearer(keys.runner), workflow_description="a then b", workflow_name=name)
+    assert first["isError"] is False, first
+    again = srv.tool("generate_workflow", bearer(keys.runner), workflow_description="c then d", workflow_name=name)
+    assert again["isError"] is False
+    admin = srv.tool("generate_workflow", bearer(keys.admin), workflow_description="e then f", workflow_name=name)
+    assert admin["isError"] is False
+    # now the admin's: alice may no longer replace it
+    late = srv.tool("generate_workflow", bearer(keys.runner), workflow_description="g then h", workflow_name=name)
+    assert (late["isError"], sc(late)["code"]) == (True, "conflict")

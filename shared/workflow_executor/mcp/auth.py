@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import InvalidArgument
 from ..settings import Settings
@@ -28,7 +30,6 @@ LOCAL_PRINCIPAL = "local"
 KEY_HELP = "send 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); create a key with `wfx keys create`"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
 _KEY_RE = re.compile(r"^wfx_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class KeyRing:
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._from_file: dict[str, KeyRecord] = {}
+        self._keyed = bool(self._fixed) or bool(settings.api_keys_json) or self._current() != {}
 
     def _current(self) -> dict[str, KeyRecord]:
         if self._file is None:
@@ -122,8 +124,13 @@ class KeyRing:
 
     @property
     def configured(self) -> bool:
-        """True when at least one key is configured (file or environment)."""
-        return bool(self._current())
+        """True when at least one key is configured (file or environment) now, or was when the
+        server started: a keys file that later turns empty, unreadable or malformed then denies
+        everyone instead of opening the server."""
+        if self._keyed:
+            return True
+        self._keyed = bool(self._current())
+        return self._keyed
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller | None:
         """The caller for the key in ``headers`` (lower-case names), or None when there is no
@@ -147,13 +154,28 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
 
 
 def is_loopback_host(host_header: str | None) -> bool:
-    """True when the Host header names a loopback address (with or without a port)."""
+    """True when the Host header names a loopback address (with or without a port): a literal
+    loopback IP or ``localhost`` - never a name that merely starts with ``127.`` (DNS rebinding)."""
     host = (host_header or "").strip().lower()
     if host.startswith("["):
         host = host[1:].partition("]")[0]
     elif host.count(":") == 1:
         host = host.partition(":")[0]
-    return host in _LOOPBACK or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_origin(origin: str | None) -> bool:
+    """True when there is no Origin (not a browser) or it is a loopback page; a cross-site page
+    must never reach an open server."""
+    if origin is None:
+        return True
+    parts = urlsplit(origin.strip())
+    return parts.scheme in ("http", "https") and is_loopback_host(parts.netloc)
 
 
 def create_key(settings: Settings, scopes: list[str], workflows: list[str] | None,

@@ -13,7 +13,7 @@ from typing import Any
 from ..services import Services
 from . import jsonrpc, protocol, tools
 from .app import McpApp, app_for
-from .auth import KEY_HELP, OPEN_CALLER, Caller, is_loopback_host
+from .auth import KEY_HELP, OPEN_CALLER, Caller, is_loopback_host, is_loopback_origin
 
 log = logging.getLogger(__name__)
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
@@ -96,7 +96,8 @@ def _authenticate(app: McpApp, headers: Mapping[str, str]) -> Caller | Response:
         return caller
     if not app.keys.configured:
         # Open mode only for loopback requests (wfx serve refuses a non-loopback bind without keys).
-        if is_loopback_host(headers.get("host")) and "x-forwarded-for" not in headers:
+        if (is_loopback_host(headers.get("host")) and "x-forwarded-for" not in headers
+                and is_loopback_origin(headers.get("origin"))):
             return OPEN_CALLER
         message = ("this server has no API keys, so it answers only on loopback; create a key with "
                    "`wfx keys create --scopes run,read` (or set WFX_API_KEYS)")

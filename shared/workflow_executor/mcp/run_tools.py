@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import template
 from ..models import Execution, ExecutionMode, StoredWorkflow
+from ..spec.model import WorkflowDocument
 from .app import McpApp
 from .auth import Caller
 from .files import find_file, under_roots, workflow_files
@@ -56,6 +57,32 @@ def _allowed(caller: Caller, name: str) -> None:
                         fix="use one of: " + ", ".join(sorted(caller.workflows or ())), field="workflow_name")
 
 
+def _limited(caller: Caller) -> bool:
+    return caller.workflows is not None and not caller.admin
+
+
+def _children_allowed(caller: Caller, stored: StoredWorkflow | None, name: str, app: McpApp) -> None:
+    """An allow-listed key may reach other workflows through ``invoke_workflow`` only when it
+    may use them too (children defined in the same document come with the parent)."""
+    if not _limited(caller):
+        return
+    stored = stored or app.executor.registry.get(name)
+    if stored is None:
+        return
+    doc = WorkflowDocument.model_validate(stored.document)
+
+    def walk(steps: Any) -> None:
+        for step in steps:
+            target = step.invoke_workflow
+            if target is not None and target not in doc.workflows:
+                _allowed(caller, target)
+            if step.loop is not None:
+                walk(step.loop.body)
+
+    for wf in doc.workflows.values():
+        walk(wf.steps)
+
+
 def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, StoredWorkflow | None]:
     """The registered name to run for ``name`` (a registered workflow, a file under a root by
     path, or a workflow defined in a file under a root, registered on first use), and its stored
@@ -89,9 +116,21 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, Store
                    fix="call list_workflows to see the names, or pass an inline workflow", field="workflow_name")
 
 
+def _defines(path: Path, name: str, app: McpApp) -> bool:
+    try:
+        doc, _ = app.executor.check(path)
+    except WfxError:
+        return False
+    return name in doc.workflows
+
+
 def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode: ExecutionMode,
             timeout: int, workflow: Any = None, override: dict[str, Any] | None = None,
             idempotency_key: str | None = None, stored: StoredWorkflow | None = None) -> Execution:
+    cap = app.services.settings.sync_max_s
+    if mode == ExecutionMode.SYNC and cap and timeout > cap:
+        raise InvalidArgument(f"a sync run may take at most {cap:g} s here (the request itself would be cut off)",
+                              fix=f"use execution_mode async, or a timeout of at most {cap:g}", field="timeout")
     return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
                                idempotency_key=idempotency_key, principal=caller.principal,
                                config_override=override, stored=stored)
@@ -103,12 +142,17 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
     tool = "execute_workflow"
     mode = effective_mode(app, args.execution_mode, as_task)
     if args.workflow is not None:
-        if caller.workflows is not None and not caller.admin:
+        if _limited(caller):
             raise Forbidden("this key is limited to named workflows and may not run an inline workflow",
                             fix="pass workflow_name instead", field="workflow")
         name, stored = args.workflow_name, None
     else:
+        if args.config_override and _limited(caller):
+            # an override can replace any part of the definition, steps included
+            raise Forbidden("this key is limited to named workflows and may not override their definition",
+                            fix="run the workflow without config_override", field="config_override")
         name, stored = resolve_workflow(app, caller, args.workflow_name or "")
+        _children_allowed(caller, stored, name, app)
     ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
                  args.config_override, args.idempotency_key, stored)
     return run_result(tool, ex, app.now())
@@ -118,15 +162,25 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
               tools: dict[str, Any] | None, complexity: str) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     """Generate, validate and store; returns (name, document, warnings). Errors: SpecError
     (invalid result), Conflict (would replace a hand-written workflow), Forbidden."""
-    if caller.workflows is not None and not caller.admin:
+    if _limited(caller):
         raise Forbidden("this key is limited to named workflows and may not create new ones",
                         fix="ask for a key without a workflow allow-list", field="workflow_name")
     name, doc = template.generate(description, name, agents, tools, complexity)
+    doc.setdefault("settings", {})["generated_by"] = caller.principal
     _, report = app.executor.check(doc, name=name)
     existing = app.executor.registry.get(name)
-    if existing is not None and existing.document.get("project_name") != GENERATED:
-        raise Conflict(f"workflow '{name}' already exists and was not generated",
-                       fix="choose another workflow_name", field="workflow_name")
+    taken = Conflict(f"workflow '{name}' already exists and is not yours to replace",
+                     fix="choose another workflow_name", field="workflow_name")
+    if existing is not None:
+        if existing.document.get("project_name") != GENERATED:
+            raise taken
+        owner = (existing.document.get("settings") or {}).get("generated_by")
+        if owner != caller.principal and not caller.admin:
+            raise taken
+    # a file under the roots that defines the name is registered lazily: it must win too
+    if find_file(app.services.settings, name) is not None or any(
+            _defines(f, name, app) for _root, f in workflow_files(app.services.settings, None, "**/*.y*ml")):
+        raise taken
     app.executor.register(doc, name=name)
     return name, doc, [w.to_dict() for w in report.warnings]
 

@@ -20,9 +20,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from ..errors import InvalidArgument, WfxError
 from ..services import Services, build
 from ..settings import Settings
+from . import jsonrpc
 from .app import app_for
 from .auth import KeyRing
-from .http import handle, too_large
+from .http import handle, json_response, too_large
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -49,9 +50,12 @@ def wsgi_app(services: Services) -> Callable[[dict[str, Any], StartResponse], It
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            length = 0
+            length = -1
         stream = environ["wsgi.input"]
-        if length > limit:
+        if length < 0:  # read(-1) would read to EOF, unbounded
+            resp = json_response(400, jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "Invalid Content-Length",
+                                                    {"code": "invalid_request", "fix": "send a valid Content-Length"}))
+        elif length > limit:
             resp = too_large(limit, length)
         else:
             body = stream.read(length) if length else (
