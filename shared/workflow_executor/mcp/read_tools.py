@@ -89,7 +89,7 @@ def list_workflows(app: McpApp, caller: Caller, args: ListWorkflowsInput, as_tas
         try:
             doc, _ = app.executor.check(f)
         except WfxError as exc:
-            skipped.append({"file": shown, "message": one_line(exc.message, 300)})
+            skipped.append({"file": shown, "message": one_line(exc.message.replace(str(f), shown), 300)})
             continue
         for name in doc.workflows:
             if caller.may_use(name) and name not in names:
@@ -148,7 +148,7 @@ def get_workflow(app: McpApp, caller: Caller, args: GetWorkflowInput, as_task: b
     doc = WorkflowDocument.model_validate(stored.document)
     wf = doc.workflows[name]
     view = {"workflow_name": stored.name, "version": stored.version, "hash": stored.hash,
-            "description": stored.description or wf.description, "source": stored.source,
+            "description": stored.description or wf.description, "source": _shown(app.services.settings, stored.source),
             "steps": [{"id": s.id, "action": s.action, "description": s.description} for s in wf.steps],
             "document": stored.document}
     return ToolResult(view, one_line(f"Workflow '{stored.name}' v{stored.version}: {len(wf.steps)} steps "
