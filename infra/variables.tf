@@ -131,7 +131,7 @@ variable "job" {
   type = object({
     cpu         = optional(string, "1")
     image       = optional(string)
-    max_retries = optional(number, 0)
+    max_retries = optional(number, 1)
     memory      = optional(string, "1Gi")
     timeout     = optional(string, "3600s")
   })

@@ -139,7 +139,13 @@ class Executor:
         ex, created = self.store.create(ex)
         if created:
             self._publish("execution.queued", ex)
-        if (not created and ex.finished) or not dispatch:
+        if not created:
+            # A repeat of an idempotent request never starts a second runner; only a queued async
+            # run (whose first dispatch may have been lost) is queued again, deduplicated by name.
+            if dispatch and ex.status == ExecutionStatus.QUEUED and ex.mode == ExecutionMode.ASYNC:
+                self._dispatch(ex)
+            return ex
+        if not dispatch:
             return ex
         return self._dispatch(ex)
 
@@ -229,7 +235,7 @@ class Executor:
         self.engine.signal_cancel(execution_id)
         if self.services.queue is not None:
             self.services.queue.cancel(execution_id)
-        if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED:
+        if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED and not ex.finished:
             self.services.jobs.cancel(execution_id)
         return ex
 

@@ -127,8 +127,10 @@ class StepFailed(WfxError):
 
 
 class StepTimeout(WfxError):
+    """Not retried: the timed-out attempt cannot be stopped (a thread), so a retry would run
+    beside it. Isolated mode is the way to bound untrusted long work."""
+
     code = "step_timeout"
-    retryable = True
 
 
 class ExecutionTimeout(WfxError):

@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     services = build(with_queue=False, measure_process=True)
     try:
-        out = handle_task(services, TaskRequest(a.execution_id))
+        # A Cloud Run retry of a one-task job runs after the failed attempt is gone: its lease
+        # belongs to a dead runner, so take it over instead of waiting for it to expire.
+        retry = int(os.environ.get("CLOUD_RUN_TASK_ATTEMPT", "0") or 0) > 0
+        out = handle_task(services, TaskRequest(a.execution_id, takeover=retry))
     finally:
         services.close()
         if a.workdir:

@@ -81,7 +81,7 @@ class CloudTasksQueue:
             self._client.create_task(parent=self.queue, task=self.task(request), retry=_retry(), timeout=10.0)
         except gex.AlreadyExists:
             return
-        except gex.GoogleAPICallError as exc:
+        except gex.GoogleAPIError as exc:  # also RetryError, when the client's retries gave up
             raise Transient(f"could not enqueue {request.execution_id}: {exc}", fix="retry") from exc
 
     def cancel(self, execution_id: str) -> None:

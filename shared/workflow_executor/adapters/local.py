@@ -67,6 +67,12 @@ class LocalTaskQueue:
             self._handler(request)
         except Exception:  # the handler maps errors itself; this is a last guard for the pool
             log.exception("task for %s failed", request.execution_id)
+        finally:
+            # Dedup guards against concurrent duplicates; once delivered, a repeat finds the
+            # execution finished (a no-op), so the name can be forgotten (no unbounded growth).
+            with self._lock:
+                self._seen.discard((request.execution_id, request.segment))
+                self._cancelled.discard(request.execution_id)
 
     def cancel(self, execution_id: str) -> None:
         self._cancelled.add(execution_id)

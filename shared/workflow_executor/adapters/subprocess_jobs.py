@@ -52,8 +52,14 @@ class SubprocessJobRunner:
             log.close()
         # A reaper per job: no zombies in a long-lived server, and the Popen stays referenced
         # until its process ended.
-        threading.Thread(target=proc.wait, name=f"wfx-reap-{proc.pid}", daemon=True).start()
-        (self.dir / f"{execution_id}.pid").write_text(str(proc.pid))
+        pid_file = self.dir / f"{execution_id}.pid"
+        pid_file.write_text(str(proc.pid))
+
+        def reap() -> None:
+            proc.wait()
+            pid_file.unlink(missing_ok=True)  # a stale pid could name another process later
+
+        threading.Thread(target=reap, name=f"wfx-reap-{proc.pid}", daemon=True).start()
         return str(proc.pid)
 
     def cancel(self, execution_id: str) -> None:

@@ -107,7 +107,7 @@ def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None
     return result
 
 
-def call_action(run: Run, step: Step, scope: Scope, loop_index: int | None = None) -> tuple[Any, Usage | None]:
+def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
     """Run the step's single action once."""
     if step.function is not None:
         fn = run.engine.functions.resolve(step.function)
@@ -133,7 +133,7 @@ def call_action(run: Run, step: Step, scope: Scope, loop_index: int | None = Non
         reply = run.engine.agents.run(agent, render(step.input, scope), timeout_s=agent.timeout)
         return reply.output, reply.usage
     if step.invoke_workflow is not None:
-        return run.invoke_child(step, render(step.input, scope), loop_index)
+        return run.invoke_child(step, render(step.input, scope), scope.loop_path)
     raise InvalidArgument(f"step '{step.id}' has no action")
 
 
@@ -147,21 +147,22 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     def iteration(i: int, item: Any, last: Any) -> Any:
         nonlocal usage, attempts
         vars_: LoopVars = {loop.var: item, "item": item, "index": i, "last": last}
+        path = (*scope.loop_path, i)
         it_scope = Scope(scope.input, scope.outputs, loop=vars_, branches=scope.branches,
-                         allowed_env=scope.allowed_env, environ=scope.environ)
+                         allowed_env=scope.allowed_env, environ=scope.environ, loop_path=path)
         if loop.body:
             local = dict(scope.outputs)
             out: Any = None
             for body_step in loop.body:
                 body_scope = Scope(scope.input, local, loop=vars_, allowed_env=scope.allowed_env,
-                                   environ=scope.environ)
+                                   environ=scope.environ, loop_path=path)
                 res = run_step(run, body_step, body_scope)
                 local[body_step.id] = out = res.output
                 attempts += res.attempts
                 if res.usage:
                     usage = usage.add(res.usage)
             return out
-        o, u, a = with_retry(run, step, lambda: call_action(run, step, it_scope, i))
+        o, u, a = with_retry(run, step, lambda: call_action(run, step, it_scope))
         attempts += a
         if u is not None:
             usage = usage.add(u)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Cancelled, LimitExceeded, NotFound, StepFailed
+from ..errors import Cancelled, LeaseHeld, LimitExceeded, NotFound, StepFailed
 from ..models import Execution, ExecutionStatus, Usage
 from ..spec.model import Step
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .runner import Run
 
 
-def invoke(run: Run, step: Step, child_input: Any, loop_index: int | None) -> tuple[Any, Usage]:
+def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -> tuple[Any, Usage]:
     """Run (or find) the child of ``step`` and return its result and usage. Errors:
     LimitExceeded past the depth limit, NotFound for an unknown workflow, StepFailed when the
     child did not complete."""
@@ -34,7 +34,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_index: int | None) -> tu
         if stored is None:
             raise NotFound(f"child workflow '{name}' is not registered", fix="register it first")
         wf_hash = stored.hash
-    suffix = f".{loop_index}" if loop_index is not None else ""
+    suffix = "".join(f".{i}" for i in loop_path)  # one child per iteration, stable across resumes
     now = run.clock.now()
     left = run.time_left()
     child = Execution(id=f"{run.ex.id}.{step.id}{suffix}", workflow_name=name, workflow_hash=wf_hash,
@@ -43,7 +43,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_index: int | None) -> tu
                       created_at_s=now, updated_at_s=now)
     stored_child, _ = run.store.create(child)
     if not stored_child.finished:
-        stored_child = run.engine.run(stored_child.id, parent_cancelled=run.cancel_requested)
+        stored_child = _run_child(run, stored_child)
     if stored_child.status == ExecutionStatus.COMPLETED:
         return stored_child.result, stored_child.usage
     if stored_child.status == ExecutionStatus.CANCELLED and run.cancel_requested():
@@ -51,3 +51,26 @@ def invoke(run: Run, step: Step, child_input: Any, loop_index: int | None) -> tu
     err = stored_child.error
     raise StepFailed(f"child workflow '{name}' ({stored_child.id}) ended {stored_child.status.value}"
                    + (f": {err.message}" if err else ""), child=stored_child.id)
+
+
+def _run_child(run: Run, child: Execution) -> Execution:
+    """Run or resume the child inline. A child still leased by a runner that died with this
+    parent's last one is taken over once its lease ends (at once when this run is itself a
+    takeover from a dead process); waiting is cancel-aware and bounded by the deadline."""
+    while True:
+        now = None
+        if run.takeover and child.lease_expires_at_s is not None:
+            now = max(child.lease_expires_at_s + 0.001, run.clock.now())
+        try:
+            return run.engine.run(child.id, parent_cancelled=run.cancel_requested, now_s=now)
+        except LeaseHeld:
+            cur = run.store.get(child.id)
+            if cur is None or cur.finished:
+                return cur or child
+            wait = (cur.lease_expires_at_s or run.clock.now()) - run.clock.now() + 0.01
+            left = run.time_left()
+            if left is not None and wait > left:
+                raise
+            if run.clock.sleep(max(wait, 0.0), until=run.cancel_requested):
+                raise Cancelled("execution was cancelled while its child workflow was leased") from None
+            child = cur

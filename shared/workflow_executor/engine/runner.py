@@ -7,6 +7,7 @@ Firestore or Cloud Tasks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
@@ -19,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Cancelled, Conflict, ExecutionTimeout, NotFound, WfxError
+from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
 from ..spec import expr
@@ -30,6 +31,7 @@ from . import actions, children
 from .clock import SystemClock
 from .frontier import chain_route, ready_steps, split_user
 from .functions import FunctionRegistry
+from .heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class Engine:
             OrderedDict())
         self._docs_lock = threading.Lock()
         self._cancel_flags: dict[str, threading.Event] = {}
+        self.heartbeat = Heartbeat(self)
 
     def new_owner(self) -> str:
         return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -108,8 +111,11 @@ class Engine:
             return plans[wf.id]
 
     def signal_cancel(self, execution_id: str) -> None:
-        """Wake a run of this process at once (the store flag reaches other processes)."""
-        self._cancel_flags.setdefault(execution_id, threading.Event()).set()
+        """Wake a run of this process at once (the store flag reaches other processes and
+        runs that start later)."""
+        flag = self._cancel_flags.get(execution_id)
+        if flag is not None:
+            flag.set()
 
     def run(self, execution_id: str, *, owner: str | None = None, now_s: float | None = None,
             budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None) -> Execution:
@@ -124,9 +130,20 @@ class Engine:
         now = self.clock.now() if now_s is None else now_s
         ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
         flag = self._cancel_flags.setdefault(execution_id, threading.Event())
+        run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None)
+        self.heartbeat.add(run)
         try:
-            return Run(self, ex, owner, flag, budget_s, parent_cancelled).execute()
+            return run.execute()
+        except LeaseLost:
+            raise  # not ours any more: nothing to give back
+        except BaseException:
+            # A transient fault (or a child's live lease) ends this pass without an outcome:
+            # give the lease back so that the redelivery need not wait for it to expire.
+            with contextlib.suppress(WfxError):
+                self.store.release_lease(execution_id, owner)
+            raise
         finally:
+            self.heartbeat.remove(run)
             self._cancel_flags.pop(execution_id, None)
 
 
@@ -134,7 +151,13 @@ class Run:
     """One pass of the engine over one execution."""
 
     def __init__(self, engine: Engine, ex: Execution, owner: str, flag: threading.Event,
-                 budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None) -> None:
+                 budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None,
+                 takeover: bool = False) -> None:
+        # Taking over from a runner known to be dead (the embedded server at start): its
+        # children's leases are dead too.
+        self.takeover = takeover
+        self.renewed_at = time.monotonic()
+        self.done = False  # set before the final write: the heartbeat leaves the lease alone then
         # A child run stops when its parent is cancelled (the parent waits inside the child).
         self.parent_cancelled = parent_cancelled
         self.budget_end = time.monotonic() + budget_s if budget_s is not None else None
@@ -169,7 +192,7 @@ class Run:
             return True
         if time.monotonic() >= self._next_poll:
             self._next_poll = time.monotonic() + self.engine.config.cancel_poll_s
-            cur = self.store.get(self.ex.id)
+            cur = getattr(self.store, "get_head", self.store.get)(self.ex.id)  # no step records needed
             if cur is not None and (cur.cancel_requested or cur.status == ExecutionStatus.CANCELLED):
                 self.flag.set()
         return self.flag.is_set()
@@ -187,8 +210,10 @@ class Run:
         self._emit("execution.running", {})
         running: dict[Future[StepRecord], str] = {}
         pool: ThreadPoolExecutor | None = None
-        failed: StepRecord | None = None
-        ready = self._ready(running.values())
+        # A resumed run whose failed step was recorded before the runner died fails the same way.
+        failed: StepRecord | None = next((r for r in self.records.values() if r.status == StepStatus.FAILED),
+                                         None)
+        ready = [] if failed else self._ready(running.values())
         try:
             while True:
                 if self.cancel_requested():
@@ -199,9 +224,14 @@ class Run:
                     raise ExecutionTimeout("execution exceeded its timeout")
                 if not ready and not running:
                     break
-                if self.budget_end is not None and not running and time.monotonic() >= self.budget_end:
-                    self.store.release_lease(self.ex.id, self.owner)
-                    return self.store.get(self.ex.id) or self.ex
+                if self.budget_end is not None and time.monotonic() >= self.budget_end:
+                    # Past the budget: start nothing new, let what runs finish, then hand over.
+                    if not running:
+                        with self.lock:
+                            self.done = True
+                        self.store.release_lease(self.ex.id, self.owner)
+                        return self.store.get(self.ex.id) or self.ex
+                    ready = []
                 if not running and len(ready) == 1 and self._step(ready[0]).timeout is None:
                     rec = self._run_step(self._step(ready[0]))  # hot path: no thread hop
                     ready = self._complete(rec, ())
@@ -266,7 +296,7 @@ class Run:
             return StepRecord(step_id=step.id, status=StepStatus.COMPLETED, attempts=res.attempts,
                               started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
                               routed_to=targets, to_user=to_user, usage=res.usage)
-        except (Cancelled, ExecutionTimeout):
+        except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
             return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1))
@@ -322,6 +352,7 @@ class Run:
                                 current=sorted(set(running) | set(ready)))
             self.store.save_step(self.ex.id, self.owner, rec, progress,
                                  self.clock.now() + self.engine.config.lease_ttl_s)
+            self.renewed_at = time.monotonic()
         self._emit(f"step.{rec.status.value}", {"step": rec.step_id, "attempts": rec.attempts})
         return ready
 
@@ -334,6 +365,8 @@ class Run:
         return finished[-1].output if finished else None
 
     def _end(self, status: ExecutionStatus, *, result: Any = None, error: ErrorInfo | None = None) -> Execution:
+        with self.lock:
+            self.done = True
         if self.engine.config.measure_process:
             ru = resource.getrusage(resource.RUSAGE_SELF)
             self.usage = self.usage.model_copy(update={"cpu_s": self.usage.cpu_s + ru.ru_utime + ru.ru_stime,
@@ -358,8 +391,8 @@ class Run:
         except Exception:  # events are projections: never let them fail a run
             log.exception("event %s for %s was not published", type_, self.ex.id)
 
-    def invoke_child(self, step: Step, child_input: Any, loop_index: int | None) -> tuple[Any, Usage]:
-        return children.invoke(self, step, child_input, loop_index)
+    def invoke_child(self, step: Step, child_input: Any, loop_path: tuple[int, ...]) -> tuple[Any, Usage]:
+        return children.invoke(self, step, child_input, loop_path)
 
 
 def _exists(ref_text: str, scope: Scope) -> bool:

@@ -85,7 +85,7 @@ def find_refs(value: Any) -> list[Ref]:
 class Scope:
     """What references resolve against while one step runs."""
 
-    __slots__ = ("allowed_env", "branches", "environ", "input", "loop", "outputs", "step_output")
+    __slots__ = ("allowed_env", "branches", "environ", "input", "loop", "loop_path", "outputs", "step_output")
 
     def __init__(
         self,
@@ -97,6 +97,7 @@ class Scope:
         allowed_env: frozenset[str] = frozenset(),
         environ: Mapping[str, str] | None = None,
         step_output: Any = None,
+        loop_path: tuple[int, ...] = (),
     ) -> None:
         self.input = input
         self.outputs = outputs
@@ -105,11 +106,12 @@ class Scope:
         self.allowed_env = allowed_env
         self.environ = environ or {}
         self.step_output = step_output
+        # the iteration indexes of the enclosing loops, outermost first (child workflow ids use them)
+        self.loop_path = loop_path
 
     def with_output(self, output: Any) -> Scope:
-        s = Scope(self.input, self.outputs, loop=self.loop, branches=self.branches,
-                  allowed_env=self.allowed_env, environ=self.environ, step_output=output)
-        return s
+        return Scope(self.input, self.outputs, loop=self.loop, branches=self.branches, allowed_env=self.allowed_env,
+                     environ=self.environ, step_output=output, loop_path=self.loop_path)
 
     def user_input(self) -> Any:
         if isinstance(self.input, Mapping) and "user_input" in self.input:
