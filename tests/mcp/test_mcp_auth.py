@@ -175,3 +175,23 @@ def test_generate_workflow_cannot_take_a_name_that_someone_else_owns(keyed: tupl
     # now the admin's: alice may no longer replace it
     late = srv.tool("generate_workflow", bearer(keys.runner), workflow_description="g then h", workflow_name=name)
     assert (late["isError"], sc(late)["code"]) == (True, "conflict")
+
+
+def test_creating_a_key_never_overwrites_a_keys_file_it_cannot_read(tmp_path: Path) -> None:
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path)})
+    assert settings.api_keys_file is not None
+    settings.api_keys_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.api_keys_file.write_text("{ damaged")
+    with pytest.raises(InvalidArgument):
+        create_key(settings, ["run"], None, "frank")
+    assert settings.api_keys_file.read_text() == "{ damaged"
+
+
+def test_keys_created_at_the_same_time_are_all_kept(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path)})
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda i: create_key(settings, ["read"], None, f"k{i}"), range(16)))
+    ring = KeyRing(settings)
+    assert all(ring.authenticate({"authorization": f"Bearer {k}"}) is not None for k in keys)

@@ -7,6 +7,7 @@ cost every request), compared with ``hmac.compare_digest``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import ipaddress
@@ -200,14 +201,20 @@ def create_key(settings: Settings, scopes: list[str], workflows: list[str] | Non
              "workflows": sorted({w.strip() for w in workflows if w.strip()}) if workflows else None}
     path = settings.api_keys_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    current = _json(_read(path)) if path.exists() else None
-    keys = current.get("keys", []) if isinstance(current, dict) else []
-    keys.append(entry)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"keys": keys}, fh, indent=2)
-    os.replace(tmp, path)
+    # One writer at a time (two `wfx keys create` at once must not lose a key).
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = _json(_read(path)) if path.exists() else {"keys": []}
+        if not isinstance(current, dict) or not isinstance(current.get("keys", []), list):
+            # never overwrite keys we cannot read: that would revoke every one of them
+            raise InvalidArgument(f"the keys file {path} is not valid JSON of the form {{\"keys\": [...]}}",
+                                  fix="repair or move the file, then create the key again")
+        keys = [*current.get("keys", []), entry]
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"keys": keys}, fh, indent=2)
+        os.replace(tmp, path)
     return key
 
 
