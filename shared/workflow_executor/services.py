@@ -3,7 +3,8 @@ lazily inside the branch that needs them (cold start matters on Cloud Functions)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .adapters.local import LocalEventBus, LocalTaskQueue
@@ -22,6 +23,8 @@ class Services:
     events: EventBus
     queue: TaskQueue | None = None
     jobs: JobRunner | None = None
+    # where hashed API keys come from besides settings (the cloud's secret), re-read by the key ring
+    key_source: Callable[[], str | None] | None = None
     closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -69,10 +72,6 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     are handed (the worker function, the isolated job); ``measure_process`` for the job,
     whose own CPU time and peak memory are the run's."""
     settings = settings or Settings.from_env()
-    if settings.api_keys_secret and not settings.api_keys_json:
-        from .adapters.secret_manager import read_secret
-
-        settings = replace(settings, api_keys_json=read_secret(settings.api_keys_secret))
     store, registry = _stores(settings)
     events = _events(settings)
     engine = Engine(
@@ -84,6 +83,15 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             environ=dict(settings.environ), measure_process=measure_process),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
+    if settings.api_keys_secret and not settings.api_keys_json:
+        secret = settings.api_keys_secret
+
+        def read_keys() -> str | None:  # lazily, on the first request: cold start stays cheap
+            from .adapters.secret_manager import read_secret
+
+            return read_secret(secret)
+
+        services.key_source = read_keys
     for obj in (events, store, registry):  # the event bus flushes what it has batched
         close = getattr(obj, "close", None)
         if close:

@@ -195,3 +195,16 @@ def test_keys_created_at_the_same_time_are_all_kept(tmp_path: Path) -> None:
         keys = list(pool.map(lambda i: create_key(settings, ["read"], None, f"k{i}"), range(16)))
     ring = KeyRing(settings)
     assert all(ring.authenticate({"authorization": f"Bearer {k}"}) is not None for k in keys)
+
+
+def test_keys_from_a_fetched_source_are_re_read_so_a_revoked_key_stops_working(tmp_path: Path) -> None:
+    # The key source here is a function over a file; in the cloud it reads Secret Manager.
+    home = Settings.from_env({"WFX_HOME": str(tmp_path / "maker")})
+    key = create_key(home, ["run"], None, "gina")
+    assert home.api_keys_file is not None
+    published = {"text": home.api_keys_file.read_text()}
+    ring = KeyRing(Settings.from_env({"WFX_HOME": str(tmp_path / "server")}), lambda: published["text"], ttl_s=0)
+    assert ring.authenticate({"authorization": f"Bearer {key}"}) is not None
+    published["text"] = json.dumps({"keys": []})  # revoked
+    assert ring.authenticate({"authorization": f"Bearer {key}"}) is None
+    assert ring.configured is True  # an empty secret denies everyone; it never opens the server

@@ -36,6 +36,6 @@ def app_for(services: Services) -> McpApp:
     with _CREATE:
         app = getattr(services, _ATTR, None)
         if not isinstance(app, McpApp):
-            app = McpApp(services, Executor(services), KeyRing(services.settings))
+            app = McpApp(services, Executor(services), KeyRing(services.settings, services.key_source))
             setattr(services, _ATTR, app)
     return app

@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from ..settings import Settings
 SCOPES = ("run", "generate", "read", "cancel", "admin")
 LOCAL_PRINCIPAL = "local"
 KEY_HELP = "send 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); create a key with `wfx keys create`"
+log = logging.getLogger(__name__)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
 _KEY_RE = re.compile(r"^wfx_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 
@@ -96,32 +98,55 @@ def _records(data: Any) -> dict[str, KeyRecord]:
 
 
 class KeyRing:
-    """The configured keys: ``settings.api_keys_json`` (fixed) plus ``settings.api_keys_file``
-    (re-read when its mtime changes, so ``wfx keys create`` works on a running server)."""
+    """The configured keys: ``settings.api_keys_json`` (fixed), ``settings.api_keys_file``
+    (re-read when it changes, so ``wfx keys create`` works on a running server) and, in the
+    cloud, ``fetch`` (the Secret Manager secret, re-read every ``ttl_s`` so that a revoked key
+    stops working on warm instances too)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, fetch: Callable[[], str | None] | None = None,
+                 ttl_s: float = 60.0) -> None:
         self._fixed = _records(_json(settings.api_keys_json)) if settings.api_keys_json else {}
         self._file = settings.api_keys_file
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._from_file: dict[str, KeyRecord] = {}
-        self._keyed = bool(self._fixed) or bool(settings.api_keys_json) or self._current() != {}
+        self._fetch, self._ttl_s = fetch, ttl_s
+        self._fetched: dict[str, KeyRecord] = {}
+        self._fetched_at = -float("inf")
+        # A configured secret means keyed even while it is empty or unreadable: deny, never open.
+        self._keyed = fetch is not None or bool(settings.api_keys_json) or self._current() != {}
 
     def _current(self) -> dict[str, KeyRecord]:
+        merged = dict(self._from_source())
+        merged.update(self._from_file_now())
+        merged.update(self._fixed)
+        return merged
+
+    def _from_source(self) -> dict[str, KeyRecord]:
+        if self._fetch is None:
+            return {}
+        with self._lock:
+            if time.monotonic() - self._fetched_at >= self._ttl_s:
+                try:
+                    self._fetched = _records(_json(self._fetch()))
+                except Exception:  # keep the last good keys; a backend hiccup must not open or lock out
+                    log.warning("API keys could not be re-read; keeping the previous ones", exc_info=True)
+                self._fetched_at = time.monotonic()
+            return self._fetched
+
+    def _from_file_now(self) -> dict[str, KeyRecord]:
         if self._file is None:
-            return self._fixed
+            return {}
         try:
             st = self._file.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
         except OSError:
             stamp = None
         with self._lock:
             if stamp != self._stamp:
                 self._stamp = stamp
                 self._from_file = _records(_json(_read(self._file))) if stamp else {}
-            merged = dict(self._from_file)
-        merged.update(self._fixed)
-        return merged
+            return self._from_file
 
     @property
     def configured(self) -> bool:
