@@ -33,7 +33,7 @@ def handle_task(services: Services, request: TaskRequest, budget_s: float | None
     now = None
     if request.takeover:
         cur = services.store.get(request.execution_id)
-        if cur is not None and cur.lease_expires_at_s is not None:
+        if cur is not None and cur.lease_expires_at_s is not None and engine.owner_dead(cur.lease_owner):
             now = max(cur.lease_expires_at_s + 0.001, engine.clock.now())
     try:
         ex = engine.run(request.execution_id, now_s=now, budget_s=budget_s)

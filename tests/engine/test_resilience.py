@@ -148,3 +148,20 @@ workflows:
     first.join(10)
     assert wfx.status(again.id).status == ExecutionStatus.COMPLETED
     assert count(log, "a") == 1
+
+
+def test_a_takeover_never_takes_a_lease_from_a_live_process(wfx: Executor) -> None:
+    import os
+
+    from workflow_executor.ports import TaskRequest
+    from workflow_executor.worker import handle_task
+
+    ex = queued(wfx, "workflows: {w: {steps: [{id: a, function: builtins.noop}]}}")
+    alive = f"{os.uname().nodename}:{os.getpid()}:other"  # this very process: certainly alive
+    wfx.store.acquire_lease(ex.id, alive, 60, wfx.engine.clock.now())
+    assert handle_task(wfx.services, TaskRequest(ex.id, takeover=True)).http_status == 409
+    dead = f"{os.uname().nodename}:999999999:gone"
+    other = queued(wfx, "workflows: {w: {steps: [{id: a, function: builtins.noop}]}}")
+    wfx.store.acquire_lease(other.id, dead, 60, wfx.engine.clock.now())
+    assert handle_task(wfx.services, TaskRequest(other.id, takeover=True)).http_status == 200
+    assert wfx.status(other.id).status == ExecutionStatus.COMPLETED

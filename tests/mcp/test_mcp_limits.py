@@ -38,3 +38,15 @@ def test_a_sync_run_longer_than_the_server_allows_is_refused_with_the_fix(tmp_pa
         srv.session.close()
         assert srv.proc is not None
         stop(srv.proc)
+
+
+def test_a_second_server_on_the_same_home_is_refused(server: Server) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "WFX_HOME": str(server.home)}
+    out = subprocess.run([sys.executable, "-m", "workflow_executor.mcp.serve", "--port", "0"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    assert "another wfx serve already runs" in out.stderr + out.stdout

@@ -59,7 +59,7 @@ def _run_child(run: Run, child: Execution) -> Execution:
     takeover from a dead process); waiting is cancel-aware and bounded by the deadline."""
     while True:
         now = None
-        if run.takeover and child.lease_expires_at_s is not None:
+        if run.takeover and child.lease_expires_at_s is not None and run.engine.owner_dead(child.lease_owner):
             now = max(child.lease_expires_at_s + 0.001, run.clock.now())
         try:
             return run.engine.run(child.id, parent_cancelled=run.cancel_requested, now_s=now)

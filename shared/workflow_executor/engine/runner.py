@@ -83,6 +83,24 @@ class Engine:
     def new_owner(self) -> str:
         return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+    @staticmethod
+    def owner_dead(owner: str | None) -> bool:
+        """True only when ``owner`` names a process of this host that no longer exists (a lease
+        of another host, or of a live process, is never taken over early)."""
+        if not owner:
+            return True
+        host, _, rest = owner.partition(":")
+        pid_text = rest.partition(":")[0]
+        if host != os.uname().nodename or not pid_text.isdigit():
+            return False
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
     def document(self, name: str, workflow_hash: str) -> WorkflowDocument:
         """The parsed document of a stored workflow version (cached by hash)."""
         with self._docs_lock:

@@ -5,6 +5,7 @@ workflow_executor.mcp.serve --host 127.0.0.1 --port 4020``."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import ipaddress
 import logging
 import signal
@@ -87,6 +88,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
     if not keyed and not is_loopback(host):
         raise InvalidArgument(f"refusing to serve on {host} without API keys",
                               fix="create one with `wfx keys create --scopes run,read`, or bind 127.0.0.1")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    lock = open(settings.home / "serve.lock", "a+")  # noqa: SIM115 - held for the server's lifetime
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise InvalidArgument(f"another wfx serve already runs on {settings.home}",
+                              fix="stop it, or give this one its own WFX_HOME") from None
     services = build(settings)
     try:
         app = app_for(services)
@@ -113,6 +122,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
             server.server_close()
     finally:
         services.close()
+        lock.close()
 
 
 def main(argv: list[str] | None = None) -> int:
