@@ -125,6 +125,11 @@ class EmulatorProcess:
         grace = time.monotonic() + _REAP_GRACE_S
         while _group_exists(self.pgid) and time.monotonic() < grace:
             time.sleep(_POLL_S)
+        if self._popen is not None:
+            # The leader may have died (a zombie) between our last poll and the group check:
+            # reap it, so no Popen is left "still running" behind us.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._popen.wait(timeout=_REAP_GRACE_S)
         return True
 
     def _reap(self) -> None:
