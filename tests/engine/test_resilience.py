@@ -97,12 +97,13 @@ workflows:
   w:
     steps:
       - {id: start, function: builtins.noop, output: {to: [p, q]}}
-      - {id: p, function: builtins.sleep, args: {seconds: 0.3}, output: {to: p2}}
-      - {id: p2, function: builtins.sleep, args: {seconds: 0.3}}
-      - {id: q, function: builtins.sleep, args: {seconds: 0.1}, output: {to: q2}}
-      - {id: q2, function: builtins.sleep, args: {seconds: 0.4}}
+      - {id: p, function: builtins.sleep, args: {seconds: 0.8}, output: {to: p2}}
+      - {id: p2, function: builtins.sleep, args: {seconds: 0.1}}
+      - {id: q, function: builtins.sleep, args: {seconds: 0.05}, output: {to: q2}}
+      - {id: q2, function: builtins.sleep, args: {seconds: 0.6}}
 """)
-    handed = wfx.engine.run(ex.id, budget_s=0.2)
+    # q2 starts well inside the budget; p ends after it: p2 must wait for the next segment
+    handed = wfx.engine.run(ex.id, budget_s=0.45)
     assert not handed.finished
     assert "p2" not in handed.steps and {"start", "p", "q", "q2"} <= set(handed.steps)
     final = wfx.engine.run(ex.id)
