@@ -41,7 +41,7 @@ class LocalTaskQueue:
         self._seen: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._cancelled: set[str] = set()
-        self._timers: list[threading.Timer] = []
+        self._timers: dict[tuple[str, int], threading.Timer] = {}
 
     def enqueue(self, request: TaskRequest) -> None:
         key = (request.execution_id, request.segment)
@@ -50,12 +50,18 @@ class LocalTaskQueue:
                 return
             self._seen.add(key)
         if request.delay_s > 0:
-            timer = threading.Timer(request.delay_s, self._submit, args=(request,))
+            timer = threading.Timer(request.delay_s, self._fire, args=(request,))
             timer.daemon = True
-            self._timers.append(timer)
+            with self._lock:
+                self._timers[key] = timer
             timer.start()
         else:
             self._submit(request)
+
+    def _fire(self, request: TaskRequest) -> None:
+        with self._lock:
+            self._timers.pop((request.execution_id, request.segment), None)
+        self._submit(request)
 
     def _submit(self, request: TaskRequest) -> None:
         if request.execution_id in self._cancelled:
@@ -78,6 +84,9 @@ class LocalTaskQueue:
         self._cancelled.add(execution_id)
 
     def close(self, wait: bool = True) -> None:
-        for t in self._timers:
+        with self._lock:
+            timers = list(self._timers.values())
+            self._timers.clear()
+        for t in timers:
             t.cancel()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -20,6 +20,7 @@ from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
+MAX_BUFFER = 10_000
 MAX_BATCH = 500  # messages per request (the API allows 1000 and 10 MB)
 PUBLISH_TIMEOUT_S = 30.0
 
@@ -58,6 +59,12 @@ class PubSubEventBus:
                 if self._closed:
                     log.warning("event %s of %s after close: dropped", event.type, event.execution_id)
                     return
+                if len(self._buffer) >= MAX_BUFFER:
+                    # The API is down for long: keep memory bounded, drop the oldest (events are
+                    # projections; the store stays the truth).
+                    self._buffer.pop(0)
+                    self._sent += 1
+                    log.warning("event buffer full (%d): the oldest event was dropped", MAX_BUFFER)
                 self._buffer.append(message)
                 self._queued += 1
                 self._start()
