@@ -209,13 +209,18 @@ class Executor:
     def wait(self, execution_id: str, timeout: float = 60.0) -> Execution:
         """Block until the execution is finished or ``timeout`` passed; returns its state."""
         end = time.monotonic() + timeout
+        head = getattr(self.store, "get_head", None)  # polls need no step records
+        pause = 0.05
         while True:
-            ex = self.status(execution_id)
+            ex = head(execution_id) if head is not None else None
+            if ex is None:
+                ex = self.status(execution_id)
             left = end - time.monotonic()
             if ex.finished or left <= 0:
-                return ex
-            with self._changed:
-                self._changed.wait(min(left, 0.2))
+                return self.status(execution_id) if head is not None else ex
+            with self._changed:  # local runs notify at once; remote ones are polled, less and less often
+                self._changed.wait(min(left, pause))
+            pause = min(pause * 1.5, 1.0)
 
     def _publish(self, type_: str, ex: Execution) -> None:
         try:
