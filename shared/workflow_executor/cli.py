@@ -15,7 +15,7 @@ from typing import Any
 from .errors import SpecError, WfxError
 from .models import Execution, ExecutionMode
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED = 0, 1  # argparse itself exits 2 on a usage error
 
 
 def _executor() -> Any:

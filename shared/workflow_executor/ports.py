@@ -6,7 +6,7 @@ subprocesses) implements these Protocols in ``adapters/``; ``services.py`` picks
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -157,4 +157,3 @@ class AgentRunner(Protocol):
 
 
 Listener = Callable[[Event], None]
-Listeners = Iterable[Listener]
