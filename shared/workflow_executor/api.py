@@ -209,15 +209,14 @@ class Executor:
     def wait(self, execution_id: str, timeout: float = 60.0) -> Execution:
         """Block until the execution is finished or ``timeout`` passed; returns its state."""
         end = time.monotonic() + timeout
-        head = getattr(self.store, "get_head", None)  # polls need no step records
         pause = 0.05
         while True:
-            ex = head(execution_id) if head is not None else None
+            ex = self.store.get_head(execution_id)  # polls need no step records
             if ex is None:
-                ex = self.status(execution_id)
+                return self.status(execution_id)  # NotFound, with the fix
             left = end - time.monotonic()
             if ex.finished or left <= 0:
-                return self.status(execution_id) if head is not None else ex
+                return self.status(execution_id)
             with self._changed:  # local runs notify at once; remote ones are polled, less and less often
                 self._changed.wait(min(left, pause))
             pause = min(pause * 1.5, 1.0)

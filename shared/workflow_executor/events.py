@@ -97,9 +97,8 @@ def _trigger_topic(topic: str, prefix: str) -> str:
 
 
 def _on_finished(services: Services, msg: Message) -> tuple[bool, str | None]:
-    # A finished execution's head (no step records) is all we need; one read where the store has it.
-    read = getattr(services.store, "get_head", services.store.get)
-    ex: Execution | None = read(msg.attributes["execution_id"])
+    # A finished execution's head (no step records) is all we need: one read.
+    ex: Execution | None = services.store.get_head(msg.attributes["execution_id"])
     if ex is None:
         return False, None
     views = getattr(services.store, "views", None)

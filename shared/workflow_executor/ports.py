@@ -45,6 +45,11 @@ class ExecutionStore(Protocol):
 
     def get(self, execution_id: str) -> Execution | None: ...
 
+    def get_head(self, execution_id: str) -> Execution | None:
+        """The execution without its step records: the cheap read for polls and projections.
+        Exact once finished; for a live one, progress, lease and version may lag behind the
+        latest checkpoints (status, cancel flag, input and result never do)."""
+
     def list(self, query: ExecutionQuery) -> Page:
         """Newest first; ``cursor`` is opaque and comes from the previous page."""
 

@@ -538,3 +538,24 @@ def test_sqlite_stores_on_one_file_create_one_execution_per_idempotency_key(
     finally:
         for s in stores:
             s.close()
+
+
+def test_get_head_is_the_execution_without_its_step_records(store: ExecutionStore, make_execution) -> None:  # type: ignore[no-untyped-def]
+    from workflow_executor.models import Progress, StepRecord, StepStatus
+
+    ex = make_execution()
+    store.create(ex)
+    assert store.get_head("no-such-" + ex.id) is None
+    store.acquire_lease(ex.id, "w1", 60, ex.created_at_s)
+    store.save_step(ex.id, "w1", StepRecord(step_id="a", status=StepStatus.COMPLETED, output=1, seq=1),
+                    Progress(completed=1, total=2), ex.created_at_s + 60)
+    full, head = store.get(ex.id), store.get_head(ex.id)
+    assert full is not None and head is not None
+    assert list(full.steps) == ["a"] and head.steps == {}
+    assert (head.status, head.cancel_requested, head.input) == (full.status, full.cancel_requested, full.input)
+    store.request_cancel(ex.id, ex.created_at_s + 1)
+    assert store.get_head(ex.id).cancel_requested is True  # type: ignore[union-attr]
+    store.finish(ex.id, "w1", ExecutionStatus.CANCELLED, now_s=ex.created_at_s + 2)
+    full, head = store.get(ex.id), store.get_head(ex.id)
+    assert full is not None and head is not None
+    assert head.model_copy(update={"steps": full.steps}) == full  # exact once finished

@@ -61,6 +61,12 @@ class MemoryExecutionStore:
             run = self._runs.get(execution_id)
             return None if run is None else self._full(run)
 
+    def get_head(self, execution_id: str) -> Execution | None:
+        """The execution without its step records, or None."""
+        with self._lock:
+            run = self._runs.get(execution_id)
+            return None if run is None else run.model_copy(deep=True)
+
     def list(self, query: ExecutionQuery) -> Page:
         """Newest first (created_at_s, then id, descending); items carry no step records."""
         check_limit(query.limit)

@@ -182,6 +182,12 @@ class SqliteExecutionStore(SqliteBase):
         with self._lock:
             return self._read(self._db, execution_id)
 
+    def get_head(self, execution_id: str) -> Execution | None:
+        """The execution without its step records, or None (one row read)."""
+        with self._lock:
+            row = self._db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+        return None if row is None else _execution(row, {})
+
     def list(self, query: ExecutionQuery) -> Page:
         """Newest first (created_at_s, then id, descending); items carry no step records."""
         check_limit(query.limit)

@@ -210,7 +210,7 @@ class Run:
             return True
         if time.monotonic() >= self._next_poll:
             self._next_poll = time.monotonic() + self.engine.config.cancel_poll_s
-            cur = getattr(self.store, "get_head", self.store.get)(self.ex.id)  # no step records needed
+            cur = self.store.get_head(self.ex.id)  # no step records needed
             if cur is not None and (cur.cancel_requested or cur.status == ExecutionStatus.CANCELLED):
                 self.flag.set()
         return self.flag.is_set()
