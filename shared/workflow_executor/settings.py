@@ -57,6 +57,9 @@ class Settings:
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
+    # untrusted data: the largest step output (JSON bytes) and ${...} rendering (characters)
+    max_output_bytes: int = 524_288
+    max_render_chars: int = 1_048_576
 
     @property
     def db_path(self) -> Path:
@@ -111,6 +114,8 @@ class Settings:
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
+                max_output_bytes=int(env.get("WFX_MAX_OUTPUT_BYTES", "524288")),
+                max_render_chars=int(env.get("WFX_MAX_RENDER_CHARS", "1048576")),
             )
         except ValueError as exc:
             raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None
