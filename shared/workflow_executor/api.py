@@ -67,9 +67,11 @@ class Executor:
     def check(self, source: WorkflowSource, *, name: str | None = None) -> tuple[WorkflowDocument, Report]:
         """Load and validate. Errors: SpecError listing every problem."""
         doc = self._load(source, name)
+        tools = self.engine.tools
         report = validate(doc, function_checker=self.engine.functions.check,
                           known_workflow=lambda n: self.registry.get(n) is not None,
-                          allowed_env=self.services.settings.allowed_env)
+                          allowed_env=self.services.settings.allowed_env,
+                          tool_checker=getattr(tools, "check", None))
         return doc, report
 
     def register(self, source: WorkflowSource, *, name: str | None = None) -> list[StoredWorkflow]:
