@@ -146,6 +146,22 @@ def cmd_watch(a: argparse.Namespace) -> int:
     return _show(cur, False)
 
 
+def cmd_graph(a: argparse.Namespace) -> int:
+    """Draw a workflow of a file as SVG (default) or Mermaid (``-o x.mmd``); stdout without -o."""
+    from .ui.pictures import picture
+
+    ex = _executor()
+    doc, report = ex.check(Path(a.file))
+    fmt = "mmd" if (a.output or "").endswith(".mmd") or a.format == "mmd" else "svg"
+    text = picture(doc, report.warnings, a.workflow, fmt)
+    if a.output:
+        Path(a.output).write_text(text, encoding="utf-8")
+        print(f"{a.output}: {fmt} of workflow '{doc.workflow(a.workflow).id}'")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_cancel(a: argparse.Namespace) -> int:
     return _show(_executor().cancel(a.execution_id), a.json)
 
@@ -228,6 +244,13 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("execution_id")
     w.add_argument("--interval", type=float, default=0.2)
     w.set_defaults(fn=cmd_watch)
+
+    gr = sub.add_parser("graph", help="draw a workflow as SVG or Mermaid")
+    gr.add_argument("file")
+    gr.add_argument("--workflow", help="which workflow of the file (default: the first)")
+    gr.add_argument("-o", "--output", help="out.svg or out.mmd (default: SVG on stdout)")
+    gr.add_argument("--format", choices=["svg", "mmd"], default="svg")
+    gr.set_defaults(fn=cmd_graph)
 
     rr = sub.add_parser("rerun", help="rerun a failed execution from its failed step (or --from-step)")
     rr.add_argument("execution_id")
