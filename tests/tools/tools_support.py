@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from workflow_executor.api import Executor
-from workflow_executor.settings import Settings, ToolSettings
+from workflow_executor.settings import Settings
+from workflow_executor.settings_tools import ToolSettings
 
 
 def executor(tmp: Path, env: dict[str, str] | None = None, **tool_over: Any) -> Executor:

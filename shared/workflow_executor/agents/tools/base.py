@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...engine.functions import FunctionRegistry
 from ...errors import InvalidArgument, NotFound
-from ...settings import ToolSettings
+from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall, ToolSpec
 
