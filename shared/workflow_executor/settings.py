@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidArgument
+from .settings_llm import DEFAULT_PRICES, ModelPrice, ProviderSettings, parse_prices, parse_providers
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -57,6 +58,15 @@ class Settings:
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
+    # LLM agents (settings_llm.py): the default endpoint, named providers, default model, prices
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    model: str | None = None
+    providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    agent_max_tool_turns: int = 10
+    agent_tool_timeout_s: float = 60.0
+    agent_tool_result_max_bytes: int = 65_536
 
     @property
     def db_path(self) -> Path:
@@ -111,6 +121,14 @@ class Settings:
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
+                openai_api_key=env.get("OPENAI_API_KEY") or None,
+                openai_base_url=env.get("OPENAI_BASE_URL") or None,
+                model=env.get("WFX_MODEL") or None,
+                providers=parse_providers(env.get("WFX_PROVIDERS"), env),
+                prices={**DEFAULT_PRICES, **parse_prices(env.get("WFX_PRICES") or "{}", "WFX_PRICES")},
+                agent_max_tool_turns=int(env.get("WFX_AGENT_MAX_TOOL_TURNS", "10")),
+                agent_tool_timeout_s=float(env.get("WFX_AGENT_TOOL_TIMEOUT_S", "60")),
+                agent_tool_result_max_bytes=int(env.get("WFX_AGENT_TOOL_RESULT_MAX_BYTES", "65536")),
             )
         except ValueError as exc:
             raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None

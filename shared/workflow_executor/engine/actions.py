@@ -149,14 +149,12 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
         nonlocal usage, attempts
         vars_: LoopVars = {loop.var: item, "item": item, "index": i, "last": last}
         path = (*scope.loop_path, i)
-        it_scope = Scope(scope.input, scope.outputs, loop=vars_, branches=scope.branches,
-                         allowed_env=scope.allowed_env, environ=scope.environ, loop_path=path)
+        it_scope = scope.replace(loop=vars_, loop_path=path)
         if loop.body:
             local = dict(scope.outputs)
             out: Any = None
             for body_step in loop.body:
-                body_scope = Scope(scope.input, local, loop=vars_, allowed_env=scope.allowed_env,
-                                   environ=scope.environ, loop_path=path)
+                body_scope = scope.replace(outputs=local, loop=vars_, branches={}, loop_path=path)
                 res = run_step(run, body_step, body_scope)
                 local[body_step.id] = body_outputs[body_step.id] = out = res.output
                 attempts += res.attempts

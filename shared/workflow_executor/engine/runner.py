@@ -299,7 +299,13 @@ class Run:
                         if b in self.outputs}
         cfg = self.engine.config
         return Scope(self.ex.input, self.outputs, branches=branches, allowed_env=cfg.allowed_env,
-                     environ=cfg.environ)
+                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous())
+
+    def _previous(self) -> Any:
+        """LangSwarm's ``previous_output``: the output of the step that finished last."""
+        with self.lock:
+            done = [r for r in self.records.values() if r.status == StepStatus.COMPLETED]
+        return max(done, key=lambda r: r.seq).output if done else None
 
     def _run_step(self, step: Step) -> StepRecord:
         started = self.clock.now()
@@ -335,8 +341,7 @@ class Run:
         cond = step.output.condition
         if cond is not None:
             # The condition may read this step's own output by id as well as by ``output``.
-            s = Scope(scope.input, {**self.outputs, step.id: output}, branches=scope.branches,
-                      allowed_env=scope.allowed_env, environ=scope.environ, step_output=output)
+            s = scope.replace(outputs={**self.outputs, step.id: output}, step_output=output)
             names = {"output": output}
             if isinstance(cond, IfCondition):
                 targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise

@@ -94,7 +94,7 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, Store
     if stored is not None:
         _allowed(caller, name)
         src = Path(stored.source) if stored.source else None
-        if src is not None and src.is_file() and under_roots(app.services.settings, src):
+        if src is not None and src.exists() and under_roots(app.services.settings, src):
             ex.register(src)  # keep a file-backed workflow in step with its file
             return name, None
         return name, stored

@@ -152,6 +152,8 @@ class Workflow(_Frozen):
     steps: tuple[Step, ...]
     description: str | None = None
     timeout: float | None = Field(None, gt=0)
+    # LangSwarm's named inputs (``inputs: [user_input, user_query]``): ``${user_query}`` reads them
+    inputs: tuple[str, ...] = ()
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:

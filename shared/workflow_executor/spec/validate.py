@@ -116,11 +116,15 @@ class _Checker:
                 first[step.id] = path
         top = frozenset(s.id for s in wf.steps)
         known = frozenset(first)
+        for name in wf.inputs:
+            if name in known:
+                self.error(f"{wpath}.inputs", f"input '{name}' is also a step id",
+                           "rename the input or the step, so that ${" + name + "} means one thing")
         g = graph(wf)
         for i, step in enumerate(wf.steps):
             path = f"{wpath}.steps[{i}]"
             scope = RefScope(step=step.id, visible=g.ancestors(step.id), known=top,
-                             allowed_env=self.allowed_env, body_only=known - top)
+                             allowed_env=self.allowed_env, body_only=known - top, inputs=frozenset(wf.inputs))
             self.step(wf, step, path, scope, top)
             self.routing(step, path, g, top, known)
         self.cycles(wf, g, wpath)
