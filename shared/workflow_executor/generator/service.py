@@ -4,7 +4,6 @@ by our validator and the complexity's shape, else (or when it fails) the templat
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,12 +90,10 @@ def _template(description: str, name: str, agents_config: dict[str, Any] | None,
 
 
 def model_for(settings: Settings) -> tuple[Any, str] | None:
-    """The server's default model endpoint for generation (a client and a model name), or None
-    when no model is configured."""
-    try:  # the providers module arrives with the agent runner
-        providers: Any = importlib.import_module(f"{__package__.rsplit('.', 1)[0]}.agents.providers")
-    except ImportError:
-        return None
+    """The server's default model endpoint for generation (a new client, which the caller
+    closes, and the model name), or None when no model is configured."""
+    from ..agents import providers
+
     if not providers.configured(settings):
         return None
     client, model_name = providers.client_for(settings, None)
