@@ -73,7 +73,8 @@ class Executor:
         report = check(doc, source=str(source) if isinstance(source, Path) else name,
                        function_checker=self.engine.functions.check,
                        known_workflow=lambda n: self.registry.get(n) is not None,
-                       allowed_env=self.services.settings.allowed_env)
+                       allowed_env=self.services.settings.allowed_env,
+                       tool_checker=getattr(self.engine.tools, "check", None))
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))

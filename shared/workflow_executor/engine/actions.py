@@ -6,9 +6,11 @@ child workflow's own execution record.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..agents.toolbox import ToolCall
 from ..errors import (
     Cancelled,
     ExecutionTimeout,
@@ -118,6 +120,8 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
         params = render(step.params, scope)
+        if run.engine.tools is not None:
+            return run.engine.tools.run_tool(tool.id, params, run.document, tool_call(run, step)), None
         if tool.type == "function" and tool.function:
             return run.engine.functions.resolve(tool.function)(**params), None
         raise InvalidArgument(f"tool '{tool.id}' has type '{tool.type}', which this executor cannot run",
@@ -135,6 +139,14 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
     if step.invoke_workflow is not None:
         return run.invoke_child(step, render(step.input, scope), scope.loop_path)
     raise InvalidArgument(f"step '{step.id}' has no action")
+
+
+def tool_call(run: Run, step: Step) -> ToolCall:
+    """Where a tool call of ``step`` comes from, with the time it has left (monotonic deadline)."""
+    limits = [t for t in (step.timeout, run.time_left()) if t is not None]
+    deadline = time.monotonic() + min(limits) if limits else None
+    return ToolCall(execution_id=run.ex.id, step_id=step.id, principal=run.ex.principal,
+                    deadline_s=deadline, run=run)
 
 
 def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:

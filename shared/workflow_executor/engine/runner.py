@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agents.toolbox import ToolHost
 from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
@@ -66,6 +67,7 @@ class Engine:
         functions: FunctionRegistry | None = None,
         agents: AgentRunner | None = None,
         config: EngineConfig | None = None,
+        tools: ToolHost | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -73,6 +75,7 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.functions = functions or FunctionRegistry()
         self.agents = agents
+        self.tools = tools  # agents' tools and tool: steps (agents/tools); None: only type function
         self.config = config or EngineConfig()
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
             OrderedDict())
