@@ -58,10 +58,15 @@ def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]])
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
+    cpu = [0.0]
+    if step.invoke_workflow is None:  # a child's usage already carries the CPU of its steps
+        fn = _cpu_timed(fn, cpu)
     while True:
         attempt += 1
         try:
             out, u = _with_timeout(run, step, fn)
+            if cpu[0] > 0:
+                u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
             return out, u, attempt
         except (Cancelled, ExecutionTimeout):
             raise
@@ -75,6 +80,20 @@ def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]])
             assert policy is not None
             if run.clock.sleep(policy.delay_before(attempt + 1), until=run.cancel_requested):
                 raise Cancelled("cancelled while waiting to retry", step=step.id) from None
+
+
+def _cpu_timed(fn: Callable[[], tuple[Any, Usage | None]],
+               total: list[float]) -> Callable[[], tuple[Any, Usage | None]]:
+    """``fn`` adding the CPU time of the thread that runs it (every attempt) to ``total[0]``."""
+
+    def timed() -> tuple[Any, Usage | None]:
+        start = time.thread_time()
+        try:
+            return fn()
+        finally:
+            total[0] += time.thread_time() - start
+
+    return timed
 
 
 def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None]:
