@@ -26,9 +26,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 def builtin_kinds() -> list[ToolKind]:
     """The built-in tool types (imported here, so a process that runs no tools loads none)."""
-    from . import function_tool
+    from . import filesystem, function_tool
 
-    return [function_tool.KIND]
+    return [function_tool.KIND, filesystem.KIND]
 
 
 class ToolRegistry:
