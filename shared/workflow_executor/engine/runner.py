@@ -47,6 +47,8 @@ class EngineConfig:
     environ: dict[str, str] = field(default_factory=dict)
     # In a process that runs one execution (isolated mode) its rusage is the run's usage.
     measure_process: bool = False
+    max_output_bytes: int = 524_288   # a step's output (JSON size), checked when it returns
+    max_render_chars: int = 1_048_576  # text one step's ${...} rendering may build
 
 
 class NullBus:
@@ -326,14 +328,16 @@ class Run:
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
-            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1))
+            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
 
-    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any) -> StepRecord:
+    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any,
+                fix: str | None = None) -> StepRecord:
         return StepRecord(step_id=step.id, status=StepStatus.FAILED, attempts=int(attempts or 1),
                           started_at_s=started, ended_at_s=self.clock.now(),
-                          error=ErrorInfo(code=code, message=message, step=step.id))
+                          error=ErrorInfo(code=code, message=message, step=step.id,
+                                          details={"fix": fix} if fix else {}))
 
     def _route(self, step: Step, output: Any, scope: Scope) -> tuple[list[str], bool]:
         if self.graph.chain:
@@ -395,7 +399,8 @@ class Run:
             self.done = True
         if self.engine.config.measure_process:
             ru = resource.getrusage(resource.RUSAGE_SELF)
-            self.usage = self.usage.model_copy(update={"cpu_s": self.usage.cpu_s + ru.ru_utime + ru.ru_stime,
+            # The process's CPU includes its steps' (already summed): the larger of the two.
+            self.usage = self.usage.model_copy(update={"cpu_s": max(self.usage.cpu_s, ru.ru_utime + ru.ru_stime),
                                                         "peak_memory_kb": max(self.usage.peak_memory_kb,
                                                                               ru.ru_maxrss)})
         try:
