@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "mcp"))  # the MCP suite's server helpers
 
+from tools_support import MINI_KEY
 from wfx_mcp_support import Server, start_server, stop
 
 
@@ -56,6 +57,3 @@ def mini_mcp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         stop(proc)
-
-
-MINI_KEY = "mini-key-123"

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MINI_KEY
-from tools_support import executor
+from tools_support import MINI_KEY, executor
 from wfx_mcp_support import Server, free_port
 from workflow_executor.agents.toolbox import ToolCall
 from workflow_executor.agents.tools.base import ToolEnv
