@@ -116,6 +116,16 @@ def test_key_flow_list_filters_and_the_execution_timeline(site: tuple[Served, Ui
               and "status of 401" not in e["message"]]  # the 401 before the key was entered
     assert not errors, errors
 
+    # Rerun from the failed step: a new execution that reuses the steps before it
+    browser.find_element(By.CSS_SELECTOR, "form[data-action=rerun] button").click()
+    wait(browser, lambda d: d.current_url.rstrip("/").rsplit("/", 1)[1] not in (eid, "")
+         and d.find_elements(By.CSS_SELECTOR, "section.execution"))
+    rerun = browser.find_element(By.CSS_SELECTOR, "section.execution")
+    assert rerun.get_attribute("data-id") != eid and f'href="/ui/executions/{eid}"' in rerun.get_attribute(
+        "innerHTML")
+    assert "reused" in browser.execute_script(
+        "return document.querySelector('g.bar[data-step=\"split\"]').textContent")
+
     browser.get(srv.url + "ui/workflows/showcase")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.wfx-graph g.node"))
     nodes = {g.get_attribute("data-step") for g in browser.find_elements(By.CSS_SELECTOR, "svg.wfx-graph g.node")}

@@ -158,3 +158,38 @@ def test_serving_ui_is_not_imported_by_the_function_until_asked() -> None:
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_an_isolated_runs_peak_memory_and_cpu_are_on_its_page(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ui_support import make_keys
+    from workflow_executor.settings import Settings
+
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path), "WFX_WORKFLOW_ROOTS": str(HERE / "workflows")})
+    keys = make_keys(settings)
+    with Executor.local(settings=replace(settings)) as ex:
+        eid = _run(ex, "slow", "alice", {"seconds": 0}, mode="isolated")
+        done = ex.wait(eid, timeout=60)
+        assert done.status == ExecutionStatus.COMPLETED, done.error
+        assert done.usage.peak_memory_kb > 0 and done.usage.cpu_s > 0
+        page = text(get(ex.services, f"/ui/api/executions/{eid}", keys.alice))
+        mib = f"{done.usage.peak_memory_kb / 1024:.1f} MiB"
+        assert f"<dt>peak memory</dt><dd>{mib}</dd>" in page and "<dt>CPU time</dt>" in page
+
+
+def test_a_key_name_from_the_keys_file_cannot_inject_a_header(keyed: tuple[Executor, UiKeys],
+                                                              tmp_path: Path) -> None:
+    import json as _json
+
+    ex, keys = keyed
+    path = tmp_path / "keys.json"
+    data = _json.loads(path.read_text())
+    for k in data["keys"]:
+        if k["name"] == "carol":
+            k["name"] = "carol\r\nX-Injected: 1"
+    path.write_text(_json.dumps(data))
+    resp = get(ex.services, "/ui/api/workflows", keys.carol)
+    assert resp.status == 200
+    who = resp.headers["X-Wfx-Caller"]
+    assert "\r" not in who and "\n" not in who and who.startswith("carol??X-Injected:?1 (read)")
