@@ -89,6 +89,7 @@ def test_the_execution_page_shows_branches_children_retries_and_escapes_output(
     for i in range(3):  # one child execution per loop iteration, nested and linked
         assert f'href="/ui/executions/{eid}.each.{i}"' in page
     assert "3 iterations" in page and "2 attempts" in page
+    assert "<h4>Iterations (3)</h4>" in page  # each iteration's output on the loop step
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the output, as text
     assert "&lt;script&gt;document.title=" in page  # the error message, as text
@@ -193,3 +194,25 @@ def test_a_key_name_from_the_keys_file_cannot_inject_a_header(keyed: tuple[Execu
     assert resp.status == 200
     who = resp.headers["X-Wfx-Caller"]
     assert "\r" not in who and "\n" not in who and who.startswith("carol??X-Injected:?1 (read)")
+
+
+def test_llm_tokens_and_cost_fill_the_columns_when_steps_report_usage(keyed: tuple[Executor, UiKeys]) -> None:
+    from workflow_executor.mcp.app import app_for
+    from workflow_executor.mcp.auth import OPEN_CALLER
+    from workflow_executor.models import Execution, StepRecord, StepStatus, Usage
+    from workflow_executor.ui import execution, pages
+
+    ex, _ = keyed
+    used = Usage(prompt_tokens=1200, completion_tokens=34, cost_usd=0.0021, cpu_s=0.004)
+    run = Execution(id="e" * 32, workflow_name="gone", workflow_hash="0" * 64, principal="local",
+                    status=ExecutionStatus.COMPLETED, usage=used, created_at_s=1.0, started_at_s=1.0,
+                    ended_at_s=2.5, updated_at_s=2.5,
+                    steps={"ask": StepRecord(step_id="ask", status=StepStatus.COMPLETED, attempts=1, seq=1,
+                                             started_at_s=1.0, ended_at_s=2.5, output="hi", usage=used)})
+    ex.store.create(run)
+    page = execution.page(app_for(ex.services), OPEN_CALLER, run, "")
+    assert page.count("1,234 (1,200 in / 34 out)") == 2  # the execution and its step
+    assert page.count("$0.0021") == 2
+    listing = pages.executions(app_for(ex.services), OPEN_CALLER, {}, "")
+    row = next(r for r in listing.split("<tr ") if "e" * 12 in r)
+    assert "<td>1,234</td><td>$0.0021</td>" in row
