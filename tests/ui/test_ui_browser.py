@@ -179,3 +179,20 @@ def test_a_caller_without_the_cancel_scope_sees_no_button_and_is_refused(
     assert not browser.find_elements(By.CSS_SELECTOR, "button[data-action=cancel]")
     browser.find_element(By.ID, "forget").click()
     wait(browser, lambda d: d.find_element(By.ID, "keyform").is_displayed())
+
+
+def test_the_page_polls_when_the_event_stream_cannot_be_had(site: tuple[Served, UiKeys], browser: WebDriver) -> None:
+    srv, keys = site
+    started = srv.tool(keys.alice, "execute_workflow", workflow_name="slow", input_data={"seconds": 0.25},
+                       execution_mode="async")
+    eid = started["structuredContent"]["execution_id"]
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/events"]})  # as a buffering proxy would
+    try:
+        sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+        wait(browser, lambda d: d.execute_script("return document.body.dataset.polling") == "1")
+        wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-status")
+             == "completed")
+        assert len(bars(browser)) == 8
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
