@@ -124,6 +124,10 @@ def test_workflow_pages_draw_the_graph_within_the_callers_allow_list(keyed: tupl
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="wfx-graph"' in page
     assert 'data-step="join"' in page and 'href="/ui/workflows/shout"' in page
     assert get(ex.services, "/ui/api/workflows/nope", keys.carol).status == 404
+    warned = text(get(ex.services, "/ui/api/workflows/orphan", keys.carol))
+    assert '<ul class="warnings"><li><span class="mono">workflows.orphan.steps[2]</span>' in warned
+    node = warned.split('data-step="lost"', 1)[1].split("</g>", 1)[0]
+    assert 'stroke="#d93025"' in node and "⚠ 1 warning" in node
 
 
 def test_the_live_stream_sends_changes_and_ends_with_the_run(keyed: tuple[Executor, UiKeys]) -> None:
