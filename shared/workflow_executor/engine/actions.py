@@ -24,6 +24,7 @@ from ..models import Usage
 from ..spec import expr
 from ..spec.model import MAX_LOOP_ITERATIONS, Step
 from ..spec.refs import Scope, render
+from .agent_steps import StepAgentContext
 
 if TYPE_CHECKING:
     from .runner import Run
@@ -48,18 +49,20 @@ def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
     if step.loop is not None:
         out, usage, attempts = _loop(run, step, scope)
         return StepResult(out, attempts, usage)
-    out, u, attempts = with_retry(run, step, lambda: call_action(run, step, scope))
+    out, u, attempts = with_retry(run, step, lambda a: call_action(run, step, scope, a))
     return StepResult(out, attempts, u)
 
 
-def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None, int]:
+def with_retry(run: Run, step: Step,
+               fn: Callable[[int], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None, int]:
+    """Call ``fn(attempt)`` under the step's timeout until it succeeds or the retry policy ends."""
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
     while True:
         attempt += 1
         try:
-            out, u = _with_timeout(run, step, fn)
+            out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             return out, u, attempt
         except (Cancelled, ExecutionTimeout):
             raise
@@ -107,8 +110,8 @@ def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None
     return result
 
 
-def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
-    """Run the step's single action once."""
+def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[Any, Usage | None]:
+    """Run the step's single action once (``attempt`` counts from 1: an agent step's journal key)."""
     if step.function is not None:
         fn = run.engine.functions.resolve(step.function)
         args = render(step.args, scope)
@@ -129,8 +132,12 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
         if run.engine.agents is None:
             raise NoModelConfigured(
                 f"step '{step.id}' needs agent '{step.agent}' but no model is configured",
-                fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) for the server")
-        reply = run.engine.agents.run(agent, render(step.input, scope), timeout_s=agent.timeout)
+                fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) or WFX_PROVIDERS for the server")
+        ctx = StepAgentContext(run, step, scope.loop_path, attempt)
+        try:
+            reply = run.engine.agents.run(agent, render(step.input, scope), ctx, output_schema=step.output_schema)
+        finally:
+            ctx.done()
         return reply.output, reply.usage
     if step.invoke_workflow is not None:
         return run.invoke_child(step, render(step.input, scope), scope.loop_path)
@@ -162,7 +169,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
                 if res.usage:
                     usage = usage.add(res.usage)
             return out
-        o, u, a = with_retry(run, step, lambda: call_action(run, step, it_scope))
+        o, u, a = with_retry(run, step, lambda n: call_action(run, step, it_scope, n))
         attempts += a
         if u is not None:
             usage = usage.add(u)

@@ -18,7 +18,7 @@ from .normalize import Collector, keys_ok, normalize_steps
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "settings")
-WORKFLOW_KEYS = ("id", "steps", "description", "timeout")
+WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "max_tokens", "max_cost_usd")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
 
@@ -188,6 +188,14 @@ def _workflows(raw: Any, c: Collector) -> dict[str, Any]:
             else:
                 c.add(f"{wpath}.timeout", f"timeout must be a number of seconds above 0, got {t!r}",
                       fix="write e.g. timeout: 600")
+        for key, kind in (("max_tokens", int), ("max_cost_usd", float)):  # the LLM budget of a run
+            v = body.get(key)
+            if v is not None:
+                if isinstance(v, kind | int) and not isinstance(v, bool) and v > 0:
+                    wf[key] = v
+                else:
+                    c.add(f"{wpath}.{key}", f"{key} must be a number above 0, got {v!r}",
+                          fix=f"write e.g. {key}: {100000 if kind is int else 0.5}")
         out[ident] = wf
     return out
 
