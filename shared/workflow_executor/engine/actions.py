@@ -174,6 +174,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     usage = Usage()
     attempts = 0
     outputs: list[Any] = []
+    body_outputs: dict[str, Any] = {}  # the last iteration's body step outputs
 
     def iteration(i: int, item: Any, last: Any) -> Any:
         nonlocal usage, attempts
@@ -186,7 +187,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             for body_step in loop.body:
                 body_scope = scope.replace(outputs=local, loop=vars_, branches={}, loop_path=path)
                 res = run_step(run, body_step, body_scope)
-                local[body_step.id] = out = res.output
+                local[body_step.id] = body_outputs[body_step.id] = out = res.output
                 attempts += res.attempts
                 if res.usage:
                     usage = usage.add(res.usage)
@@ -203,7 +204,11 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             run.check_cancel()
             last = iteration(i, i, last)
             outputs.append(last)
-            if expr.evaluate(loop.until, scope.with_output(last), {"output": last, "index": i}):
+            # `until` sees what the validator lets it name: the loop vars and the body's outputs
+            done = Scope(scope.input, {**scope.outputs, **body_outputs}, loop={loop.var: i, "item": i, "index": i,
+                         "last": last}, branches=scope.branches, allowed_env=scope.allowed_env,
+                         environ=scope.environ, step_output=last, loop_path=scope.loop_path)
+            if expr.evaluate(loop.until, done, {"output": last, "index": i}):
                 return last, usage, attempts
         raise LimitExceeded(f"loop of step '{step.id}' reached max {loop.max} iterations before "
                             f"'{loop.until}' held", fix="raise loop.max or fix the loop body", step=step.id)
