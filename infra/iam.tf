@@ -154,3 +154,13 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
 }
+
+# The two access models (README): an API key through the public URL (allow_unauthenticated,
+# what LangSwarm mcpremote needs), or Google identity tokens of mcp_invokers in front of the
+# API key. With neither, nobody can reach the MCP function: say so at plan time.
+check "mcp_is_reachable" {
+  assert {
+    condition     = var.allow_unauthenticated || length(var.mcp_invokers) > 0
+    error_message = "Nobody can invoke the MCP function: set allow_unauthenticated = true (API keys through the public URL, what mcpremote needs) or list mcp_invokers (Google identity tokens)."
+  }
+}

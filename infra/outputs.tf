@@ -24,14 +24,17 @@ output "mcp_url" {
 }
 
 output "mcpremote_snippet" {
-  description = "LangSwarm tool definition for this deployment; export WFX_API_KEY before use."
+  description = "LangSwarm mcpremote tool definition for this deployment (the API-key access model: allow_unauthenticated = true). Export WFX_API_KEY before the agent starts: mcpremote replaces a header value only when it is exactly \"$${VAR}\"."
   value       = <<-EOT
     tools:
       - id: workflow_executor
         type: mcpremote
+        description: Run, generate, watch and cancel workflows
         mcp_url: ${google_cloudfunctions2_function.mcp.service_config[0].uri}
         headers:
-          Authorization: "Bearer $${env:WFX_API_KEY}"
+          X-API-Key: "$${WFX_API_KEY}"
+        timeout: ${var.functions.mcp.timeout_seconds}
+        retry_count: 3
   EOT
 }
 

@@ -1,7 +1,7 @@
 # Variables are sorted alphabetically; object attributes carry their defaults via optional().
 
 variable "allow_unauthenticated" {
-  description = "Let anyone reach the MCP function (allUsers run.invoker); the app still checks its API keys. When false, only mcp_invokers may call it. The worker and events functions are never public."
+  description = "Access model of the MCP function. true: API keys through the public URL (allUsers run.invoker; the app refuses calls without a valid key), what LangSwarm mcpremote needs. false: Google IAM in front, only mcp_invokers may call it with an identity token (plus an API key). The worker and events functions are never public."
   type        = bool
   default     = false
   nullable    = false

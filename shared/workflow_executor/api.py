@@ -13,12 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import Conflict, InvalidArgument, NotFound
+from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
 from .models import Budget, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, TaskRequest
 from .services import Services, build
 from .settings import Settings
-from .spec import graph, load_file, load_object, load_text, validate
+from .spec import check, graph, load_object, load_path, load_text
+from .spec.folder import attribute_all
 from .spec.model import WorkflowDocument
 from .spec.validate import Report
 
@@ -65,16 +66,27 @@ class Executor:
     # -- workflows -------------------------------------------------------------------------
 
     def check(self, source: WorkflowSource, *, name: str | None = None) -> tuple[WorkflowDocument, Report]:
-        """Load and validate. Errors: SpecError listing every problem."""
-        doc = self._load(source, name)
-        report = validate(doc, function_checker=self.engine.functions.check,
-                          known_workflow=lambda n: self.registry.get(n) is not None,
-                          allowed_env=self.services.settings.allowed_env)
-        return doc, report
+        """Load and validate. The report's warnings start with what the loader accepted but
+        does not act on (ignored LangSwarm keys). Errors: SpecError listing every problem."""
+        notes: list[Issue] = []
+        doc = self._load(source, name, notes)
+        report = check(doc, source=str(source) if isinstance(source, Path) else name,
+                       function_checker=self.engine.functions.check,
+                       known_workflow=lambda n: self.registry.get(n) is not None,
+                       allowed_env=self.services.settings.allowed_env,
+                       tool_checker=getattr(self.engine.tools, "check", None))
+        if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
+            report = Report(errors=attribute_all(report.errors, source),
+                            warnings=attribute_all(report.warnings, source))
+        if report.errors:
+            raise SpecError(report.errors, warnings=notes + report.warnings)
+        return doc, Report(errors=[], warnings=notes + report.warnings)
 
     def register(self, source: WorkflowSource, *, name: str | None = None) -> list[StoredWorkflow]:
         """Validate and store every workflow of a document, each under its own id (all share
-        the document, so child workflows resolve). Returns the stored versions."""
+        the document, so child workflows resolve). ``source`` is a Path, YAML text, a mapping,
+        or a one-line str that names a file (``"flows/report.yaml"``). Returns the stored versions."""
+        source = _as_path(source)
         doc, _ = self.check(source, name=name)
         return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None)
 
@@ -84,12 +96,12 @@ class Executor:
                                   latest=latest)
                 for wid, wf in doc.workflows.items()]
 
-    def _load(self, source: WorkflowSource, name: str | None) -> WorkflowDocument:
+    def _load(self, source: WorkflowSource, name: str | None, notes: list[Issue]) -> WorkflowDocument:
         if isinstance(source, Path):
-            return load_file(source)
+            return load_path(source, warnings=notes)
         if isinstance(source, Mapping):
-            return load_object(dict(source), source=name or "<object>")
-        return load_text(source, source=name or "<inline>")
+            return load_object(dict(source), source=name or "<object>", warnings=notes)
+        return load_text(source, source=name or "<inline>", warnings=notes)
 
     def workflows(self) -> list[StoredWorkflow]:
         return self.registry.list()
@@ -303,6 +315,16 @@ class Executor:
                 if not cursor:
                     break
         return ids
+
+
+def _as_path(source: WorkflowSource) -> WorkflowSource:
+    """A one-line str that names an existing file or ends in .yaml/.yml/.json is a path (YAML
+    text always has a newline or a ': '); everything else is returned unchanged."""
+    if isinstance(source, str) and "\n" not in source and source.strip():
+        text = source.strip()
+        if text.lower().endswith((".yaml", ".yml", ".json")) or (": " not in text and Path(text).exists()):
+            return Path(text)
+    return source
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

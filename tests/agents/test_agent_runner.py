@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Box, Host, agent_settings, doc
+from agent_support import Box, Host, agent_settings, doc
 from llm_server import LLMServer
 from workflow_executor.api import Executor
 from workflow_executor.errors import SpecError
@@ -106,10 +107,11 @@ def test_the_tool_loop_is_bounded_by_max_tool_turns(wfx: Executor, llm: LLMServe
 
 def test_tool_results_are_cut_to_the_size_limit_and_slow_tools_time_out(
         tmp_path: Path, llm: LLMServer) -> None:
-    s = agent_settings(tmp_path, llm, agent_tool_result_max_bytes=100, agent_tool_timeout_s=0.2)
+    base = agent_settings(tmp_path, llm)
+    s = replace(base, tools=replace(base.tools, max_result_bytes=100, timeout_s=0.1))
     with Executor.local(settings=s) as wfx:
         wfx.engine.tools = Host(Box({"big": lambda: "x" * 5000,  # type: ignore[attr-defined]
-                                     "slow": lambda: time.sleep(2) or "late"}))
+                                     "slow": lambda: time.sleep(3) or "late"}))
         llm.script({"tool_calls": [{"name": "big", "arguments": {}}, {"name": "slow", "arguments": {}}]}, "ok")
         ex = wfx.run(workflow=doc({"tools": ["big", "slow"]}), input="x")
     assert ex.status == ExecutionStatus.COMPLETED, ex.error

@@ -10,13 +10,11 @@ import json
 import re
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
@@ -383,26 +381,6 @@ def test_outputs_include_the_function_urls_and_the_mcpremote_snippet(parsed: dic
     assert "mcpremote_snippet" in outputs
     for name, body in outputs.items():
         assert body.get("description"), f"output {name} has no description"
-
-
-def test_the_mcpremote_snippet_is_a_langswarm_tool_definition() -> None:
-    text = (INFRA / "outputs.tf").read_text()
-    match = re.search(r'output "mcpremote_snippet" \{.*?<<-EOT\n(.*?)\n\s*EOT', text, re.S)
-    assert match, "mcpremote_snippet is not a heredoc"
-    rendered = (
-        textwrap.dedent(match.group(1))
-        .replace("${google_cloudfunctions2_function.mcp.service_config[0].uri}", "https://example.run.app")
-        .replace("$${", "${")
-    )
-
-    tool = yaml.safe_load(rendered)["tools"][0]
-
-    assert tool == {
-        "id": "workflow_executor",
-        "type": "mcpremote",
-        "mcp_url": "https://example.run.app",
-        "headers": {"Authorization": "Bearer ${env:WFX_API_KEY}"},
-    }
 
 
 def test_every_resource_name_derives_from_the_prefix(parsed: dict[str, dict[str, Any]]) -> None:

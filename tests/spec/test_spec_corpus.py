@@ -18,22 +18,31 @@ def builtins_only(ref: str) -> str | None:
     return None if ref.startswith("builtins.") else f"function '{ref}' is not allowed"
 
 
-def expectations(path: Path) -> list[tuple[str, str]]:
+def expectations(path: Path, tag: str = "expect") -> list[tuple[str, str]]:
+    """``# expect: <path> | <fragment>`` (an error) or ``# warn: ...`` (a warning) header lines."""
     out = []
     for line in path.read_text().splitlines():
-        if not line.startswith("# expect:"):
+        if not line.startswith("# "):
             break
-        where, _, fragment = line.removeprefix("# expect:").partition("|")
-        out.append((where.strip(), fragment.strip()))
+        if line.startswith(f"# {tag}:"):
+            where, _, fragment = line.removeprefix(f"# {tag}:").partition("|")
+            out.append((where.strip(), fragment.strip()))
     return out
 
 
-def issues_of(path: Path) -> list[Issue]:
+def findings_of(path: Path) -> tuple[list[Issue], list[Issue]]:
+    """(errors, warnings) of loading and checking ``path``."""
+    warnings: list[Issue] = []
     try:
-        doc = load_file(path)
+        doc = load_file(path, warnings=warnings)
     except SpecError as exc:
-        return exc.issues
-    return check(doc, source=str(path), function_checker=builtins_only).errors
+        return exc.issues, exc.warnings
+    report = check(doc, source=str(path), function_checker=builtins_only)
+    return report.errors, warnings + report.warnings
+
+
+def issues_of(path: Path) -> list[Issue]:
+    return findings_of(path)[0]
 
 
 def test_the_corpus_has_files_of_both_kinds() -> None:
@@ -60,3 +69,9 @@ def test_an_invalid_corpus_file_reports_each_expected_path(path: Path) -> None:
         assert matches, f"no issue at {where}; got {[i.path for i in issues]}"
         assert any(fragment in i.message for i in matches), [i.message for i in matches]
         assert all(i.file == str(path) and i.fix for i in matches)
+    warnings = findings_of(path)[1]
+    for where, fragment in expectations(path, "warn"):
+        matches = [w for w in warnings if w.path == where]
+        assert matches, f"no warning at {where}; got {[w.path for w in warnings]}"
+        assert any(fragment in w.message for w in matches), [w.message for w in matches]
+        assert all(w.file == str(path) and w.fix and w.severity == "warning" for w in matches)

@@ -91,15 +91,18 @@ workflows:
     - "not a step"
 """, source="many.yaml")
     paths = {i.path for i in err.value.issues}
-    assert {"bogus", "agents[0].id", "workflows.w.steps[0].timeout", "workflows.w.steps[0].retry",
-            "workflows.w.steps[0].colour", "workflows.w.steps[1]"} <= paths
+    assert {"agents[0].id", "workflows.w.steps[0].timeout", "workflows.w.steps[0].retry",
+            "workflows.w.steps[1]"} <= paths
     assert all(i.file == "many.yaml" and i.fix for i in err.value.issues)
+    # keys that LangSwarm ignores are warnings (carried on the error), never errors
+    assert {w.path for w in err.value.warnings} == {"bogus", "workflows.w.steps[0].colour"}
+    assert not paths & {"bogus", "workflows.w.steps[0].colour"}
     assert err.value.code == "invalid_workflow"
 
 
 def test_pydantic_errors_become_issues_with_our_paths() -> None:
     with pytest.raises(SpecError) as err:
-        load_text("agents: {a: {temperature: hot}}\ntools: [{id: t}]\nworkflows:\n  w: [{function: f}]\n")
+        load_text("agents: {a: {temperature: hot}}\ntools: [{id: t, type: [x]}]\nworkflows:\n  w: [{function: f}]\n")
     by_path = {i.path: i for i in err.value.issues}
     assert "agents.a.temperature" in by_path
     assert "tools.t.type" in by_path

@@ -185,14 +185,15 @@ class OpenAIAgentRunner:
 
     def _tool_turns(self, st: _Step, box: Any, specs: list[Any], tool_calls: list[dict[str, Any]]) -> None:
         names = {s.name for s in specs}
-        timeout = self.settings.agent_tool_timeout_s
+        # the tool's own limit (WFX_TOOL_TIMEOUT_S) gives the clearer error; this is the hard stop
+        timeout = self.settings.tools.timeout_s + 1.0
         for call in tool_calls:
             fn = call.get("function") or {}
             turn = st.replay("tool")
             if turn is None:
                 content, is_error = run_tool(box, names, str(fn.get("name", "")), fn.get("arguments") or "{}",
                                              st.ctx.tool_call(deadline(timeout)), timeout_s=timeout,
-                                             max_bytes=self.settings.agent_tool_result_max_bytes)
+                                             max_bytes=self.settings.tools.max_result_bytes)
                 turn = st.record({"kind": "tool", "tool_call_id": call.get("id"), "name": fn.get("name"),
                                   "content": content, "error": is_error})
             st.messages.append({"role": "tool", "tool_call_id": turn.get("tool_call_id") or call.get("id"),

@@ -6,9 +6,11 @@ child workflow's own execution record.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..agents.toolbox import ToolCall
 from ..errors import (
     Cancelled,
     ExecutionTimeout,
@@ -59,10 +61,15 @@ def with_retry(run: Run, step: Step,
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
+    cpu = [0.0]
+    if step.invoke_workflow is None:  # a child's usage already carries the CPU of its steps
+        fn = _cpu_timed(fn, cpu)
     while True:
         attempt += 1
         try:
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
+            if cpu[0] > 0:
+                u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
             return out, u, attempt
         except (Cancelled, ExecutionTimeout):
             raise
@@ -76,6 +83,20 @@ def with_retry(run: Run, step: Step,
             assert policy is not None
             if run.clock.sleep(policy.delay_before(attempt + 1), until=run.cancel_requested):
                 raise Cancelled("cancelled while waiting to retry", step=step.id) from None
+
+
+def _cpu_timed(fn: Callable[[int], tuple[Any, Usage | None]],
+               total: list[float]) -> Callable[[int], tuple[Any, Usage | None]]:
+    """``fn`` adding the CPU time of the thread that runs it (every attempt) to ``total[0]``."""
+
+    def timed(attempt: int) -> tuple[Any, Usage | None]:
+        start = time.thread_time()
+        try:
+            return fn(attempt)
+        finally:
+            total[0] += time.thread_time() - start
+
+    return timed
 
 
 def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None]:
@@ -121,6 +142,8 @@ def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[A
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
         params = render(step.params, scope)
+        if run.engine.tools is not None:
+            return run.engine.tools.run_tool(tool.id, params, run.document, tool_call(run, step)), None
         if tool.type == "function" and tool.function:
             return run.engine.functions.resolve(tool.function)(**params), None
         raise InvalidArgument(f"tool '{tool.id}' has type '{tool.type}', which this executor cannot run",
@@ -144,27 +167,34 @@ def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[A
     raise InvalidArgument(f"step '{step.id}' has no action")
 
 
+def tool_call(run: Run, step: Step) -> ToolCall:
+    """Where a tool call of ``step`` comes from, with the time it has left (monotonic deadline)."""
+    limits = [t for t in (step.timeout, run.time_left()) if t is not None]
+    deadline = time.monotonic() + min(limits) if limits else None
+    return ToolCall(execution_id=run.ex.id, step_id=step.id, principal=run.ex.principal,
+                    deadline_s=deadline, run=run)
+
+
 def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     loop = step.loop
     assert loop is not None
     usage = Usage()
     attempts = 0
     outputs: list[Any] = []
+    body_outputs: dict[str, Any] = {}  # the last iteration's body step outputs
 
     def iteration(i: int, item: Any, last: Any) -> Any:
         nonlocal usage, attempts
         vars_: LoopVars = {loop.var: item, "item": item, "index": i, "last": last}
         path = (*scope.loop_path, i)
-        it_scope = Scope(scope.input, scope.outputs, loop=vars_, branches=scope.branches,
-                         allowed_env=scope.allowed_env, environ=scope.environ, loop_path=path)
+        it_scope = scope.replace(loop=vars_, loop_path=path)
         if loop.body:
             local = dict(scope.outputs)
             out: Any = None
             for body_step in loop.body:
-                body_scope = Scope(scope.input, local, loop=vars_, allowed_env=scope.allowed_env,
-                                   environ=scope.environ, loop_path=path)
+                body_scope = scope.replace(outputs=local, loop=vars_, branches={}, loop_path=path)
                 res = run_step(run, body_step, body_scope)
-                local[body_step.id] = out = res.output
+                local[body_step.id] = body_outputs[body_step.id] = out = res.output
                 attempts += res.attempts
                 if res.usage:
                     usage = usage.add(res.usage)
@@ -181,7 +211,11 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             run.check_cancel()
             last = iteration(i, i, last)
             outputs.append(last)
-            if expr.evaluate(loop.until, scope.with_output(last), {"output": last, "index": i}):
+            # `until` sees what the validator lets it name: the loop vars and the body's outputs
+            done = Scope(scope.input, {**scope.outputs, **body_outputs}, loop={loop.var: i, "item": i, "index": i,
+                         "last": last}, branches=scope.branches, allowed_env=scope.allowed_env,
+                         environ=scope.environ, step_output=last, loop_path=scope.loop_path)
+            if expr.evaluate(loop.until, done, {"output": last, "index": i}):
                 return last, usage, attempts
         raise LimitExceeded(f"loop of step '{step.id}' reached max {loop.max} iterations before "
                             f"'{loop.until}' held", fix="raise loop.max or fix the loop body", step=step.id)

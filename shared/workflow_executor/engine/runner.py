@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agents.toolbox import ToolHost
 from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
@@ -67,6 +68,7 @@ class Engine:
         functions: FunctionRegistry | None = None,
         agents: AgentRunner | None = None,
         config: EngineConfig | None = None,
+        tools: ToolHost | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -74,6 +76,7 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.functions = functions or FunctionRegistry()
         self.agents = agents
+        self.tools = tools  # agents' tools and tool: steps (agents/tools); None: only type function
         self.config = config or EngineConfig()
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
             OrderedDict())
@@ -311,7 +314,13 @@ class Run:
                         if b in self.outputs}
         cfg = self.engine.config
         return Scope(self.ex.input, self.outputs, branches=branches, allowed_env=cfg.allowed_env,
-                     environ=cfg.environ)
+                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous())
+
+    def _previous(self) -> Any:
+        """LangSwarm's ``previous_output``: the output of the step that finished last."""
+        with self.lock:
+            done = [r for r in self.records.values() if r.status == StepStatus.COMPLETED]
+        return max(done, key=lambda r: r.seq).output if done else None
 
     def _run_step(self, step: Step) -> StepRecord:
         started = self.clock.now()
@@ -329,14 +338,16 @@ class Run:
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
-            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1))
+            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
 
-    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any) -> StepRecord:
+    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any,
+                fix: str | None = None) -> StepRecord:
         return StepRecord(step_id=step.id, status=StepStatus.FAILED, attempts=int(attempts or 1),
                           started_at_s=started, ended_at_s=self.clock.now(),
-                          error=ErrorInfo(code=code, message=message, step=step.id))
+                          error=ErrorInfo(code=code, message=message, step=step.id,
+                                          details={"fix": fix} if fix else {}))
 
     def _route(self, step: Step, output: Any, scope: Scope) -> tuple[list[str], bool]:
         if self.graph.chain:
@@ -347,8 +358,7 @@ class Run:
         cond = step.output.condition
         if cond is not None:
             # The condition may read this step's own output by id as well as by ``output``.
-            s = Scope(scope.input, {**self.outputs, step.id: output}, branches=scope.branches,
-                      allowed_env=scope.allowed_env, environ=scope.environ, step_output=output)
+            s = scope.replace(outputs={**self.outputs, step.id: output}, step_output=output)
             names = {"output": output}
             if isinstance(cond, IfCondition):
                 targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise
@@ -399,7 +409,8 @@ class Run:
             self.done = True
         if self.engine.config.measure_process:
             ru = resource.getrusage(resource.RUSAGE_SELF)
-            self.usage = self.usage.model_copy(update={"cpu_s": self.usage.cpu_s + ru.ru_utime + ru.ru_stime,
+            # The process's CPU includes its steps' (already summed): the larger of the two.
+            self.usage = self.usage.model_copy(update={"cpu_s": max(self.usage.cpu_s, ru.ru_utime + ru.ru_stime),
                                                         "peak_memory_kb": max(self.usage.peak_memory_kb,
                                                                               ru.ru_maxrss)})
         try:

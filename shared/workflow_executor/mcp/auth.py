@@ -172,11 +172,15 @@ class KeyRing:
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+    """The key from ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``. X-API-Key wins:
+    behind Cloud Run IAM, ``Authorization`` may carry the caller's Google identity token."""
+    key = headers.get("x-api-key", "").strip()
+    if key:
+        return key
     auth = headers.get("authorization", "").strip()
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
-    return headers.get("x-api-key", "").strip() or None
+    return None
 
 
 def is_loopback_host(host_header: str | None) -> bool:

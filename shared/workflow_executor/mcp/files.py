@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import InvalidArgument
 from ..settings import Settings
+from ..spec.folder import SECTIONS, UNIFIED, is_config_folder
 
 MAX_FILES = 500
 WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
@@ -69,12 +70,23 @@ def check_pattern(pattern: str) -> None:
                               fix="use e.g. '*.yaml' or '**/*.yaml'", field="pattern")
 
 
+_FOLDER_FILES = frozenset({*UNIFIED, *(f"{s}{ext}" for s in SECTIONS for ext in (".yaml", ".yml"))})
+
+
 def workflow_files(settings: Settings, config_path: str | None = None,
                    pattern: str = "*.yaml") -> Iterator[tuple[Path, Path]]:
-    """(root, file) for each matching regular file inside a root, at most MAX_FILES."""
+    """(root, file) for each matching regular file inside a root, at most MAX_FILES. A LangSwarm
+    config folder (``agents.yaml`` + ``workflows.yaml``, or ``langswarm.yaml``) is one entry:
+    the folder itself, in place of its section files. A ``config_path`` that is such a
+    folder yields just the folder."""
     check_pattern(pattern)
     seen: set[Path] = set()
     for root, d in search_dirs(settings, config_path):
+        if config_path and config_path != "." and _folder(d):
+            if d.resolve() not in seen:
+                seen.add(d.resolve())
+                yield root, d
+            continue
         try:
             found = sorted(d.glob(pattern))
         except (ValueError, OSError):
@@ -83,9 +95,18 @@ def workflow_files(settings: Settings, config_path: str | None = None,
         for f in found:
             if len(seen) >= MAX_FILES:
                 return
-            if f.is_file() and inside(root, f) and f.resolve() not in seen:
-                seen.add(f.resolve())
-                yield root, f
+            if not (f.is_file() and inside(root, f)):
+                continue
+            unit = f.parent if f.name in _FOLDER_FILES and _folder(f.parent) else f
+            if unit.resolve() not in seen:
+                seen.add(unit.resolve())
+                yield root, unit
+
+
+def _folder(d: Path) -> bool:
+    """A config folder as LangSwarm finds one: a unified file, or workflows.yaml (its agents may
+    live beside it in agents.yaml)."""
+    return is_config_folder(d) and any((d / n).is_file() for n in (*UNIFIED, "workflows.yaml", "workflows.yml"))
 
 
 def under_roots(settings: Settings, path: Path) -> bool:
@@ -94,12 +115,20 @@ def under_roots(settings: Settings, path: Path) -> bool:
 
 
 def find_file(settings: Settings, name: str) -> Path | None:
-    """The workflow file ``name`` names (a path relative to a root, or absolute inside one),
-    or None when ``name`` does not look like a file path or no such file exists."""
-    if not name.endswith(WORKFLOW_SUFFIXES):
-        return None
-    for root, p in _relative(settings, name, "workflow_name"):
-        if p.is_file() and inside(root, p):
+    """The workflow file or LangSwarm config folder ``name`` names (a path relative to a root,
+    or absolute inside one), or None when ``name`` names no such file or folder."""
+    try:
+        pairs = _relative(settings, name, "workflow_name")
+    except InvalidArgument:
+        if name.endswith(WORKFLOW_SUFFIXES):
+            raise
+        return None  # a plain workflow name, not a path
+    for root, p in pairs:
+        if not inside(root, p):
+            continue
+        if name.endswith(WORKFLOW_SUFFIXES) and p.is_file():
+            return p
+        if p.is_dir() and _folder(p):
             return p
     return None
 

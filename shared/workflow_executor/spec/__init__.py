@@ -1,5 +1,6 @@
 """The workflow language: load (any accepted form -> one model), validate, and read the graph."""
 
+from .folder import is_config_folder, load_path
 from .graph import Graph, graph
 from .loader import document_hash, load_file, load_object, load_text
 from .model import WorkflowDocument
@@ -12,8 +13,10 @@ __all__ = [
     "check",
     "document_hash",
     "graph",
+    "is_config_folder",
     "load_file",
     "load_object",
+    "load_path",
     "load_text",
     "validate",
 ]

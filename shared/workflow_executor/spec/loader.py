@@ -13,29 +13,34 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Issue, LimitExceeded, SpecError
+from . import simple
+from .lenient import TOP_NOTES, WORKFLOW_NOTES, lenient_keys
 from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
-from .normalize import Collector, keys_ok, normalize_steps
+from .normalize import ID_RE, Collector, keys_ok, normalize_steps
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "settings")
-WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "max_tokens", "max_cost_usd")
+WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
+                 "max_cost_usd")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
 
 
 def load_text(
-    text: str, *, source: str = "<string>", max_bytes: int = MAX_DOCUMENT_BYTES
+    text: str, *, source: str = "<string>", max_bytes: int = MAX_DOCUMENT_BYTES,
+    warnings: list[Issue] | None = None,
 ) -> WorkflowDocument:
     """Parse YAML (JSON is YAML too) and normalise it.
 
     Raises ``LimitExceeded`` for size/depth/alias limits and ``SpecError`` listing every problem,
     each with ``file=source``, a path such as ``workflows.report.steps[2].output.to`` and a fix.
+    ``warnings``, when given, receives what was accepted but has no effect here (ignored keys).
     """
-    return load_object(load_yaml(text, source=source, max_bytes=max_bytes), source=source)
+    return load_object(load_yaml(text, source=source, max_bytes=max_bytes), source=source, warnings=warnings)
 
 
-def load_file(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> WorkflowDocument:
-    """Read and load a YAML file; the size is checked before reading. Errors as ``load_text``."""
+def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """The parsed YAML of a file (size checked before reading). Errors: LimitExceeded, SpecError."""
     p = Path(path)
     source = str(path)
     try:
@@ -55,13 +60,22 @@ def load_file(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Workf
     except UnicodeDecodeError as exc:
         raise SpecError([Issue(path="<document>", message=f"not UTF-8 text (byte {exc.start})",
                                file=source, fix="save the file as UTF-8")]) from None
-    return load_text(text, source=source, max_bytes=max_bytes)
+    return load_yaml(text, source=source, max_bytes=max_bytes)
 
 
-def load_object(obj: Any, *, source: str = "<object>") -> WorkflowDocument:
-    """Normalise an already-parsed document (e.g. from JSON). Raises ``SpecError`` with all problems."""
+def load_file(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+              warnings: list[Issue] | None = None) -> WorkflowDocument:
+    """Read and load a YAML file; the size is checked before reading. Errors as ``load_text``."""
+    return load_object(read_yaml_file(path, max_bytes=max_bytes), source=str(path), warnings=warnings)
+
+
+def load_object(obj: Any, *, source: str = "<object>", warnings: list[Issue] | None = None) -> WorkflowDocument:
+    """Normalise an already-parsed document (e.g. from JSON). Raises ``SpecError`` with all
+    problems (and the warnings so far); ``warnings`` as in ``load_text``."""
     c = Collector(source)
     data = _document(obj, c)
+    if warnings is not None:
+        warnings.extend(c.warnings)
     doc: WorkflowDocument | None = None
     try:
         doc = WorkflowDocument.model_validate(data)
@@ -71,7 +85,7 @@ def load_object(obj: Any, *, source: str = "<object>") -> WorkflowDocument:
             if (issue.path, issue.message) not in seen:
                 c.issues.append(issue)
     if c.issues or doc is None:
-        raise SpecError(c.issues or [Issue("<document>", "invalid document", source)])
+        raise SpecError(c.issues or [Issue("<document>", "invalid document", source)], warnings=c.warnings)
     return doc
 
 
@@ -87,7 +101,7 @@ def _document(obj: Any, c: Collector) -> dict[str, Any]:
         c.add("<document>", f"a workflow document must be a mapping, got {type(obj).__name__}",
               fix="start with 'workflows:' (and optionally agents:, tools:, triggers:)")
         return {"workflows": {}}
-    keys_ok(obj, TOP_KEYS, "", c, "top-level")
+    lenient_keys(obj, TOP_KEYS, "", c, "top-level", TOP_NOTES)
     out: dict[str, Any] = {}
     for key in ("version", "project_name", "description"):
         value = obj.get(key)
@@ -95,8 +109,9 @@ def _document(obj: Any, c: Collector) -> dict[str, Any]:
             out[key] = str(value)
         elif value is not None:
             c.add(key, f"{key} must be text, got {type(value).__name__}", fix="quote it")
-    out["agents"] = _keyed(obj.get("agents"), "agents", c)
     out["tools"] = _keyed(obj.get("tools"), "tools", c)
+    out["agents"] = _keyed(obj.get("agents"), "agents", c)
+    _agent_tools(out["agents"], out["tools"], c)
     out["workflows"] = _workflows(obj.get("workflows"), c)
     out["triggers"] = _triggers(obj.get("triggers"), c)
     settings = obj.get("settings")
@@ -116,6 +131,8 @@ def _keyed(raw: Any, kind: str, c: Collector) -> dict[str, Any]:
     items: list[tuple[str, Any, Any]] = []  # (path, declared id, body)
     if isinstance(raw, list):
         for i, item in enumerate(raw):
+            if kind == "tools" and isinstance(item, str) and item:
+                item = {"id": item}  # LangSwarm's short form: a tool by its name
             items.append((f"{kind}[{i}]", item.get("id") if isinstance(item, dict) else None, item))
     elif isinstance(raw, dict):
         for key, item in raw.items():
@@ -137,23 +154,53 @@ def _keyed(raw: Any, kind: str, c: Collector) -> dict[str, Any]:
             c.add(f"{kind}.{ident}", f"duplicate id '{ident}'", fix="give each one a distinct id")
         else:
             out[ident] = {**body, "id": ident}
+            if kind == "tools" and not body.get("type"):
+                out[ident]["type"] = ident  # unified configs name a tool by its type
     return out
+
+
+def _agent_tools(agents: dict[str, Any], tools: dict[str, Any], c: Collector) -> None:
+    """An agent's ``tools`` may hold ``{id, type, ...}`` entries (LangSwarm declares the tool
+    inline): keep the id on the agent and declare the tool once for the document."""
+    for aid, agent in agents.items():
+        listed = agent.get("tools")
+        if not isinstance(listed, list):
+            continue
+        ids: list[Any] = []
+        for i, entry in enumerate(listed):
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"]:
+                tid = entry["id"]
+                if tid not in tools:
+                    tools[tid] = {**entry, "type": entry.get("type") or tid}
+                elif {**entry, "type": entry.get("type") or tid} != tools[tid]:
+                    c.warn(f"agents.{aid}.tools[{i}]", f"tool '{tid}' is declared again with other "
+                           "settings; the first declaration is used", fix="declare each tool once under tools:")
+                ids.append(tid)
+            else:
+                ids.append(entry)
+        agent["tools"] = ids
 
 
 def _workflows(raw: Any, c: Collector) -> dict[str, Any]:
     out: dict[str, Any] = {}
     entries: list[tuple[str, Any, Any]] = []  # (path when no id is known, declared id, body)
-    if isinstance(raw, list):  # form (c): [{id, steps}]
+    if isinstance(raw, list):  # form (c): [{id, steps}] or simple-syntax strings
         for i, item in enumerate(raw):
-            entries.append((f"workflows[{i}]", item.get("id") if isinstance(item, dict) else None, item))
+            # LangSwarm's V2 parser names an entry without an id by its position.
+            ident = item.get("id", f"workflow_{i}") if isinstance(item, dict) else f"workflow_{i}"
+            entries.append((f"workflows[{i}]", ident, item))
     elif isinstance(raw, dict):
         for key, value in raw.items():
-            if isinstance(value, list) and value and all(isinstance(v, dict) and "steps" in v for v in value):
+            if isinstance(value, list) and value and all(isinstance(v, dict) and _is_workflow(v) for v in value):
                 for i, item in enumerate(value):  # form (a): LangSwarm's main_workflow: [{id, steps}]
-                    entries.append((f"workflows.{key}[{i}]", item.get("id"), item))
+                    ident = item.get("id", key if len(value) == 1 else f"{key}_{i}")
+                    entries.append((f"workflows.{key}[{i}]", ident, item))
+            elif isinstance(value, list) and value and all(isinstance(v, str) and "->" in v for v in value):
+                for i, item in enumerate(value):  # simple syntax: name: ["a -> b -> user", ...]
+                    entries.append((f"workflows.{key}[{i}]", key if len(value) == 1 else f"{key}_{i}", item))
             elif isinstance(value, list):  # form (b): name: [step, ...]
                 entries.append((f"workflows.{key}", key, {"steps": value}))
-            else:  # form (b): name: {steps, description?, timeout?}
+            else:  # form (b): name: {steps, description?, timeout?} or name: "a -> b -> user"
                 if isinstance(value, dict) and value.get("id", key) != key:
                     c.add(f"workflows.{key}.id", f"id '{value.get('id')}' differs from its key '{key}'",
                           fix="remove the id or make it equal to the key")
@@ -166,6 +213,8 @@ def _workflows(raw: Any, c: Collector) -> dict[str, Any]:
     if not entries:
         c.add("workflows", "no workflows defined", fix="add at least one workflow with steps")
     for path, ident, body in entries:
+        if isinstance(body, str):
+            body = {"simple": body}
         if not isinstance(body, dict):
             c.add(path, f"a workflow must be a mapping with steps, got {type(body).__name__}",
                   fix="write name: {steps: [...]}")
@@ -177,27 +226,60 @@ def _workflows(raw: Any, c: Collector) -> dict[str, Any]:
         if ident in out:
             c.add(wpath, f"duplicate workflow id '{ident}'", fix="give each workflow a distinct id")
             continue
-        keys_ok(body, WORKFLOW_KEYS, wpath, c, "workflow")
-        wf: dict[str, Any] = {"id": ident, "steps": normalize_steps(body.get("steps"), f"{wpath}.steps", c)}
-        if body.get("description") is not None:
-            wf["description"] = str(body["description"])
-        t = body.get("timeout")
-        if t is not None:
-            if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
-                wf["timeout"] = float(t)
-            else:
-                c.add(f"{wpath}.timeout", f"timeout must be a number of seconds above 0, got {t!r}",
-                      fix="write e.g. timeout: 600")
-        for key, kind in (("max_tokens", int), ("max_cost_usd", float)):  # the LLM budget of a run
-            v = body.get(key)
-            if v is not None:
-                if isinstance(v, kind | int) and not isinstance(v, bool) and v > 0:
-                    wf[key] = v
-                else:
-                    c.add(f"{wpath}.{key}", f"{key} must be a number above 0, got {v!r}",
-                          fix=f"write e.g. {key}: {100000 if kind is int else 0.5}")
-        out[ident] = wf
+        out[ident] = _workflow(ident, body, wpath, c)
     return out
+
+
+def _is_workflow(item: dict[str, Any]) -> bool:
+    return "steps" in item or "simple" in item or isinstance(item.get("workflow"), str)
+
+
+def _workflow(ident: str, body: dict[str, Any], wpath: str, c: Collector) -> dict[str, Any]:
+    lenient_keys(body, WORKFLOW_KEYS, wpath, c, "workflow", WORKFLOW_NOTES)
+    text = body.get("simple", body.get("workflow"))
+    raw_steps = body.get("steps")
+    if isinstance(text, str) and raw_steps is None:
+        key = "simple" if "simple" in body else "workflow"
+        raw_steps = simple.expand(text, f"{wpath}.{key}", c) or []
+        if not raw_steps:
+            return {"id": ident, "steps": []}
+    elif text is not None:
+        key = "simple" if "simple" in body else "workflow"
+        c.add(f"{wpath}.{key}", f"'{key}' must be simple-syntax text alone (no steps beside it)",
+              fix='write simple: "agent_a -> agent_b -> user", or steps: [...] without it')
+    wf: dict[str, Any] = {"id": ident, "steps": normalize_steps(raw_steps, f"{wpath}.steps", c)}
+    if body.get("description") is not None:
+        wf["description"] = str(body["description"])
+    t = body.get("timeout")
+    if t is not None:
+        if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
+            wf["timeout"] = float(t)
+        else:
+            c.add(f"{wpath}.timeout", f"timeout must be a number of seconds above 0, got {t!r}",
+                  fix="write e.g. timeout: 600")
+    names = _inputs(body.get("inputs"), f"{wpath}.inputs", c)
+    if names:
+        wf["inputs"] = names
+    for key, kind in (("max_tokens", int), ("max_cost_usd", float)):  # the LLM budget of a run
+        v = body.get(key)
+        if v is not None:
+            if isinstance(v, kind | int) and not isinstance(v, bool) and v > 0:
+                wf[key] = v
+            else:
+                c.add(f"{wpath}.{key}", f"{key} must be a number above 0, got {v!r}",
+                      fix=f"write e.g. {key}: {100000 if kind is int else 0.5}")
+    return wf
+
+
+def _inputs(raw: Any, path: str, c: Collector) -> list[str]:
+    """Named inputs: ``[user_input, user_query]`` (or a mapping whose keys are the names)."""
+    if raw is None:
+        return []
+    items = list(raw) if isinstance(raw, dict | list) else None
+    if items is None or not all(isinstance(n, str) and ID_RE.match(n) for n in items):
+        c.add(path, f"inputs must be a list of names, got {raw!r}"[:160], fix="write inputs: [user_input, user_query]")
+        return []
+    return list(dict.fromkeys(items))
 
 
 def _triggers(raw: Any, c: Collector) -> list[Any]:

@@ -161,6 +161,8 @@ class Workflow(_Frozen):
     steps: tuple[Step, ...]
     description: str | None = None
     timeout: float | None = Field(None, gt=0)
+    # LangSwarm's named inputs (``inputs: [user_input, user_query]``): ``${user_query}`` reads them
+    inputs: tuple[str, ...] = ()
     # the LLM budget of each run (tokens and USD), children included; checked before each model call
     max_tokens: int | None = Field(None, ge=1)
     max_cost_usd: float | None = Field(None, gt=0)

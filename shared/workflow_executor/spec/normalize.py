@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Issue
+from .lenient import STEP_NOTES, lenient_keys
 from .model import MAX_LOOP_ITERATIONS, USER
-from .refs import ROOT_NAMES
+from .refs import LANGSWARM_NAMES, ROOT_NAMES
 
 ACTION_KEYS = ("agent", "function", "tool", "invoke_workflow")
 STEP_KEYS = (
@@ -18,31 +19,33 @@ STEP_KEYS = (
     "depends_on", "fan_key", "is_fan_in", "loop", "retry", "timeout", "condition", "description",
     "output_schema",
 )
-# LangSwarm writes these; they change nothing here, so they are accepted and dropped.
-IGNORED_STEP_KEYS = frozenset({"no_mcp", "name"})
 LOOP_KEYS = ("for_each", "until", "var", "max", "body")
 RETRY_KEYS = ("max_attempts", "backoff_s", "max_backoff_s")
 MAX_LOOP_NESTING = 8
 ID_RE = re.compile(r"^[A-Za-z_][\w\-]*$")
-RESERVED_IDS = frozenset({USER, *ROOT_NAMES})
+RESERVED_IDS = frozenset({USER, *ROOT_NAMES, *LANGSWARM_NAMES})
 
 
 @dataclass
 class Collector:
-    """Issues found so far, all in one ``file``."""
+    """Issues (errors) and warnings found so far, all in one ``file``."""
 
     source: str
     issues: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
 
     def add(self, path: str, message: str, fix: str | None = None) -> None:
         self.issues.append(Issue(path=path, message=message, file=self.source, fix=fix))
 
+    def warn(self, path: str, message: str, fix: str | None = None) -> None:
+        self.warnings.append(Issue(path=path, message=message, file=self.source, severity="warning", fix=fix))
 
-def keys_ok(raw: dict[str, Any], allowed: tuple[str, ...], path: str, c: Collector, what: str,
-            ignored: frozenset[str] = frozenset()) -> None:
-    """Report each key of ``raw`` that is not in ``allowed`` (nor silently ``ignored``)."""
+
+def keys_ok(raw: dict[str, Any], allowed: tuple[str, ...], path: str, c: Collector, what: str) -> None:
+    """Report each key of ``raw`` that is not in ``allowed`` as an error (our own structures:
+    loop, retry, condition, trigger, where a typo would silently change what runs)."""
     for key in raw:
-        if key not in allowed and key not in ignored:
+        if key not in allowed:
             c.add(f"{path}.{key}" if path else key, f"unknown {what} key '{key}'",
                   fix=f"use only: {', '.join(allowed)}")
 
@@ -95,7 +98,7 @@ def _fresh(base: str, used: set[str]) -> str:
 
 
 def _step(raw: dict[str, Any], sid: str, path: str, c: Collector, depth: int) -> dict[str, Any]:
-    keys_ok(raw, STEP_KEYS, path, c, "step", IGNORED_STEP_KEYS)
+    lenient_keys(raw, STEP_KEYS, path, c, "step", STEP_NOTES)
     if not ID_RE.match(sid):
         c.add(f"{path}.id", f"step id '{sid}' is not a simple name",
               fix="use letters, digits, '_' and '-', starting with a letter or '_'")
@@ -177,19 +180,32 @@ def _ids(raw: Any, path: str, c: Collector) -> list[str]:
     return out
 
 
+def _target(item: Any, path: str, c: Collector) -> str | None:
+    """One routing target: ``user``, a step id, or ``{step: id}`` (``await`` has no effect here)."""
+    if isinstance(item, dict) and "step" in item:
+        for key in item:
+            if key == "await":
+                c.warn(f"{path}.await", "target key 'await': it has no effect here: a step always "
+                       "finishes before its targets start", fix="remove 'await' to silence this warning")
+            elif key != "step":
+                c.warn(f"{path}.{key}", f"unknown target key '{key}' has no effect here", fix="write {step: id}")
+        item = item["step"]
+    if isinstance(item, str) and item:
+        return item
+    c.add(path, f"expected a step id, 'user' or a list of them, got {_show(item)}",
+          fix="write to: next_step, to: user or to: [a, b]")
+    return None
+
+
 def _targets(raw: Any, path: str, c: Collector) -> list[str] | None:
     """``user``, an id, a list of ids or ``{step: id}`` items."""
     items = raw if isinstance(raw, list) else [raw]
     out: list[str] = []
-    for item in items:
-        if isinstance(item, dict) and set(item) == {"step"}:
-            item = item["step"]
-        if isinstance(item, str) and item:
-            out.append(item)
-        else:
-            c.add(path, f"expected a step id, 'user' or a list of them, got {_show(item)}",
-                  fix="write to: next_step, to: user or to: [a, b]")
+    for i, item in enumerate(items):
+        t = _target(item, f"{path}[{i}]" if isinstance(raw, list) else path, c)
+        if t is None:
             return None
+        out.append(t)
     return out
 
 
@@ -197,18 +213,11 @@ def _output(raw: Any, path: str, c: Collector) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         c.add(path, f"output must be a mapping, got {_show(raw)}", fix="write output: {to: <step id> | user}")
         return None
-    keys_ok(raw, ("to", "condition"), path, c, "output")
+    lenient_keys(raw, ("to", "condition"), path, c, "output", {})
     out: dict[str, Any] = {}
     to = raw.get("to")
-    if isinstance(to, dict) and "condition" in to:
-        keys_ok(to, ("condition",), f"{path}.to", c, "output.to")
-        cond = condition(to["condition"], f"{path}.to.condition", c)
-        if cond is not None:
-            out["condition"] = cond
-    elif to is not None:
-        targets = _targets(to, f"{path}.to", c)
-        if targets is not None:
-            out["to"] = targets
+    if to is not None:
+        _route_list(to, f"{path}.to", c, out)
     if raw.get("condition") is not None:
         cond = condition(raw["condition"], f"{path}.condition", c)
         if cond is not None:
@@ -216,8 +225,41 @@ def _output(raw: Any, path: str, c: Collector) -> dict[str, Any] | None:
     return out
 
 
+def _route_list(to: Any, path: str, c: Collector, out: dict[str, Any]) -> None:
+    """``to``: a target, ``{condition: ...}``, or a list mixing both (LangSwarm's MCP tool form).
+    As in LangSwarm, the first condition decides and routing stops there: later items never run."""
+    items = to if isinstance(to, list) else [to]
+    targets: list[str] = []
+    for i, item in enumerate(items):
+        ipath = f"{path}[{i}]" if isinstance(to, list) else path
+        if isinstance(item, dict) and "condition" in item:
+            lenient_keys(item, ("condition",), ipath, c, "output.to", {})
+            cond = condition(item["condition"], f"{ipath}.condition", c)
+            if cond is not None:
+                out["condition"] = cond
+            if i + 1 < len(items):
+                c.warn(f"{path}[{i + 1}]", f"{len(items) - i - 1} target(s) after a condition never run: "
+                       "LangSwarm stops routing at the first condition, and so do we",
+                       fix="move them before the condition or into its then/else branches")
+            break
+        if isinstance(item, dict) and ("invoke" in item or "generate_steps" in item):
+            c.add(ipath, "LangSwarm's invoke/generate_steps targets are not supported here",
+                  fix="call a child workflow with a step that has invoke_workflow: <id>, and route to it")
+            continue
+        t = _target(item, ipath, c)
+        if t is not None:
+            targets.append(t)
+    if targets or not out.get("condition"):
+        out["to"] = targets
+
+
 def condition(raw: Any, path: str, c: Collector) -> dict[str, Any] | None:
-    """``{if, then, else}``, ``{switch, cases, default}`` or ``{exists, then, else}``."""
+    """``{if, then, else}``, ``{switch, cases, default}`` or ``{exists, then, else}`` (and the
+    normalised ``{kind, expr | ref, then, otherwise | cases, default}`` the model dumps)."""
+    if isinstance(raw, dict) and "kind" in raw:
+        raw = _from_normalised(raw, path, c)
+        if raw is None:
+            return None
     kinds = [k for k in ("if", "switch", "exists") if isinstance(raw, dict) and k in raw]
     if len(kinds) != 1:
         c.add(path, "a condition needs exactly one of if, switch or exists",
@@ -257,6 +299,23 @@ def condition(raw: Any, path: str, c: Collector) -> dict[str, Any] | None:
     return out if out.get("expr", "") is not None else None
 
 
+def _from_normalised(raw: dict[str, Any], path: str, c: Collector) -> dict[str, Any] | None:
+    """A dumped condition back into the written form (the dump must load unchanged)."""
+    kind = raw.get("kind")
+    keys = {"if": ("kind", "expr", "then", "otherwise"), "exists": ("kind", "ref", "then", "otherwise"),
+            "switch": ("kind", "expr", "cases", "default")}.get(kind if isinstance(kind, str) else "")
+    if keys is None:
+        c.add(f"{path}.kind", f"condition kind must be if, switch or exists, got {_show(kind)}",
+              fix="write {if: <expr>, then: a, else: b}")
+        return None
+    keys_ok(raw, keys, path, c, f"{kind} condition")
+    if kind == "switch":
+        return {"switch": raw.get("expr"), "cases": raw.get("cases"), "default": raw.get("default") or None}
+    head = "if" if kind == "if" else "exists"
+    return {head: raw.get("expr" if kind == "if" else "ref"), "then": raw.get("then"),
+            "else": raw.get("otherwise") or None}
+
+
 def _loop(raw: Any, sid: str, path: str, c: Collector, depth: int) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         c.add(path, f"loop must be a mapping, got {_show(raw)}",
@@ -284,7 +343,7 @@ def _loop(raw: Any, sid: str, path: str, c: Collector, depth: int) -> dict[str, 
         else:
             c.add(f"{path}.max", f"loop max must be a whole number from 1 to {MAX_LOOP_ITERATIONS}, "
                   f"got {_show(m)}", fix="write e.g. max: 100")
-    if raw.get("body") is not None:
+    if raw.get("body") is not None and raw["body"] != []:  # [] is the dump of "no body"
         if depth >= MAX_LOOP_NESTING:
             c.add(f"{path}.body", f"loops are nested deeper than {MAX_LOOP_NESTING} levels",
                   fix="move the inner loop into a child workflow (invoke_workflow)")

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .expr import _CONSTS, _FUNCS, ExpressionError, compile_expr
-from .refs import REF_RE, Ref, UnresolvedReference, find_refs, parse_ref
+from .refs import LANGSWARM_NAMES, REF_RE, Ref, UnresolvedReference, find_refs, parse_ref
 
 # Report(path, message, fix)
 Report = Callable[[str, str, str], None]
 
 _BARE_ROOTS = frozenset({"output", "loop", "user_input", "input"})
-_ROOTS_HELP = "user_input, input, context, env, loop, branches, output, a step id or the loop var"
+_ROOTS_HELP = ("user_input, input, context, env, loop, branches, output, previous_output, step_outputs, "
+               "user_query, a named input, a step id or the loop var")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class RefScope:
     fan_in: bool = False
     output: bool = False
     body_only: frozenset[str] = field(default_factory=frozenset)
+    inputs: frozenset[str] = frozenset()  # the workflow's named inputs (LangSwarm ``inputs:``)
 
     def but(self, **changes: Any) -> RefScope:
         return RefScope(**{**self.__dict__, **changes})
@@ -69,7 +71,15 @@ def check_ref(ref: Ref, path: str, scope: RefScope, report: Report) -> None:
     """Report a reference that cannot resolve at this place."""
     root, rest = ref.root, ref.path
     where = f"'${{{ref.text}}}'"
-    if root in scope.loop_vars or root in ("user_input", "input"):
+    if root in scope.loop_vars or root in ("user_input", "input", "user_query", "previous_output"):
+        return
+    if root in scope.inputs and root not in scope.known:
+        return
+    if root == "step_outputs":
+        if rest:
+            check_step(str(rest[0]), where, path, scope, report)
+        else:
+            report(path, f"{where}: write ${{step_outputs.<step id>}}", "name the step whose output you read")
         return
     if root == "env":
         name = rest[0] if len(rest) == 1 else None
@@ -82,9 +92,13 @@ def check_ref(ref: Ref, path: str, scope: RefScope, report: Report) -> None:
         head = rest[0] if rest else None
         if head == "step_outputs" and len(rest) >= 2:
             check_step(str(rest[1]), where, path, scope, report)
+        elif isinstance(head, str) and (head in LANGSWARM_NAMES or head in scope.inputs):
+            check_ref(Ref(text=ref.text, root=head, path=rest[1:]), path, scope, report)
         elif head not in ("user_input", "input"):
-            report(path, f"{where}: context has user_input, input and step_outputs.<step id>",
-                   "write e.g. ${context.step_outputs.fetch} or ${context.user_input}")
+            report(path, f"{where}: context has user_input, input, previous_output, user_query, the named "
+                   "inputs and step_outputs.<step id>",
+                   "write e.g. ${context.step_outputs.fetch} or ${context.user_input}, or name the input "
+                   "in the workflow's inputs: [...]")
     elif root == "loop":
         if not scope.in_loop:
             report(path, f"{where}: 'loop' exists only inside a loop", "move it into the loop's step or body")
@@ -100,7 +114,7 @@ def check_ref(ref: Ref, path: str, scope: RefScope, report: Report) -> None:
         check_step(root, where, path, scope, report)
     else:
         report(path, f"{where}: unknown reference root '{root}'",
-               f"start the reference with {_ROOTS_HELP}")
+               f"start the reference with {_ROOTS_HELP}; an input must be named in the workflow's inputs: [...]")
 
 
 def check_step(step_id: str, where: str, path: str, scope: RefScope, report: Report) -> None:

@@ -3,7 +3,9 @@
 Accepted forms: ``${user_input}``, ``${input.key}``, ``${context.user_input}``,
 ``${context.step_outputs.<id>[.field][0]}``, ``${<id>.output[.field]}``, ``${<loop var>}``,
 ``${loop.index}``, ``${branches.<id>}`` (in a fan-in), ``${env.X}`` (only names the operator
-allows). A string that is exactly one reference keeps the value's native type.
+allows), and LangSwarm's ``${user_query}`` / named inputs, ``${previous_output}`` and
+``${step_outputs.<id>}`` (each also after ``context.``). A string that is exactly one
+reference keeps the value's native type.
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ class Ref:
         """The step this reference reads from, if any."""
         if self.root == "context" and len(self.path) >= 2 and self.path[0] == "step_outputs":
             return str(self.path[1])
-        if self.root in ROOT_NAMES:
+        if self.root == "step_outputs" and self.path:
+            return str(self.path[0])
+        if self.root in ROOT_NAMES or self.root in LANGSWARM_NAMES:
             return None
         return self.root
 
 
 ROOT_NAMES = frozenset({"user_input", "input", "context", "env", "loop", "branches", "output"})
+# LangSwarm's context keys, readable with or without ``context.``
+LANGSWARM_NAMES = frozenset({"user_query", "previous_output", "step_outputs"})
 
 
 def parse_ref(text: str) -> Ref:
@@ -85,7 +91,8 @@ def find_refs(value: Any) -> list[Ref]:
 class Scope:
     """What references resolve against while one step runs."""
 
-    __slots__ = ("allowed_env", "branches", "environ", "input", "loop", "loop_path", "outputs", "step_output")
+    __slots__ = ("allowed_env", "branches", "environ", "input", "loop", "loop_path", "names", "outputs", "previous",
+                 "step_output")
 
     def __init__(
         self,
@@ -98,6 +105,8 @@ class Scope:
         environ: Mapping[str, str] | None = None,
         step_output: Any = None,
         loop_path: tuple[int, ...] = (),
+        names: frozenset[str] = frozenset(),
+        previous: Any = None,
     ) -> None:
         self.input = input
         self.outputs = outputs
@@ -108,10 +117,28 @@ class Scope:
         self.step_output = step_output
         # the iteration indexes of the enclosing loops, outermost first (child workflow ids use them)
         self.loop_path = loop_path
+        # the workflow's named inputs (LangSwarm ``inputs:``) and the output that finished last
+        self.names = names
+        self.previous = previous
+
+    def replace(self, **changes: Any) -> Scope:
+        """A copy with some slots changed (``outputs=``, ``loop=``, ``step_output=`` ...)."""
+        new = Scope.__new__(Scope)
+        for slot in Scope.__slots__:
+            setattr(new, slot, changes[slot] if slot in changes else getattr(self, slot))
+        return new
 
     def with_output(self, output: Any) -> Scope:
-        return Scope(self.input, self.outputs, loop=self.loop, branches=self.branches, allowed_env=self.allowed_env,
-                     environ=self.environ, step_output=output, loop_path=self.loop_path)
+        return self.replace(step_output=output)
+
+    def named_input(self, name: str) -> Any:
+        """LangSwarm's ``${user_query}`` or a named input: the input mapping's value, or (for
+        user_input/user_query) a text input itself; None when it was not given."""
+        if isinstance(self.input, Mapping):
+            if name in self.input:
+                return self.input[name]
+            return self.user_input() if name == "user_query" and "user_input" in self.input else None
+        return self.input if name in ("user_input", "user_query") else None
 
     def user_input(self) -> Any:
         if isinstance(self.input, Mapping) and "user_input" in self.input:
@@ -146,10 +173,18 @@ class Scope:
                 base, path = self._step_output(str(path[1]), ref), path[2:]
             elif path[:1] == ["input"]:
                 base, path = self.input, path[1:]
+            elif path and isinstance(path[0], str) and (path[0] in LANGSWARM_NAMES or path[0] in self.names):
+                return self.lookup(Ref(text=ref.text, root=path[0], path=tuple(path[1:])))
             else:
                 raise UnresolvedReference(
                     f"'${{{ref.text}}}': context has user_input, input and step_outputs.<step id>"
                 )
+        elif root == "step_outputs" and path:
+            base, path = self._step_output(str(path[0]), ref), path[1:]
+        elif root == "previous_output":
+            base = self.previous
+        elif root == "user_query" or (root in self.names and root not in self.outputs):
+            base = self.named_input(root)
         elif root == "loop" or root in self.loop:
             base = self.loop if root == "loop" else self.loop[root]
         else:
