@@ -8,14 +8,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
-from .models import Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
+from .models import Budget, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, TaskRequest
 from .services import Services, build
 from .settings import Settings
@@ -26,6 +27,8 @@ from .spec.validate import Report
 
 WorkflowSource = str | Path | Mapping[str, Any]
 log = logging.getLogger(__name__)
+# Told about each execution this context creates, before it runs (MCP progress for a sync run).
+ON_CREATED: ContextVar[Callable[[Execution], None] | None] = ContextVar("wfx_on_created", default=None)
 
 
 class Executor:
@@ -130,11 +133,13 @@ class Executor:
         config_override: Mapping[str, Any] | None = None,
         dispatch: bool = True,
         stored: StoredWorkflow | None = None,
+        budget: Budget | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
         execution (finished for sync). ``stored``: the version the caller already looked up
-        for ``workflow_name`` (saves a registry read). Errors: NotFound, SpecError, InvalidArgument."""
+        for ``workflow_name`` (saves a registry read); ``budget``: LLM limits of this run (the
+        workflow's own apply too, the stricter wins). Errors: NotFound, SpecError, InvalidArgument."""
         try:
             mode = ExecutionMode(mode)
         except ValueError:
@@ -149,10 +154,11 @@ class Executor:
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
-                       created_at_s=now, updated_at_s=now)
+                       budget=None if budget is None or budget.empty else budget, created_at_s=now, updated_at_s=now)
         ex, created = self.store.create(ex)
         if created:
             self._publish("execution.queued", ex)
+            _created(ex)
         if not created:
             # A repeat of an idempotent request never starts a second runner; only a queued async
             # run (whose first dispatch may have been lost) is queued again, deduplicated by name.
@@ -290,6 +296,7 @@ class Executor:
                         mode=ExecutionMode(mode) if mode else old.mode, input=old.input, principal=old.principal,
                         timeout_s=old.timeout_s, rerun_of=old.id, created_at_s=now, updated_at_s=now)
         new, _ = self.store.create(new)
+        _created(new)
         owner = self.engine.new_owner()
         self.store.acquire_lease(new.id, owner, 60.0, now)
         for rec in sorted(keep, key=lambda r: r.seq):
@@ -325,6 +332,12 @@ def _as_path(source: WorkflowSource) -> WorkflowSource:
         if text.lower().endswith((".yaml", ".yml", ".json")) or (": " not in text and Path(text).exists()):
             return Path(text)
     return source
+
+
+def _created(ex: Execution) -> None:
+    hook = ON_CREATED.get()
+    if hook is not None:
+        hook(ex)
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

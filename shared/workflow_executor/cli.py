@@ -151,32 +151,44 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 
 def cmd_watch(a: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn
+    """The execution's step tree (as the web view shows it), live until the run ends."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from .ui.terminal import tree
 
     ex = _executor()
-    cur = ex.status(a.execution_id)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  transient=False) as bar:
-        task = bar.add_task(cur.workflow_name, total=max(cur.progress.total, 1))
-        while True:
-            cur = ex.status(a.execution_id)
-            label = f"{cur.workflow_name} [{cur.status.value}] {', '.join(cur.progress.current)}"
-            bar.update(task, completed=cur.progress.completed, total=max(cur.progress.total, 1), description=label)
-            if cur.finished:
-                break
-            time.sleep(a.interval)
+
+    def view() -> tuple[Execution, Any]:
+        cur = ex.status(a.execution_id)
+        try:
+            doc = ex.engine.document(cur.workflow_name, cur.workflow_hash)
+        except WfxError:
+            doc = None
+        return cur, tree(ex.store, cur, doc, ex.engine.clock.now())
+
+    cur, shown = view()
+    with Live(shown, console=Console(), refresh_per_second=8, transient=False) as live:
+        while not cur.finished:
+            time.sleep(a.interval)  # a terminal refresh rate, not synchronisation
+            cur, shown = view()
+            live.update(shown)
     return _show(cur, False)
 
 
 def cmd_graph(a: argparse.Namespace) -> int:
     """Draw a workflow of a file as SVG (default) or Mermaid (``-o x.mmd``); stdout without -o."""
-    from .ui.pictures import picture
+    from .ui.pictures import picture, write_png
 
     ex = _executor()
     doc, report = ex.check(Path(a.file))
-    fmt = "mmd" if (a.output or "").endswith(".mmd") or a.format == "mmd" else "svg"
-    text = picture(doc, report.warnings, a.workflow, fmt)
-    if a.output:
+    out = a.output or ""
+    fmt = "mmd" if out.endswith(".mmd") or a.format == "mmd" else "png" if out.endswith(".png") else "svg"
+    text = picture(doc, report.warnings, a.workflow, "mmd" if fmt == "mmd" else "svg")
+    if fmt == "png":
+        write_png(text, Path(out))
+        print(f"{out}: png of workflow '{doc.workflow(a.workflow).id}'")
+    elif a.output:
         Path(a.output).write_text(text, encoding="utf-8")
         print(f"{a.output}: {fmt} of workflow '{doc.workflow(a.workflow).id}'")
     else:
@@ -283,7 +295,7 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true")
         c.set_defaults(fn=fn)
 
-    w = sub.add_parser("watch", help="a live progress bar until the execution ends")
+    w = sub.add_parser("watch", help="the execution's step tree, live until it ends")
     w.add_argument("execution_id")
     w.add_argument("--interval", type=float, default=0.2)
     w.set_defaults(fn=cmd_watch)
@@ -291,7 +303,7 @@ def parser() -> argparse.ArgumentParser:
     gr = sub.add_parser("graph", help="draw a workflow as SVG or Mermaid")
     gr.add_argument("file")
     gr.add_argument("--workflow", help="which workflow of the file (default: the first)")
-    gr.add_argument("-o", "--output", help="out.svg or out.mmd (default: SVG on stdout)")
+    gr.add_argument("-o", "--output", help="out.svg, out.mmd or out.png (PNG needs chromium; default: SVG on stdout)")
     gr.add_argument("--format", choices=["svg", "mmd"], default="svg")
     gr.set_defaults(fn=cmd_graph)
 
