@@ -3,8 +3,9 @@ workflow graph coloured by step status, and each step's input, output, error, re
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
+from ..engine.inputs import declared
 from ..errors import WfxError
 from ..mcp.app import McpApp
 from ..mcp.auth import Caller
@@ -17,11 +18,12 @@ from .pictures import picture
 ITERATIONS_SHOWN = 50  # a loop's per-iteration outputs listed on its step
 
 
-def _declared(step: Step | None) -> Any:
-    if step is None:
-        return None
-    return {"agent": step.input, "function": step.args, "tool": step.params,
-            "invoke_workflow": step.input}.get(step.action or "")
+def _pretty(text: str) -> str:
+    """An input preview indented when it is whole JSON (a cut one is shown as it is)."""
+    try:
+        return preview(json.loads(text))
+    except ValueError:
+        return esc(text)
 
 
 def _step_details(rec: StepRecord, step: Step | None) -> str:
@@ -36,8 +38,10 @@ def _step_details(rec: StepRecord, step: Step | None) -> str:
              f"<summary>{badge(rec.status.value)} <b>{esc(rec.step_id)}</b> "
              f'<span class="muted">{esc(step.action if step else "")} · {esc(seconds(wall))}</span></summary>',
              '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts if v) + "</dl>"]
-    if step is not None:
-        parts.append(f"<h4>Input (as written)</h4><pre>{preview(_declared(step))}</pre>")
+    if rec.input_preview is not None:
+        parts.append(f"<h4>Input</h4><pre>{_pretty(rec.input_preview)}</pre>")
+    elif step is not None:
+        parts.append(f"<h4>Input (as written)</h4><pre>{preview(declared(step))}</pre>")
     if rec.error is not None:
         fix = rec.error.details.get("fix") or f"fix step '{rec.step_id}' or its input, then Rerun from it"
         parts.append(f'<div class="error"><b>{esc(rec.error.code)}</b>: {esc(rec.error.message)}'
