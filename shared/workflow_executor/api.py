@@ -16,7 +16,7 @@ from typing import Any
 
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
-from .models import Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
+from .models import Budget, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, TaskRequest
 from .services import Services, build
 from .settings import Settings
@@ -133,11 +133,13 @@ class Executor:
         config_override: Mapping[str, Any] | None = None,
         dispatch: bool = True,
         stored: StoredWorkflow | None = None,
+        budget: Budget | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
         execution (finished for sync). ``stored``: the version the caller already looked up
-        for ``workflow_name`` (saves a registry read). Errors: NotFound, SpecError, InvalidArgument."""
+        for ``workflow_name`` (saves a registry read); ``budget``: LLM limits of this run (the
+        workflow's own apply too, the stricter wins). Errors: NotFound, SpecError, InvalidArgument."""
         try:
             mode = ExecutionMode(mode)
         except ValueError:
@@ -152,7 +154,7 @@ class Executor:
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
-                       created_at_s=now, updated_at_s=now)
+                       budget=None if budget is None or budget.empty else budget, created_at_s=now, updated_at_s=now)
         ex, created = self.store.create(ex)
         if created:
             self._publish("execution.queued", ex)

@@ -69,8 +69,8 @@ class Settings:
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     agent_max_tool_turns: int = 10
-    agent_tool_timeout_s: float = 60.0
-    agent_tool_result_max_bytes: int = 65_536
+    agent_call_timeout_s: float = 120.0   # one model call, unless the agent sets timeout
+    agent_backoff_s: float = 1.0          # first retry delay of a model call; doubles, capped at 30 s
     tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
@@ -134,8 +134,8 @@ class Settings:
                 providers=parse_providers(env.get("WFX_PROVIDERS"), env),
                 prices={**DEFAULT_PRICES, **parse_prices(env.get("WFX_PRICES") or "{}", "WFX_PRICES")},
                 agent_max_tool_turns=int(env.get("WFX_AGENT_MAX_TOOL_TURNS", "10")),
-                agent_tool_timeout_s=float(env.get("WFX_AGENT_TOOL_TIMEOUT_S", "60")),
-                agent_tool_result_max_bytes=int(env.get("WFX_AGENT_TOOL_RESULT_MAX_BYTES", "65536")),
+                agent_call_timeout_s=float(env.get("WFX_AGENT_CALL_TIMEOUT_S", "120")),
+                agent_backoff_s=float(env.get("WFX_AGENT_BACKOFF_S", "1")),
                 tools=ToolSettings.from_env(env),
             )
         except ValueError as exc:

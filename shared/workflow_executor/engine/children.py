@@ -62,7 +62,7 @@ def _run_child(run: Run, child: Execution) -> Execution:
         if run.takeover and child.lease_expires_at_s is not None and run.engine.owner_dead(child.lease_owner):
             now = max(child.lease_expires_at_s + 0.001, run.clock.now())
         try:
-            return run.engine.run(child.id, parent_cancelled=run.cancel_requested, now_s=now)
+            return run.engine.run(child.id, parent_cancelled=run.cancel_requested, now_s=now, parent=run)
         except LeaseHeld:
             cur = run.store.get(child.id)
             if cur is None or cur.finished:
