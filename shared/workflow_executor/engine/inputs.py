@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 from ..spec.model import Step
-from ..spec.refs import Scope, render
+from ..spec.refs import RenderBudget, Scope, render
 
 PREVIEW_CHARS = 4000
+RENDER_CHARS = 4 * PREVIEW_CHARS  # text a preview may build before it gives up
 
 
 def declared(step: Step) -> Any:
@@ -29,7 +30,8 @@ def preview(step: Step, scope: Scope) -> str | None:
     try:
         if "${env." in json.dumps(value, default=str):
             return None
-        text = json.dumps(render(value, scope), ensure_ascii=False, default=str)
+        # a small budget of its own: a preview never costs what the step's own render may
+        text = json.dumps(render(value, scope, RenderBudget(RENDER_CHARS)), ensure_ascii=False, default=str)
     except Exception:  # the step itself reports what is wrong with its input
         return None
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
