@@ -11,7 +11,7 @@ from ..mcp.app import McpApp
 from ..mcp.auth import Caller
 from ..models import Execution, StepRecord, StepStatus
 from ..spec.model import Step, WorkflowDocument
-from . import steptree, timeline
+from . import steptree, timeline, turns
 from .html import badge, cost, esc, memory, preview, seconds, tokens, when
 from .pictures import picture
 
@@ -26,7 +26,7 @@ def _pretty(text: str) -> str:
         return esc(text)
 
 
-def _step_details(rec: StepRecord, step: Step | None) -> str:
+def _step_details(rec: StepRecord, step: Step | None, talk: str = "") -> str:
     u = rec.usage
     wall = (rec.ended_at_s - rec.started_at_s) if rec.ended_at_s and rec.started_at_s else None
     facts = [("status", badge(rec.status.value)), ("attempts", esc(rec.attempts)),
@@ -42,6 +42,7 @@ def _step_details(rec: StepRecord, step: Step | None) -> str:
         parts.append(f"<h4>Input</h4><pre>{_pretty(rec.input_preview)}</pre>")
     elif step is not None:
         parts.append(f"<h4>Input (as written)</h4><pre>{preview(declared(step))}</pre>")
+    parts.append(talk)
     if rec.error is not None:
         fix = rec.error.details.get("fix") or f"fix step '{rec.step_id}' or its input, then Rerun from it"
         parts.append(f'<div class="error"><b>{esc(rec.error.code)}</b>: {esc(rec.error.message)}'
@@ -78,6 +79,10 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
                                  and not ex.finished else ""))),
              ("tokens", esc(tokens(u))), ("cost", esc(cost(u))),
              ("CPU time", esc(seconds(u.cpu_s)) if u.cpu_s else ""), ("peak memory", esc(memory(u.peak_memory_kb)))]
+    if ex.budget is not None and not ex.budget.empty:
+        b = ex.budget
+        facts.append(("budget", esc(" / ".join(x for x in (f"{b.max_tokens:,} tokens" if b.max_tokens else "",
+                                                           f"${b.max_cost_usd:g}" if b.max_cost_usd else "") if x))))
     if ex.parent_id:
         facts.append(("parent", f'<a href="{esc(prefix)}/ui/executions/{esc(ex.parent_id)}">{esc(ex.parent_id)}</a>'
                       f" (step {esc(ex.parent_step)})"))
@@ -108,7 +113,17 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
                    + picture(doc, (), ex.workflow_name, statuses=statuses, link=f"{prefix}/ui/workflows/")
                    + "</div>")
     out.append("<h2>Steps</h2>")
-    out.extend(_step_details(r, steps.get(r.step_id)) for r in sorted(ex.steps.values(), key=lambda r: r.seq))
+    store = app.services.store
+    for r in sorted(ex.steps.values(), key=lambda r: r.seq):
+        step = steps.get(r.step_id)
+        out.append(_step_details(r, step, turns.render(turns.journals(store, ex, step, r.attempts)) if step else ""))
+    for sid in [] if ex.finished else ex.progress.current:  # a running agent step: its turns so far
+        step = steps.get(sid)
+        if sid not in ex.steps and step is not None and step.agent is not None:
+            talk = turns.render(turns.journals(store, ex, step, turns.MAX_ATTEMPTS))
+            out.append(f'<details id="step-{esc(sid)}" data-key="{esc(sid)}" class="step" open><summary>'
+                       f"{badge('running')} <b>{esc(sid)}</b></summary>"
+                       + (talk or '<p class="muted">No turn yet.</p>') + "</details>")
     out.append(f"<h2>Input</h2><pre>{preview(ex.input)}</pre>")
     if ex.finished and ex.status.value == "completed":
         out.append(f"<h2>Result</h2><pre>{preview(ex.result)}</pre>")
