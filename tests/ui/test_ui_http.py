@@ -93,6 +93,8 @@ def test_the_execution_page_shows_branches_children_retries_and_escapes_output(
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the output, as text
     assert "&lt;script&gt;document.title=" in page  # the error message, as text
+    listing = text(get(ex.services, "/ui/api/executions", keys.alice))
+    assert f'href="/ui/executions/{eid}.each.1">↳ {eid[:8]}….each.1</a>' in listing
     child = text(get(ex.services, f"/ui/api/executions/{eid}.each.1", keys.alice))
     assert f'href="/ui/executions/{eid}"' in child  # back to the parent
 
