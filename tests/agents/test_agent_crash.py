@@ -63,8 +63,9 @@ def test_sigkill_during_the_third_turn_resumes_and_calls_the_model_only_for_unre
                "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
         proc, url = start_serve(home, env)
         try:
-            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_workflow", "arguments": {
-                "workflow": workflow, "input_data": {"user_input": "go"}, "execution_mode": "async"}}}
+            arguments = {"workflow": workflow, "input_data": {"user_input": "go"}, "execution_mode": "async"}
+            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": "execute_workflow", "arguments": arguments}}
             answer = requests.post(url, json=body, timeout=30).json()
             execution_id = answer["result"]["structuredContent"]["execution_id"]
             eventually(lambda: len(llm.requests) >= 3, timeout=30, what="the third model turn")
