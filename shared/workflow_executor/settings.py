@@ -59,6 +59,9 @@ class Settings:
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
+    # the CLI as a client of an endpoint (wfx --url): WFX_URL and the key it sends, WFX_API_KEY
+    remote_url: str | None = None
+    remote_api_key: str | None = field(default=None, repr=False)
     # untrusted data: the largest step output (JSON bytes) and ${...} rendering (characters)
     max_output_bytes: int = 524_288
     max_render_chars: int = 1_048_576
@@ -126,6 +129,8 @@ class Settings:
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
+                remote_url=env.get("WFX_URL") or None,
+                remote_api_key=env.get("WFX_API_KEY") or None,
                 max_output_bytes=int(env.get("WFX_MAX_OUTPUT_BYTES", "524288")),
                 max_render_chars=int(env.get("WFX_MAX_RENDER_CHARS", "1048576")),
                 openai_api_key=env.get("OPENAI_API_KEY") or None,
