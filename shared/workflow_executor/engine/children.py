@@ -49,7 +49,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
                       created_at_s=now, updated_at_s=now)
     stored_child, _ = run.store.create(child)
     if not stored_child.finished:
-        stored_child = _run_child(run, stored_child)
+        stored_child = run_child(run, stored_child)
     if stored_child.status == ExecutionStatus.COMPLETED:
         return stored_child.result, stored_child.usage
     if stored_child.status == ExecutionStatus.CANCELLED and run.cancel_requested():
@@ -59,7 +59,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
                    + (f": {err.message}" if err else ""), child=stored_child.id)
 
 
-def _run_child(run: Run, child: Execution) -> Execution:
+def run_child(run: Run, child: Execution) -> Execution:
     """Run or resume the child inline. A child still leased by a runner that died with this
     parent's last one is taken over once its lease ends (at once when this run is itself a
     takeover from a dead process); waiting is cancel-aware and bounded by the deadline."""
