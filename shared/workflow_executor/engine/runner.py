@@ -28,7 +28,7 @@ from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
 from ..spec.refs import Scope, UnresolvedReference, parse_ref
-from . import actions, children
+from . import actions, children, inputs
 from .agent_steps import Spending
 from .clock import SystemClock
 from .frontier import chain_route, ready_steps, split_user
@@ -327,6 +327,12 @@ class Run:
     def _run_step(self, step: Step) -> StepRecord:
         started = self.clock.now()
         scope = self._scope(step)
+        rec = self._attempt(step, scope, started)
+        if rec.status != StepStatus.SKIPPED:
+            rec.input_preview = inputs.preview(step, scope)
+        return rec
+
+    def _attempt(self, step: Step, scope: Scope, started: float) -> StepRecord:
         try:
             res = actions.run_step(self, step, scope)
             if res.skipped:
@@ -340,7 +346,10 @@ class Run:
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
-            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
+            rec = self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
+            if isinstance(exc.details.get("usage"), dict):  # an agent step's spending before it failed
+                rec.usage = Usage(**exc.details["usage"])
+            return rec
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
 
@@ -402,7 +411,10 @@ class Run:
                 # that was running when it came is discarded.
                 raise Cancelled("execution was cancelled") from None
             self.renewed_at = time.monotonic()
-        self._emit(f"step.{rec.status.value}", {"step": rec.step_id, "attempts": rec.attempts})
+        data: dict[str, Any] = {"step": rec.step_id, "attempts": rec.attempts}
+        if rec.usage is not None and (rec.usage.prompt_tokens or rec.usage.completion_tokens):
+            data["usage"] = rec.usage.model_dump()  # LLM tokens and cost of this step
+        self._emit(f"step.{rec.status.value}", data)
         return ready
 
     def _result(self) -> Any:
@@ -431,7 +443,8 @@ class Run:
             if cur is None:
                 raise
             ex = cur
-        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None})
+        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None,
+                                                    "usage": ex.usage.model_dump()})
         return ex
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
