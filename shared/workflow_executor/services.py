@@ -83,6 +83,9 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             environ=dict(settings.environ), measure_process=measure_process),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
+    from .mcp.local import LocalMcp  # mcp_call steps reach our tools through the same method table
+
+    engine.mcp = LocalMcp(services)
     if settings.api_keys_secret and not settings.api_keys_json:
         secret = settings.api_keys_secret
 

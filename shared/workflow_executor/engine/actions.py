@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
@@ -24,6 +25,7 @@ from ..models import Usage
 from ..spec import expr
 from ..spec.model import MAX_LOOP_ITERATIONS, Step
 from ..spec.refs import Scope, render
+from .functions import accepts_context, wants_run
 
 if TYPE_CHECKING:
     from .runner import Run
@@ -112,6 +114,10 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
     if step.function is not None:
         fn = run.engine.functions.resolve(step.function)
         args = render(step.args, scope)
+        if accepts_context(fn) and "context" not in args:
+            args["context"] = context_view(run, step, scope)
+        if wants_run(fn):
+            return fn(run, **args), None
         return fn(**args), None
     if step.tool is not None:
         tool = run.document.tools.get(step.tool)
@@ -190,3 +196,21 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
         prev = iteration(i, item, prev)
         outputs.append(prev)
     return outputs, usage, attempts
+
+
+def context_view(run: Run, step: Step, scope: Scope) -> Any:
+    """LangSwarm's ``context`` for a function: user_input, user_query, previous_output,
+    step_outputs, the workflow and execution ids; read-only all the way down."""
+    return _frozen({
+        "user_input": scope.user_input(), "user_query": scope.named_input("user_query"), "input": scope.input,
+        "previous_output": scope.previous, "step_outputs": dict(scope.outputs),
+        "current_workflow_id": run.workflow.id, "execution_id": run.ex.id, "step_id": step.id,
+    })
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
