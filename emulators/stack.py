@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -111,7 +112,10 @@ class Stack:
         return new
 
     def exports(self) -> str:
-        return "\n".join(f"export {k}={v}" for k, v in sorted(self.env.items()))
+        """``export`` lines for clients of this stack, and WFX_DEV_STATE so that a later
+        ``python -m emulators down`` in the same shell finds it."""
+        env = {**self.env, "WFX_DEV_STATE": self.state_dir}
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items()))
 
 
 def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx/dev",

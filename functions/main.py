@@ -32,9 +32,20 @@ def mcp(request: flask.Request) -> flask.Response:
     if (request.content_length or 0) > limit:  # refuse before reading: nothing is buffered
         return _to_flask(too_large(limit, request.content_length))
     body = request.stream.read(limit + 1)  # a chunked body without a length is cut past the limit
-    resp = handle(services(), request.method, request.path, dict(request.headers), body)
+    resp = handle(services(), request.method, request.path, dict(request.headers), body,
+                  request.query_string.decode("latin-1"))
+    if resp.stream is not None:  # server-sent events; the events a run makes are flushed at the end
+        return flask.Response(_streamed(resp.body, resp.stream), status=resp.status, headers=dict(resp.headers))
     _flush_events()
     return _to_flask(resp)
+
+
+def _streamed(first: bytes, rest: Any) -> Any:
+    yield first
+    try:
+        yield from rest
+    finally:
+        _flush_events()
 
 
 def _flush_events() -> None:

@@ -73,7 +73,8 @@ class Executor:
         report = check(doc, source=str(source) if isinstance(source, Path) else name,
                        function_checker=self.engine.functions.check,
                        known_workflow=lambda n: self.registry.get(n) is not None,
-                       allowed_env=self.services.settings.allowed_env)
+                       allowed_env=self.services.settings.allowed_env,
+                       tool_checker=getattr(self.engine.tools, "check", None))
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))
@@ -83,7 +84,9 @@ class Executor:
 
     def register(self, source: WorkflowSource, *, name: str | None = None) -> list[StoredWorkflow]:
         """Validate and store every workflow of a document, each under its own id (all share
-        the document, so child workflows resolve). Returns the stored versions."""
+        the document, so child workflows resolve). ``source`` is a Path, YAML text, a mapping,
+        or a one-line str that names a file (``"flows/report.yaml"``). Returns the stored versions."""
+        source = _as_path(source)
         doc, _ = self.check(source, name=name)
         return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None)
 
@@ -310,6 +313,16 @@ class Executor:
                 if not cursor:
                     break
         return ids
+
+
+def _as_path(source: WorkflowSource) -> WorkflowSource:
+    """A one-line str that names an existing file or ends in .yaml/.yml/.json is a path (YAML
+    text always has a newline or a ': '); everything else is returned unchanged."""
+    if isinstance(source, str) and "\n" not in source and source.strip():
+        text = source.strip()
+        if text.lower().endswith((".yaml", ".yml", ".json")) or (": " not in text and Path(text).exists()):
+            return Path(text)
+    return source
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import SpecError, WfxError
 from .models import Execution, ExecutionMode
 
-EXIT_OK, EXIT_FAILED = 0, 1  # argparse itself exits 2 on a usage error
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # argparse itself exits 2 on a usage error
 
 
 def _executor() -> Any:
@@ -55,26 +55,48 @@ def _show(ex: Execution, as_json: bool) -> int:
     return EXIT_OK if ex.status.value in ("completed", "queued", "running") else EXIT_FAILED
 
 
-def _input(text: str | None) -> Any:
-    if text is None:
+class UsageError(Exception):
+    """A command line that cannot mean what was asked: exit 2 with the fix."""
+
+
+def _input(a: argparse.Namespace) -> Any:
+    """``--input`` is JSON (a wrong quote must not silently turn into a string);
+    ``--input-text`` is taken as the plain user_input."""
+    if getattr(a, "input_text", None) is not None:
+        return a.input_text
+    if a.input is None:
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text  # a plain string is the user_input
+        return json.loads(a.input)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--input is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}). "
+                         f"Fix: give JSON (a string needs quotes: --input '\"text\"') "
+                         f"or pass plain text with --input-text") from None
+
+
+def _pick(ex: Any, path: Path, name: str | None) -> str:
+    """The workflow of ``path`` to run: ``name`` if the file defines it, else the first."""
+    doc, _ = ex.check(path)
+    if name is None:
+        return str(doc.workflow().id)
+    if name not in doc.workflows:
+        names = ", ".join(doc.workflows)
+        raise UsageError(f"{path} has no workflow '{name}' (it has: {names}). Fix: --workflow one of: {names}")
+    return name
 
 
 def cmd_run(a: argparse.Namespace) -> int:
+    data = _input(a)
     ex = _executor()
     path = Path(a.file)
+    name = _pick(ex, path, a.workflow)
     if a.mode == "async":
-        stored = ex.register(path)
-        name = a.workflow or stored[0].name
+        ex.register(path)
         # No server keeps this process alive: the run goes to a detached worker process.
-        started = ex.submit(name, _input(a.input), mode=ExecutionMode.ASYNC, dispatch=False)
+        started = ex.submit(name, data, mode=ExecutionMode.ASYNC, dispatch=False)
         _spawn_worker(started.id)
         return _show(ex.status(started.id), a.json)
-    return _show(ex.run(a.workflow, _input(a.input), workflow=path, timeout=a.timeout), a.json)
+    return _show(ex.run(name, data, workflow=path, timeout=a.timeout), a.json)
 
 
 def _spawn_worker(execution_id: str) -> None:
@@ -163,7 +185,22 @@ def cmd_graph(a: argparse.Namespace) -> int:
 
 
 def cmd_cancel(a: argparse.Namespace) -> int:
-    return _show(_executor().cancel(a.execution_id), a.json)
+    ex = _executor()
+    before = ex.status(a.execution_id)
+    after = before if before.finished else ex.cancel(a.execution_id)
+    if before.finished:
+        what, said = "already_finished", f"{before.id} had already ended ({before.status.value}); nothing to cancel"
+    elif after.finished:
+        what, said = "cancelled", f"{after.id} cancelled ({after.status.value}; it was {before.status.value})"
+    else:
+        at = ", ".join(after.progress.current) or "its current step"
+        what, said = "requested", (f"cancel requested for {after.id}: it stops after {at} "
+                                   f"(follow it with `wfx watch {after.id}`)")
+    if a.json:
+        _print_json({**_execution_view(after), "cancel": what})
+    else:
+        print(said)
+    return EXIT_OK
 
 
 def cmd_rerun(a: argparse.Namespace) -> int:
@@ -211,7 +248,11 @@ def cmd_keys(a: argparse.Namespace) -> int:
 
     scopes = [s.strip() for s in a.scopes.split(",") if s.strip()]
     workflows = [w.strip() for w in a.workflows.split(",") if w.strip()] if a.workflows else None
-    print(create_key(Settings.from_env(), scopes, workflows, a.name))
+    settings = Settings.from_env()
+    print(create_key(settings, scopes, workflows, a.name))
+    # stderr, so `$(wfx keys create ...)` captures only the key; a server on this file is now keyed
+    print(f"wfx keys: stored the key's hash in {settings.api_keys_file}; `wfx serve` with this keys file "
+          "now requires an API key from every caller", file=sys.stderr)
     return EXIT_OK
 
 
@@ -222,7 +263,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a workflow file")
     r.add_argument("file")
     r.add_argument("--workflow", help="which workflow of the file (default: the first)")
-    r.add_argument("--input", help="JSON input (a plain string is taken as user_input)")
+    given = r.add_mutually_exclusive_group()
+    given.add_argument("--input", help="JSON input, e.g. '{\"user_input\": \"hi\"}' or '\"hi\"'")
+    given.add_argument("--input-text", help="plain text taken as user_input (no JSON parsing)")
     r.add_argument("--mode", choices=["sync", "async"], default="sync")
     r.add_argument("--timeout", type=float)
     r.add_argument("--json", action="store_true")
@@ -291,10 +334,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         code: int = args.fn(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code
+    except BrokenPipeError:
+        # `wfx executions | head -1`: the reader left; stop quietly like any Unix filter
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except SpecError as err:
         for issue in err.issues:
             print(f"error: {issue}", file=sys.stderr)
@@ -303,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: [{err.code}] {err}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return 130
 
 

@@ -148,6 +148,30 @@ class Transient(WfxError):
     retryable = True
 
 
+class ToolFailed(WfxError):
+    """A tool call failed: the remote answered with an error, or not in time, or too much."""
+
+    code = "tool_failed"
+
+
+class PathNotAllowed(Forbidden):
+    """A tool path leaves the operator's roots (``..``, absolute, a symlink out) or its bucket list."""
+
+    code = "path_not_allowed"
+
+
+class HostNotAllowed(Forbidden):
+    """An ``http_request`` host (or redirect target) is not on the operator's allow-list."""
+
+    code = "host_not_allowed"
+
+
+class McpUrlNotAllowed(Forbidden):
+    """An ``mcpremote`` tool's ``mcp_url`` is not on the operator's allow-list."""
+
+    code = "mcp_url_not_allowed"
+
+
 class TerminalStepError(WfxError):
     """Raised by a step function to say: do not retry this."""
 

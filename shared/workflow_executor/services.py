@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .adapters.local import LocalEventBus, LocalTaskQueue
+from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
 from .engine.runner import Engine, EngineConfig
 from .ports import AgentRunner, EventBus, ExecutionStore, JobRunner, TaskQueue, TaskRequest, WorkflowRegistry
@@ -67,6 +68,13 @@ def _agents(settings: Settings) -> AgentRunner | None:
     return None
 
 
+def _tools(settings: Settings, functions: FunctionRegistry) -> ToolHost:
+    from .agents.tools.base import ToolEnv
+    from .agents.tools.registry import ToolRegistry
+
+    return ToolRegistry.from_env(ToolEnv(settings.tools, functions))
+
+
 def build(settings: Settings | None = None, *, with_queue: bool = True, measure_process: bool = False) -> Services:
     """Wire one set of services. ``with_queue=False`` for processes that only run what they
     are handed (the worker function, the isolated job); ``measure_process`` for the job,
@@ -74,10 +82,12 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     settings = settings or Settings.from_env()
     store, registry = _stores(settings)
     events = _events(settings)
+    functions = FunctionRegistry(settings.function_modules)
     engine = Engine(
         store, registry, events=events,
-        functions=FunctionRegistry(settings.function_modules),
+        functions=functions,
         agents=_agents(settings),
+        tools=_tools(settings, functions),
         config=EngineConfig(lease_ttl_s=settings.lease_ttl_s, max_parallel=settings.max_parallel,
                             max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
                             environ=dict(settings.environ), measure_process=measure_process),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .errors import InvalidArgument
 from .settings_llm import DEFAULT_PRICES, ModelPrice, ProviderSettings, parse_prices, parse_providers
+from .settings_tools import ToolSettings
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -67,6 +68,7 @@ class Settings:
     agent_max_tool_turns: int = 10
     agent_tool_timeout_s: float = 60.0
     agent_tool_result_max_bytes: int = 65_536
+    tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
     def db_path(self) -> Path:
@@ -129,6 +131,7 @@ class Settings:
                 agent_max_tool_turns=int(env.get("WFX_AGENT_MAX_TOOL_TURNS", "10")),
                 agent_tool_timeout_s=float(env.get("WFX_AGENT_TOOL_TIMEOUT_S", "60")),
                 agent_tool_result_max_bytes=int(env.get("WFX_AGENT_TOOL_RESULT_MAX_BYTES", "65536")),
+                tools=ToolSettings.from_env(env),
             )
         except ValueError as exc:
             raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None

@@ -36,5 +36,12 @@ def test_the_function_answers_a_tool_call_under_functions_framework(tmp_path: Pa
         assert result["structuredContent"]["result"] == {"f": 1}
         with requests.get(url, timeout=10) as r:
             assert r.status_code == 405
+        eid = result["structuredContent"]["execution_id"]
+        with requests.get(f"{url}ui/api/executions/{eid}", timeout=30) as r:  # the web view, same handler
+            assert r.status_code == 200 and f'data-id="{eid}"' in r.text
+            assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+        with requests.get(f"{url}ui/api/executions/{eid}/events", timeout=30, stream=True) as r:
+            assert r.headers["Content-Type"] == "text/event-stream"
+            assert "event: end" in r.text
     finally:
         stop(proc)

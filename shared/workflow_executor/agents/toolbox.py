@@ -53,3 +53,6 @@ class ToolHost(Protocol):
     def toolbox(self, tool_ids: Sequence[str], document: Any) -> ToolBox:
         """The box for an agent with ``tools: tool_ids`` in ``document`` (a spec.WorkflowDocument).
         Errors: NotFound / InvalidArgument naming the tool id and the fix."""
+
+    def run_tool(self, tool_id: str, params: Mapping[str, Any], document: Any, ctx: ToolCall) -> Any:
+        """A ``tool:`` step: one call of tool ``tool_id`` with the step's rendered ``params``."""

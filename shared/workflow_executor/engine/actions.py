@@ -6,10 +6,12 @@ child workflow's own execution record.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ..agents.toolbox import ToolCall
 from ..errors import (
     Cancelled,
     ExecutionTimeout,
@@ -58,10 +60,15 @@ def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]])
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
+    cpu = [0.0]
+    if step.invoke_workflow is None:  # a child's usage already carries the CPU of its steps
+        fn = _cpu_timed(fn, cpu)
     while True:
         attempt += 1
         try:
             out, u = _with_timeout(run, step, fn)
+            if cpu[0] > 0:
+                u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
             return out, u, attempt
         except (Cancelled, ExecutionTimeout):
             raise
@@ -75,6 +82,20 @@ def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]])
             assert policy is not None
             if run.clock.sleep(policy.delay_before(attempt + 1), until=run.cancel_requested):
                 raise Cancelled("cancelled while waiting to retry", step=step.id) from None
+
+
+def _cpu_timed(fn: Callable[[], tuple[Any, Usage | None]],
+               total: list[float]) -> Callable[[], tuple[Any, Usage | None]]:
+    """``fn`` adding the CPU time of the thread that runs it (every attempt) to ``total[0]``."""
+
+    def timed() -> tuple[Any, Usage | None]:
+        start = time.thread_time()
+        try:
+            return fn()
+        finally:
+            total[0] += time.thread_time() - start
+
+    return timed
 
 
 def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None]:
@@ -124,6 +145,8 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
         params = render(step.params, scope)
+        if run.engine.tools is not None:
+            return run.engine.tools.run_tool(tool.id, params, run.document, tool_call(run, step)), None
         if tool.type == "function" and tool.function:
             return run.engine.functions.resolve(tool.function)(**params), None
         raise InvalidArgument(f"tool '{tool.id}' has type '{tool.type}', which this executor cannot run",
@@ -141,6 +164,14 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
     if step.invoke_workflow is not None:
         return run.invoke_child(step, render(step.input, scope), scope.loop_path)
     raise InvalidArgument(f"step '{step.id}' has no action")
+
+
+def tool_call(run: Run, step: Step) -> ToolCall:
+    """Where a tool call of ``step`` comes from, with the time it has left (monotonic deadline)."""
+    limits = [t for t in (step.timeout, run.time_left()) if t is not None]
+    deadline = time.monotonic() + min(limits) if limits else None
+    return ToolCall(execution_id=run.ex.id, step_id=step.id, principal=run.ex.principal,
+                    deadline_s=deadline, run=run)
 
 
 def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:

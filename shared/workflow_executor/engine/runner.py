@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agents.toolbox import ToolHost
 from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, McpBridge, WorkflowRegistry
@@ -66,6 +67,7 @@ class Engine:
         functions: FunctionRegistry | None = None,
         agents: AgentRunner | None = None,
         config: EngineConfig | None = None,
+        tools: ToolHost | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -73,6 +75,7 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.functions = functions or FunctionRegistry()
         self.agents = agents
+        self.tools = tools  # agents' tools and tool: steps (agents/tools); None: only type function
         self.config = config or EngineConfig()
         self.mcp: McpBridge | None = None  # for mcp_call steps; services wires it
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
@@ -327,14 +330,16 @@ class Run:
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
-            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1))
+            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
 
-    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any) -> StepRecord:
+    def _failed(self, step: Step, started: float, code: str, message: str, attempts: Any,
+                fix: str | None = None) -> StepRecord:
         return StepRecord(step_id=step.id, status=StepStatus.FAILED, attempts=int(attempts or 1),
                           started_at_s=started, ended_at_s=self.clock.now(),
-                          error=ErrorInfo(code=code, message=message, step=step.id))
+                          error=ErrorInfo(code=code, message=message, step=step.id,
+                                          details={"fix": fix} if fix else {}))
 
     def _route(self, step: Step, output: Any, scope: Scope) -> tuple[list[str], bool]:
         if self.graph.chain:
@@ -405,7 +410,8 @@ class Run:
             self.done = True
         if self.engine.config.measure_process:
             ru = resource.getrusage(resource.RUSAGE_SELF)
-            self.usage = self.usage.model_copy(update={"cpu_s": self.usage.cpu_s + ru.ru_utime + ru.ru_stime,
+            # The process's CPU includes its steps' (already summed): the larger of the two.
+            self.usage = self.usage.model_copy(update={"cpu_s": max(self.usage.cpu_s, ru.ru_utime + ru.ru_stime),
                                                         "peak_memory_kb": max(self.usage.peak_memory_kb,
                                                                               ru.ru_maxrss)})
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +21,13 @@ JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 @dataclass(frozen=True)
 class Response:
-    """What ``handle`` returns; functions/main.py turns it into a flask Response."""
+    """What ``handle`` returns; functions/main.py turns it into a flask Response. ``stream``,
+    when set, is sent after ``body`` chunk by chunk (server-sent events)."""
 
     status: int
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+    stream: Iterable[bytes] | None = None
 
 
 def json_response(status: int, payload: Any, extra: Mapping[str, str] | None = None) -> Response:
@@ -41,11 +43,14 @@ def too_large(limit: int, size: int | None = None) -> Response:
                                             {"code": "payload_too_large", "fix": "send a smaller request"}))
 
 
-def handle(services: Services, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
-    """Answer one HTTP request. Never raises and never answers 5xx: an unexpected error is
-    logged with a reference and answered as JSON-RPC -32603 without details."""
+def handle(services: Services, method: str, path: str, headers: Mapping[str, str], body: bytes,
+           query: str = "") -> Response:
+    """Answer one HTTP request (``query``: the raw query string, read by /ui only). Never raises
+    and never answers 5xx: an unexpected error is logged with a reference and answered as
+    JSON-RPC -32603 without details."""
     try:
-        return _handle(app_for(services), method.upper(), path, {k.lower(): v for k, v in headers.items()}, body)
+        return _handle(app_for(services), method.upper(), path, {k.lower(): v for k, v in headers.items()}, body,
+                       query)
     except Exception:  # the outermost handler: log the traceback, answer without internals
         ref = uuid.uuid4().hex[:12]
         log.exception("MCP request failed (ref %s)", ref)
@@ -60,7 +65,7 @@ def _safe_id(body: bytes) -> jsonrpc.Id | None:
         return exc.request_id
 
 
-def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: bytes, query: str) -> Response:
     route = path.rstrip("/") or "/"
     if method == "GET" and (route == "/healthz" or route.endswith("/healthz")):
         return json_response(200, {"status": "ok", "service": protocol.SERVER_INFO["name"],
@@ -68,6 +73,11 @@ def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: 
     limit = app.services.settings.max_body_bytes
     if len(body) > limit:
         return too_large(limit, len(body))
+    if "/ui/" in route + "/":
+        from ..ui import routes  # lazily: the function's cold start does not pay for the web view
+
+        if routes.match(route) is not None:
+            return routes.handle(app, method, route, query, lambda: _authenticate(app, headers))
     caller = _authenticate(app, headers)
     if not isinstance(caller, Caller):
         return caller

@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -61,13 +61,23 @@ def wsgi_app(services: Services) -> Callable[[dict[str, Any], StartResponse], It
         else:
             body = stream.read(length) if length else (
                 stream.read(limit + 1) if environ.get("wsgi.input_terminated") else b"")
-            resp = handle(services, environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", headers, body)
+            resp = handle(services, environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", headers, body,
+                          environ.get("QUERY_STRING") or "")
         phrase = HTTPStatus(resp.status).phrase
+        if resp.stream is not None:  # server-sent events: chunked, each chunk flushed as it comes
+            start_response(f"{resp.status} {phrase}", list(resp.headers.items()))
+            return _chained(resp.body, resp.stream)
         start_response(f"{resp.status} {phrase}",
                        [*resp.headers.items(), ("Content-Length", str(len(resp.body)))])
         return [resp.body]
 
     return app
+
+
+def _chained(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
 
 
 class _Handler(WSGIRequestHandler):

@@ -24,9 +24,13 @@ def elapsed(ex: Execution, now: float) -> float:
 
 
 def step_view(rec: StepRecord) -> dict[str, Any]:
-    """One step record as callers see it."""
+    """One step record as callers see it: with its wall time and, when measured, its usage
+    (CPU seconds of the step's thread, LLM tokens and cost)."""
+    wall = (round(rec.ended_at_s - rec.started_at_s, 6) if rec.ended_at_s is not None
+            and rec.started_at_s is not None else None)
     return {"id": rec.step_id, "status": rec.status.value, "attempts": rec.attempts,
-            "started": iso(rec.started_at_s), "ended": iso(rec.ended_at_s),
+            "started": iso(rec.started_at_s), "ended": iso(rec.ended_at_s), "wall_s": wall,
+            "usage": rec.usage.model_dump(exclude_defaults=True) if rec.usage else None,
             "error": rec.error.model_dump(exclude_defaults=True) if rec.error else None}
 
 

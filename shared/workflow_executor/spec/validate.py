@@ -17,6 +17,7 @@ from .model import (
     IfCondition,
     Step,
     SwitchCondition,
+    Tool,
     Workflow,
     WorkflowDocument,
 )
@@ -24,6 +25,7 @@ from .refcheck import RefScope, check_expr, check_ref, check_value
 from .refs import UnresolvedReference, parse_ref
 
 FunctionChecker = Callable[[str], str | None]
+ToolChecker = Callable[[Tool], str | None]
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,17 @@ def check(
     known_workflow: Callable[[str], bool] | None = None,
     allowed_env: frozenset[str] = frozenset(),
     max_steps: int = MAX_STEPS,
+    tool_checker: ToolChecker | None = None,
 ) -> Report:
     """Check ``doc`` and return every error and warning (never raises for a bad document).
 
     ``function_checker(ref)`` returns why a function reference is not allowed, else None;
     ``known_workflow(name)`` accepts ``invoke_workflow`` targets outside this document;
-    ``allowed_env`` lists the names ``${env.X}`` may read.
+    ``allowed_env`` lists the names ``${env.X}`` may read; ``tool_checker(tool)`` says why a
+    tool cannot run here (an error where an agent or step uses it, else a warning).
     """
     c = _Checker(doc, source, function_checker, known_workflow, allowed_env, max_steps)
+    c.tool_checker = tool_checker
     for wf in doc.workflows.values():
         c.workflow(wf)
     c.document()
@@ -77,6 +82,7 @@ class _Checker:
         self.allowed_env, self.max_steps = allowed_env, max_steps
         self.errors: list[Issue] = []
         self.warnings: list[Issue] = []
+        self.tool_checker: ToolChecker | None = None
 
     def error(self, path: str, message: str, fix: str) -> None:
         self.errors.append(Issue(path=path, message=message, file=self.source, fix=fix))
@@ -90,6 +96,16 @@ class _Checker:
         for tid, tool in self.doc.tools.items():
             if tool.function and self.function_checker and (msg := self.function_checker(tool.function)):
                 self.error(f"tools.{tid}.function", msg, "use a function the operator allows")
+        if self.tool_checker is not None:
+            used = _used_tools(self.doc)
+            for tid, tool in self.doc.tools.items():
+                if tool.function and tool.type == "function":
+                    continue  # reported above
+                msg = self.tool_checker(tool)
+                if msg and tid in used:
+                    self.error(f"tools.{tid}.type", msg, "fix the tool, or stop using it in agents and steps")
+                elif msg:
+                    self.warn(f"tools.{tid}.type", msg + " (no agent or step uses it)", "fix or remove the tool")
         for i, trig in enumerate(self.doc.triggers):
             if trig.workflow is not None and not self._workflow_exists(trig.workflow):
                 self.error(f"triggers[{i}].workflow", f"unknown workflow '{trig.workflow}'",
@@ -308,6 +324,15 @@ class _Checker:
                                body_only=inner.body_only - body_ids, fan_in=False)
             self.step(wf, body_step, bpath, bscope, top)
             visible = visible | {body_step.id}
+
+
+def _used_tools(doc: WorkflowDocument) -> set[str]:
+    used = {t for a in doc.agents.values() for t in a.tools}
+    for wf in doc.workflows.values():
+        flat: list[tuple[Step, str]] = []
+        _flatten(wf.steps, "", flat)
+        used.update(s.tool for s, _ in flat if s.tool)
+    return used
 
 
 def _flatten(steps: tuple[Step, ...], path: str, out: list[tuple[Step, str]]) -> None:

@@ -1,0 +1,172 @@
+"""One execution's page: facts, Cancel / Rerun (for callers with the scope), the timeline, the
+workflow graph coloured by step status, and each step's input, output, error, retries and usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import WfxError
+from ..mcp.app import McpApp
+from ..mcp.auth import Caller
+from ..models import Execution, StepRecord, StepStatus
+from ..spec.model import Step, WorkflowDocument
+from . import timeline
+from .html import badge, cost, esc, memory, preview, seconds, tokens, when
+from .pictures import picture
+
+MAX_CHILDREN = 50  # child executions looked up per step (one per loop iteration)
+
+
+def _children(app: McpApp, ex: Execution, step: Step, rec: StepRecord) -> list[Execution]:
+    """The child executions ``step`` started: ids are deterministic (engine.children)."""
+    if step.invoke_workflow is None:
+        return []
+    if step.loop is None:
+        ids = [f"{ex.id}.{step.id}"]
+    else:
+        n = len(rec.output) if isinstance(rec.output, list) else MAX_CHILDREN
+        ids = [f"{ex.id}.{step.id}.{i}" for i in range(min(n, MAX_CHILDREN))]
+    out = []
+    for cid in ids:
+        child = app.services.store.get(cid)
+        if child is None:
+            break
+        out.append(child)
+    return out
+
+
+def _rows(app: McpApp, ex: Execution, doc: WorkflowDocument | None, now: float,
+          prefix: str) -> tuple[list[timeline.Row], float, float]:
+    t0 = ex.started_at_s or ex.created_at_s
+    t1 = ex.ended_at_s or now
+    steps = {s.id: s for s in doc.workflow(ex.workflow_name).steps} if doc else {}
+    rows: list[timeline.Row] = []
+    recs = sorted(ex.steps.values(), key=lambda r: (r.started_at_s or 0.0, r.seq))
+    for rec in recs:
+        start = rec.started_at_s or t0
+        end = rec.ended_at_s or t1
+        step = steps.get(rec.step_id)
+        note = f"{rec.attempts} attempts" if rec.attempts > 1 else ("reused" if rec.reused else "")
+        if step is not None and step.loop is not None and isinstance(rec.output, list):
+            note = f"{len(rec.output)} iterations"
+        rows.append(timeline.Row(rec.step_id, start, end, rec.status.value, note=note,
+                                 href=f"#step-{rec.step_id}"))
+        for child in _children(app, ex, step, rec) if step else []:
+            rows.append(timeline.Row(child.id[len(ex.id) + 1:], child.started_at_s or start,
+                                     child.ended_at_s or t1, child.status.value, indent=1,
+                                     href=f"{prefix}/ui/executions/{child.id}", note=child.workflow_name))
+            for crec in sorted(child.steps.values(), key=lambda r: (r.started_at_s or 0.0, r.seq)):
+                rows.append(timeline.Row(crec.step_id, crec.started_at_s or start, crec.ended_at_s or t1,
+                                         crec.status.value, indent=2))
+    if not ex.finished:  # running steps have no record yet: from their hand-over to now
+        done_at = max((r.ended_at_s or t0 for r in recs), default=t0)
+        for sid in ex.progress.current:
+            if sid not in ex.steps:
+                rows.append(timeline.Row(sid, done_at, now, "running", href=f"#step-{sid}"))
+    if rows:
+        t1 = max(t1, max(r.end for r in rows))
+    return rows, t0, t1
+
+
+def _declared(step: Step | None) -> Any:
+    if step is None:
+        return None
+    return {"agent": step.input, "function": step.args, "tool": step.params,
+            "invoke_workflow": step.input}.get(step.action or "")
+
+
+def _step_details(rec: StepRecord, step: Step | None) -> str:
+    u = rec.usage
+    wall = (rec.ended_at_s - rec.started_at_s) if rec.ended_at_s and rec.started_at_s else None
+    facts = [("status", badge(rec.status.value)), ("attempts", esc(rec.attempts)),
+             ("retries", esc(max(rec.attempts - 1, 0))), ("started", esc(when(rec.started_at_s))),
+             ("wall time", esc(seconds(wall))), ("CPU time", esc(seconds(u.cpu_s)) if u and u.cpu_s else ""),
+             ("tokens", esc(tokens(u))), ("cost", esc(cost(u))),
+             ("routed to", esc(", ".join(rec.routed_to + (["user"] if rec.to_user else []))))]
+    parts = [f'<details id="step-{esc(rec.step_id)}" data-key="{esc(rec.step_id)}" class="step">'
+             f"<summary>{badge(rec.status.value)} <b>{esc(rec.step_id)}</b> "
+             f'<span class="muted">{esc(step.action if step else "")} · {esc(seconds(wall))}</span></summary>',
+             '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts if v) + "</dl>"]
+    if step is not None:
+        parts.append(f"<h4>Input (as written)</h4><pre>{preview(_declared(step))}</pre>")
+    if rec.error is not None:
+        fix = rec.error.details.get("fix") or f"fix step '{rec.step_id}' or its input, then Rerun from it"
+        parts.append(f'<div class="error"><b>{esc(rec.error.code)}</b>: {esc(rec.error.message)}'
+                     + (f'<br><span class="fix">Fix: {esc(fix)}</span>' if fix else "") + "</div>")
+    if rec.status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
+        parts.append(f"<h4>Output</h4><pre>{preview(rec.output)}</pre>")
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
+    """The execution fragment (inserted into the shell by app.js)."""
+    now = app.now()
+    try:
+        doc: WorkflowDocument | None = app.executor.engine.document(ex.workflow_name, ex.workflow_hash)
+    except WfxError:
+        doc = None
+    wf = doc.workflow(ex.workflow_name) if doc else None
+    steps = {s.id: s for s in wf.steps} if wf else {}
+    u = ex.usage
+    took = (ex.ended_at_s or now) - (ex.started_at_s or ex.created_at_s)
+    facts = [("status", badge(ex.status.value)), ("mode", esc(ex.mode.value)), ("caller", esc(ex.principal)),
+             ("created", esc(when(ex.created_at_s))), ("started", esc(when(ex.started_at_s))),
+             ("ended", esc(when(ex.ended_at_s))), ("duration", esc(seconds(took))),
+             ("progress", esc(f"{ex.progress.completed} of {ex.progress.total} steps"
+                              + (f"; running {', '.join(ex.progress.current)}" if ex.progress.current
+                                 and not ex.finished else ""))),
+             ("tokens", esc(tokens(u))), ("cost", esc(cost(u))),
+             ("CPU time", esc(seconds(u.cpu_s)) if u.cpu_s else ""), ("peak memory", esc(memory(u.peak_memory_kb)))]
+    if ex.parent_id:
+        facts.append(("parent", f'<a href="{esc(prefix)}/ui/executions/{esc(ex.parent_id)}">{esc(ex.parent_id)}</a>'
+                      f" (step {esc(ex.parent_step)})"))
+    if ex.rerun_of:
+        facts.append(("rerun of", f'<a href="{esc(prefix)}/ui/executions/{esc(ex.rerun_of)}">{esc(ex.rerun_of)}</a>'))
+    live = "" if ex.finished else f' data-live="1" data-events="{esc(prefix)}/ui/api/executions/{esc(ex.id)}/events"'
+    out = [f'<section class="execution" data-title="{esc(ex.workflow_name)} · {esc(ex.status.value)}" '
+           f'data-id="{esc(ex.id)}" data-status="{esc(ex.status.value)}"{live}>',
+           f'<h1><a href="{esc(prefix)}/ui/workflows/{esc(ex.workflow_name)}">{esc(ex.workflow_name)}</a> '
+           f'{badge(ex.status.value)} <span class="muted mono">{esc(ex.id)}</span></h1>',
+           '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts if v) + "</dl>",
+           _actions(caller, ex, list(steps))]
+    if ex.error is not None:
+        fix = ex.error.details.get("fix") or (f"fix step '{ex.error.step}' or its input, then Rerun"
+                                              if ex.error.step else None)
+        out.append(f'<div class="error"><b>{esc(ex.error.code)}</b>'
+                   + (f" at step <a href=\"#step-{esc(ex.error.step)}\">{esc(ex.error.step)}</a>" if ex.error.step
+                      else "") + f": {esc(ex.error.message)}"
+                   + (f'<br><span class="fix">Fix: {esc(fix)}</span>' if fix else "") + "</div>")
+    rows, t0, t1 = _rows(app, ex, doc, now, prefix)
+    out.append("<h2>Timeline</h2>" + (f'<div class="scroll">{timeline.render(rows, t0, t1)}</div>' if rows
+                                      else '<p class="muted">No step has run yet.</p>'))
+    if doc is not None:
+        statuses = {r.step_id: r.status.value for r in ex.steps.values()}
+        if not ex.finished:
+            statuses.update({s: "running" for s in ex.progress.current if s not in statuses})
+        out.append('<h2>Graph</h2><div class="scroll">'
+                   + picture(doc, (), ex.workflow_name, statuses=statuses, link=f"{prefix}/ui/workflows/")
+                   + "</div>")
+    out.append("<h2>Steps</h2>")
+    out.extend(_step_details(r, steps.get(r.step_id)) for r in sorted(ex.steps.values(), key=lambda r: r.seq))
+    out.append(f"<h2>Input</h2><pre>{preview(ex.input)}</pre>")
+    if ex.finished and ex.status.value == "completed":
+        out.append(f"<h2>Result</h2><pre>{preview(ex.result)}</pre>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _actions(caller: Caller, ex: Execution, step_ids: list[str]) -> str:
+    """Cancel while it runs, Rerun once finished - each only for a caller that holds the scope
+    (the server checks again on the call)."""
+    parts = []
+    if not ex.finished and caller.has("cancel"):
+        parts.append(f'<button type="button" class="danger" data-action="cancel" data-id="{esc(ex.id)}">'
+                     "Cancel</button>")
+    if ex.finished and caller.has("run") and caller.may_use(ex.workflow_name):
+        opts = "".join(f'<option value="{esc(s)}">{esc(s)}</option>' for s in step_ids)
+        first = "" if ex.status.value == "completed" else '<option value="">the failed step</option>'
+        parts.append(f'<form class="rerun" data-action="rerun" data-id="{esc(ex.id)}"><label>Rerun from '
+                     f'<select name="from_step">{first}{opts}</select></label> <button type="submit">Rerun</button>'
+                     "</form>")
+    return f'<div class="actions">{"".join(parts)}</div>' if parts else ""

@@ -1,0 +1,101 @@
+"""Change notification for live views: a hub per set of services wakes waiters on every local
+event (``wfx serve``: the in-process bus) and otherwise polls the cheap execution head, so it
+works on every backend. ``sse`` turns it into a server-sent event stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..models import Execution
+from ..ports import Event
+from ..services import Services
+
+_ATTR = "_wfx_ui_hub"
+_CREATE = threading.Lock()
+POLL_S = 0.25  # the longest a change can wait unseen when no local event says so
+STREAM_S = 25.0  # a stream ends after this long; the page opens the next one (proxies cut idle streams)
+
+
+class Hub:
+    """Wakes every waiter on any local ``execution.*`` or ``step.*`` event."""
+
+    def __init__(self, services: Services) -> None:
+        self._cond = threading.Condition()
+        self._tick = 0
+        subscribe = getattr(services.events, "subscribe", None)
+        if subscribe is not None:
+            subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        with self._cond:
+            self._tick += 1
+            self._cond.notify_all()
+
+    def tick(self) -> int:
+        with self._cond:
+            return self._tick
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until an event after ``seen`` or ``timeout``; returns the current tick."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._tick != seen, timeout)
+            return self._tick
+
+
+def hub_for(services: Services) -> Hub:
+    """The one hub of ``services`` (subscribed once; lives as long as they do)."""
+    hub = getattr(services, _ATTR, None)
+    if isinstance(hub, Hub):
+        return hub
+    with _CREATE:
+        hub = getattr(services, _ATTR, None)
+        if not isinstance(hub, Hub):
+            hub = Hub(services)
+            setattr(services, _ATTR, hub)
+    return hub
+
+
+def state(ex: Execution) -> tuple[Any, ...]:
+    """What a viewer sees change: status, progress, version."""
+    return (ex.status.value, ex.progress.completed, tuple(ex.progress.current), ex.version, ex.updated_at_s)
+
+
+def changes(services: Services, head: Callable[[], Execution | None], limit_s: float = STREAM_S,
+            poll_s: float = POLL_S) -> Iterator[Execution]:
+    """Yield the execution each time its state changes (first at once), until it is finished or
+    ``limit_s`` passed."""
+    hub = hub_for(services)
+    end = time.monotonic() + limit_s
+    last: tuple[Any, ...] | None = None
+    tick = hub.tick()
+    while True:
+        ex = head()
+        if ex is None:
+            return
+        if state(ex) != last:
+            last = state(ex)
+            yield ex
+        if ex.finished or time.monotonic() >= end:
+            return
+        tick = hub.wait(tick, min(poll_s, max(end - time.monotonic(), 0.0)))
+
+
+def sse(event: str, data: Any) -> bytes:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
+
+
+def execution_stream(services: Services, execution_id: str) -> Iterator[bytes]:
+    """``change`` events with the status and progress, then ``end`` once finished (or ``more``
+    when the stream's time is up and the page should open the next one)."""
+    yield b": wfx live\n\n"
+    last: Execution | None = None
+    for ex in changes(services, lambda: services.store.get_head(execution_id)):
+        last = ex
+        yield sse("change", {"status": ex.status.value, "completed": ex.progress.completed,
+                             "total": ex.progress.total, "current": ex.progress.current})
+    yield sse("end" if last is not None and last.finished else "more", {})

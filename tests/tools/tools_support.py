@@ -1,0 +1,18 @@
+"""Helpers of the tools suite: an executor with chosen tool settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from workflow_executor.api import Executor
+from workflow_executor.settings import Settings
+from workflow_executor.settings_tools import ToolSettings
+
+
+def executor(tmp: Path, env: dict[str, str] | None = None, **tool_over: Any) -> Executor:
+    """An in-memory executor whose tool settings come from ``env`` (``WFX_*``) and ``tool_over``."""
+    s = Settings.from_env({"WFX_HOME": str(tmp / "home"), **(env or {})})
+    tools: ToolSettings = replace(s.tools, **tool_over)
+    return Executor.local(settings=replace(s, tools=tools), memory=True)
