@@ -168,7 +168,9 @@ class KeyRing:
         recs = [r for r in self._current().values() if r.name == principal]
         if not recs:
             return None
-        scopes = frozenset.intersection(*(r.scopes for r in recs))
+        # an admin key holds every scope: count it as all of them (admin itself only if all are admin)
+        scopes = frozenset.intersection(*(r.scopes | (frozenset(SCOPES) if "admin" in r.scopes else frozenset())
+                                          for r in recs))
         lists = [r.workflows for r in recs if r.workflows is not None]
         allowed = frozenset.intersection(*lists) if lists else None
         return Caller(str(principal), scopes, allowed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import WfxError
 from ..services import Services
 from .app import app_for
 from .results import ToolResult
@@ -30,21 +30,43 @@ class LocalMcp:
                             "call our own tools with local://workflow_executor, or configure the tool")
         from ..agents.toolbox import ToolCall
 
+        ctx = ToolCall(execution_id=run.ex.id, step_id="", principal=run.ex.principal, run=run)
         try:
-            box = host.toolbox([server], run.document)
             if not tool:
+                box = host.toolbox([server], run.document)
                 return {"success": True, "tools": [{"name": s.name, "description": s.description,
                                                     "inputSchema": dict(s.parameters)} for s in box.specs()]}
-            ctx = ToolCall(execution_id=run.ex.id, step_id="", principal=run.ex.principal, run=run)
-            out = box.call(tool, dict(arguments), ctx)
-        except NotFound as exc:
+            run_tool = getattr(host, "run_tool", None)
+            if run_tool is not None:  # the registry's own dispatch, as a tool: step would call it
+                out = run_tool(server, {"method": tool, "params": dict(arguments)}, run.document, ctx)
+            else:
+                out = host.toolbox([server], run.document).call(tool, dict(arguments), ctx)
+        except WfxError as exc:
+            if exc.retryable:
+                raise
             return _failure(exc.code, exc.message, exc.fix)
         return _success(out)
 
     def remote(self, run: Any, url: str, tool: str, arguments: Mapping[str, Any],
                headers: Mapping[str, str]) -> Any:
-        return _failure("not_available", f"remote MCP calls ({url[:200]}) are not available in this build",
-                        "call our own tools with local://workflow_executor")
+        from ..agents.tools.mcp_client import McpHttpClient, safe_url
+
+        allow = self.services.settings.tools.mcp_allow
+        if not any(url.startswith(prefix) for prefix in allow):
+            return _failure("forbidden", f"MCP server {safe_url(url)} is not on the operator's allow-list",
+                            "the operator must list its URL prefix in WFX_MCP_ALLOW")
+        client = McpHttpClient(url, headers={str(k): str(v) for k, v in headers.items()},
+                               timeout_s=self.services.settings.tools.timeout_s)
+        try:
+            if not tool:
+                return {"success": True, "tools": client.list_tools()}
+            return _success(client.call_tool(tool, dict(arguments)))
+        except WfxError as exc:
+            if exc.retryable:
+                raise  # 429/5xx/time-outs: the step's retry policy decides
+            return _failure(exc.code, exc.message, exc.fix)
+        finally:
+            client.close()
 
     def _ours(self, run: Any, tool: str, arguments: Mapping[str, Any]) -> Any:
         from . import tools
