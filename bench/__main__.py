@@ -1,6 +1,7 @@
 """`python -m bench [suite ...]`: run the performance suites and write bench/RESULTS.md.
 
-Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators). Each suite module
+Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), ui (headless
+Chromium). Running some suites keeps the other suites' sections of RESULTS.md as they were. Each suite module
 has ``run() -> list[dict]`` with rows {metric, value, unit, target}.
 """
 
@@ -13,13 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("engine", "mcp", "cloud")
+SUITES = ("engine", "mcp", "cloud", "ui")
 OUT = Path(__file__).with_name("RESULTS.md")
 
 
 def main(argv: list[str]) -> int:
     wanted = argv or list(SUITES)
-    sections: list[str] = []
+    old = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
+    kept = {chunk.split("\n", 1)[0].strip(): "## " + chunk.rstrip() for chunk in old.split("\n## ")[1:]}
+    fresh: dict[str, str] = {}
     for suite in wanted:
         try:
             mod = importlib.import_module(f"bench.{suite}_bench")
@@ -28,17 +31,21 @@ def main(argv: list[str]) -> int:
             continue
         print(f"running {suite} ...", file=sys.stderr, flush=True)
         rows = mod.run()
-        lines = [f"## {suite}", "", "| metric | value | unit | target |", "|---|---:|---|---|"]
+        lines = [f"## {suite}", "", f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
+                 "| metric | value | unit | target |", "|---|---:|---|---|"]
         for r in rows:
             v = r["value"]
             shown = f"{v:,.1f}" if isinstance(v, float) else str(v)
             lines.append(f"| {r['metric']} | {shown} | {r['unit']} | {r['target']} |")
             print(f"  {r['metric']}: {shown} {r['unit']} (target {r['target']})", file=sys.stderr)
-        sections.append("\n".join(lines))
+        fresh[suite] = "\n".join(lines)
     header = (f"# Benchmark results\n\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
               f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
               "Reproduce with `make bench`.\n")
-    OUT.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    if kept and not set(SUITES) <= set(fresh):  # a partial run keeps the header of the full one
+        header = old.split("\n## ", 1)[0].rstrip() + "\n"
+    sections = [fresh.get(name) or kept[name] for name in [*SUITES, *kept] if name in fresh or name in kept]
+    OUT.write_text(header + "\n" + "\n\n".join(dict.fromkeys(sections)) + "\n", encoding="utf-8")
     print(f"wrote {OUT}", file=sys.stderr)
     return 0
 

@@ -8,7 +8,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from .spec.validate import Report
 
 WorkflowSource = str | Path | Mapping[str, Any]
 log = logging.getLogger(__name__)
+# Told about each execution this context creates, before it runs (MCP progress for a sync run).
+ON_CREATED: ContextVar[Callable[[Execution], None] | None] = ContextVar("wfx_on_created", default=None)
 
 
 class Executor:
@@ -151,6 +154,7 @@ class Executor:
         ex, created = self.store.create(ex)
         if created:
             self._publish("execution.queued", ex)
+            _created(ex)
         if not created:
             # A repeat of an idempotent request never starts a second runner; only a queued async
             # run (whose first dispatch may have been lost) is queued again, deduplicated by name.
@@ -288,6 +292,7 @@ class Executor:
                         mode=ExecutionMode(mode) if mode else old.mode, input=old.input, principal=old.principal,
                         timeout_s=old.timeout_s, rerun_of=old.id, created_at_s=now, updated_at_s=now)
         new, _ = self.store.create(new)
+        _created(new)
         owner = self.engine.new_owner()
         self.store.acquire_lease(new.id, owner, 60.0, now)
         for rec in sorted(keep, key=lambda r: r.seq):
@@ -323,6 +328,12 @@ def _as_path(source: WorkflowSource) -> WorkflowSource:
         if text.lower().endswith((".yaml", ".yml", ".json")) or (": " not in text and Path(text).exists()):
             return Path(text)
     return source
+
+
+def _created(ex: Execution) -> None:
+    hook = ON_CREATED.get()
+    if hook is not None:
+        hook(ex)
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -151,20 +151,28 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 
 def cmd_watch(a: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn
+    """The execution's step tree (as the web view shows it), live until the run ends."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from .ui.terminal import tree
 
     ex = _executor()
-    cur = ex.status(a.execution_id)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  transient=False) as bar:
-        task = bar.add_task(cur.workflow_name, total=max(cur.progress.total, 1))
-        while True:
-            cur = ex.status(a.execution_id)
-            label = f"{cur.workflow_name} [{cur.status.value}] {', '.join(cur.progress.current)}"
-            bar.update(task, completed=cur.progress.completed, total=max(cur.progress.total, 1), description=label)
-            if cur.finished:
-                break
-            time.sleep(a.interval)
+
+    def view() -> tuple[Execution, Any]:
+        cur = ex.status(a.execution_id)
+        try:
+            doc = ex.engine.document(cur.workflow_name, cur.workflow_hash)
+        except WfxError:
+            doc = None
+        return cur, tree(ex.store, cur, doc, ex.engine.clock.now())
+
+    cur, shown = view()
+    with Live(shown, console=Console(), refresh_per_second=8, transient=False) as live:
+        while not cur.finished:
+            time.sleep(a.interval)  # a terminal refresh rate, not synchronisation
+            cur, shown = view()
+            live.update(shown)
     return _show(cur, False)
 
 
@@ -283,7 +291,7 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true")
         c.set_defaults(fn=fn)
 
-    w = sub.add_parser("watch", help="a live progress bar until the execution ends")
+    w = sub.add_parser("watch", help="the execution's step tree, live until it ends")
     w.add_argument("execution_id")
     w.add_argument("--interval", type=float, default=0.2)
     w.set_defaults(fn=cmd_watch)

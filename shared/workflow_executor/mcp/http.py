@@ -94,6 +94,11 @@ def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: 
         modern = headers.get("mcp-protocol-version") in protocol.MODERN_VERSIONS
         status = exc.http_status or (protocol.MODERN_HTTP_STATUS.get(exc.code, 200) if modern else 200)
         return json_response(status, jsonrpc.error(exc.request_id, exc.code, exc.message, exc.data))
+    if msg.method == "tools/call" and "text/event-stream" in headers.get("accept", "").lower():
+        from . import progress  # lazily: only a client that asked for progress pays for it
+
+        if progress.wanted(msg, headers):
+            return Response(200, b"", dict(progress.SSE_HEADERS), stream=progress.stream(app, caller, msg, headers))
     ans = protocol.answer(app, caller, msg, headers)
     if ans.payload is None:
         return Response(202, b"", {"Cache-Control": "no-store"})

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import jsonrpc, tasks, tools
+from . import jsonrpc, resources, tasks, tools
 from .app import McpApp
 from .auth import Caller
 from .jsonrpc import (
@@ -155,29 +155,49 @@ def _dispatch(app: McpApp, caller: Caller, call: Call, headers: Mapping[str, str
         return _call_tool(app, caller, call)
     if method.startswith("tasks/"):
         return _task_method(app, caller, call)
+    if method.startswith("resources/"):
+        return _resource_method(app, caller, call)
     if not modern and method == "initialize":
         return _initialize(call.params)
     if not modern and method == "ping":
         return {}
     if modern and method == "server/discover":
         return {"supportedVersions": [*MODERN_VERSIONS, *HANDSHAKE_VERSIONS],
-                "capabilities": {"tools": {"listChanged": False}, "extensions": {tasks.EXTENSION: {}}},
+                "capabilities": {"tools": {"listChanged": False}, "resources": {"listChanged": False},
+                                 "extensions": {tasks.EXTENSION: {}}},
                 "instructions": INSTRUCTIONS, "ttlMs": TOOLS_TTL_MS, "cacheScope": "public"}
     raise ProtocolError(METHOD_NOT_FOUND, f"Method not found: {method[:100]}",
                         {"fix": "methods: " + ", ".join(_methods(modern))})
 
 
 def _methods(modern: bool) -> list[str]:
+    res = ["resources/list", "resources/templates/list", "resources/read"]
     if modern:
-        return ["server/discover", "tools/list", "tools/call", "tasks/get", "tasks/cancel", "tasks/update"]
+        return ["server/discover", "tools/list", "tools/call", "tasks/get", "tasks/cancel", "tasks/update", *res]
     return ["initialize", "ping", "tools/list", "tools/call", "tasks/get", "tasks/result", "tasks/list",
-            "tasks/cancel"]
+            "tasks/cancel", *res]
+
+
+def _resource_method(app: McpApp, caller: Caller, call: Call) -> dict[str, Any]:
+    method = call.msg.method
+    if method == "resources/list":
+        out = resources.listing(app, caller)
+    elif method == "resources/templates/list":
+        out = resources.templates()
+    elif method == "resources/read":
+        out = resources.read(app, caller, call.params)
+    else:
+        raise ProtocolError(METHOD_NOT_FOUND, f"Method not found: {method[:100]}",
+                            {"fix": "methods: " + ", ".join(_methods(call.modern))})
+    if call.modern:  # per caller: cacheable only within the same authorization
+        out.update(ttlMs=0 if method == "resources/read" else TOOLS_TTL_MS // 6, cacheScope="private")
+    return out
 
 
 def _initialize(params: dict[str, Any]) -> dict[str, Any]:
     requested = params.get("protocolVersion")
     version = requested if requested in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[0]
-    caps: dict[str, Any] = {"tools": {"listChanged": False}}
+    caps: dict[str, Any] = {"tools": {"listChanged": False}, "resources": {"listChanged": False}}
     if version == "2025-11-25":
         caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
     return {"protocolVersion": version, "capabilities": caps, "serverInfo": SERVER_INFO,

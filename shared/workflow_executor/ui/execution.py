@@ -10,62 +10,9 @@ from ..mcp.app import McpApp
 from ..mcp.auth import Caller
 from ..models import Execution, StepRecord, StepStatus
 from ..spec.model import Step, WorkflowDocument
-from . import timeline
+from . import steptree, timeline
 from .html import badge, cost, esc, memory, preview, seconds, tokens, when
 from .pictures import picture
-
-MAX_CHILDREN = 50  # child executions looked up per step (one per loop iteration)
-
-
-def _children(app: McpApp, ex: Execution, step: Step, rec: StepRecord) -> list[Execution]:
-    """The child executions ``step`` started: ids are deterministic (engine.children)."""
-    if step.invoke_workflow is None:
-        return []
-    if step.loop is None:
-        ids = [f"{ex.id}.{step.id}"]
-    else:
-        n = len(rec.output) if isinstance(rec.output, list) else MAX_CHILDREN
-        ids = [f"{ex.id}.{step.id}.{i}" for i in range(min(n, MAX_CHILDREN))]
-    out = []
-    for cid in ids:
-        child = app.services.store.get(cid)
-        if child is None:
-            break
-        out.append(child)
-    return out
-
-
-def _rows(app: McpApp, ex: Execution, doc: WorkflowDocument | None, now: float,
-          prefix: str) -> tuple[list[timeline.Row], float, float]:
-    t0 = ex.started_at_s or ex.created_at_s
-    t1 = ex.ended_at_s or now
-    steps = {s.id: s for s in doc.workflow(ex.workflow_name).steps} if doc else {}
-    rows: list[timeline.Row] = []
-    recs = sorted(ex.steps.values(), key=lambda r: (r.started_at_s or 0.0, r.seq))
-    for rec in recs:
-        start = rec.started_at_s or t0
-        end = rec.ended_at_s or t1
-        step = steps.get(rec.step_id)
-        note = f"{rec.attempts} attempts" if rec.attempts > 1 else ("reused" if rec.reused else "")
-        if step is not None and step.loop is not None and isinstance(rec.output, list):
-            note = f"{len(rec.output)} iterations"
-        rows.append(timeline.Row(rec.step_id, start, end, rec.status.value, note=note,
-                                 href=f"#step-{rec.step_id}"))
-        for child in _children(app, ex, step, rec) if step else []:
-            rows.append(timeline.Row(child.id[len(ex.id) + 1:], child.started_at_s or start,
-                                     child.ended_at_s or t1, child.status.value, indent=1,
-                                     href=f"{prefix}/ui/executions/{child.id}", note=child.workflow_name))
-            for crec in sorted(child.steps.values(), key=lambda r: (r.started_at_s or 0.0, r.seq)):
-                rows.append(timeline.Row(crec.step_id, crec.started_at_s or start, crec.ended_at_s or t1,
-                                         crec.status.value, indent=2))
-    if not ex.finished:  # running steps have no record yet: from their hand-over to now
-        done_at = max((r.ended_at_s or t0 for r in recs), default=t0)
-        for sid in ex.progress.current:
-            if sid not in ex.steps:
-                rows.append(timeline.Row(sid, done_at, now, "running", href=f"#step-{sid}"))
-    if rows:
-        t1 = max(t1, max(r.end for r in rows))
-    return rows, t0, t1
 
 
 def _declared(step: Step | None) -> Any:
@@ -137,7 +84,7 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
                    + (f" at step <a href=\"#step-{esc(ex.error.step)}\">{esc(ex.error.step)}</a>" if ex.error.step
                       else "") + f": {esc(ex.error.message)}"
                    + (f'<br><span class="fix">Fix: {esc(fix)}</span>' if fix else "") + "</div>")
-    rows, t0, t1 = _rows(app, ex, doc, now, prefix)
+    rows, t0, t1 = steptree.rows(app.services.store, ex, doc, now, prefix)
     out.append("<h2>Timeline</h2>" + (f'<div class="scroll">{timeline.render(rows, t0, t1)}</div>' if rows
                                       else '<p class="muted">No step has run yet.</p>'))
     if doc is not None:

@@ -31,6 +31,10 @@ class Hub:
             subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
+        self.poke()
+
+    def poke(self) -> None:
+        """Wake every waiter now."""
         with self._cond:
             self._tick += 1
             self._cond.notify_all()

@@ -1,0 +1,71 @@
+"""MCP resources: ``workflow://{name}`` (the stored document) and ``execution://{id}`` (the
+status view), listed, templated and read with the tools' own visibility (a caller reads only
+the workflows its key may use and its own executions; admin reads all)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .app import McpApp
+from .auth import Caller
+from .jsonrpc import INVALID_PARAMS, ProtocolError
+from .tools import call
+
+RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
+RECENT = 20  # executions listed by resources/list (older ones are read by their URI)
+TEMPLATES = [
+    {"uriTemplate": "workflow://{name}", "name": "workflow", "title": "Workflow definition",
+     "description": "The stored, normalised workflow document", "mimeType": "application/json"},
+    {"uriTemplate": "execution://{id}", "name": "execution", "title": "Execution status",
+     "description": "Status, progress, steps (with wall time and usage), result or error of one execution",
+     "mimeType": "application/json"},
+]
+
+
+def _tool(app: McpApp, caller: Caller, name: str, args: dict[str, Any], uri: str) -> dict[str, Any]:
+    res = call(app, caller, name, args, False)
+    if res.is_error:
+        code = res.structured.get("code")
+        data: dict[str, Any] = {k: res.structured[k] for k in ("code", "fix") if k in res.structured}
+        if code == "not_found":
+            raise ProtocolError(RESOURCE_NOT_FOUND, f"Resource not found: {uri[:200]}", {"uri": uri[:200], **data})
+        raise ProtocolError(INVALID_PARAMS, f"{res.structured.get('message', 'cannot read')} ({uri[:200]})", data)
+    return res.structured
+
+
+def listing(app: McpApp, caller: Caller) -> dict[str, Any]:
+    """resources/list: the caller's workflows and most recent executions."""
+    out: list[dict[str, Any]] = []
+    if caller.has("read"):
+        for w in _tool(app, caller, "list_workflows", {}, "workflow://")["available_workflows"]:
+            out.append({"uri": f"workflow://{w['name']}", "name": w["name"], "mimeType": "application/json",
+                        "description": w["description"] or f"workflow with {w['steps']} steps"})
+        for e in _tool(app, caller, "list_executions", {"limit": RECENT}, "execution://")["executions"]:
+            out.append({"uri": f"execution://{e['execution_id']}", "name": f"{e['workflow_name']} "
+                        f"{e['execution_id'][:12]}", "mimeType": "application/json",
+                        "description": f"{e['status']}: {e['progress']}"})
+    return {"resources": out}
+
+
+def templates() -> dict[str, Any]:
+    """resources/templates/list."""
+    return {"resourceTemplates": TEMPLATES}
+
+
+def read(app: McpApp, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    """resources/read. Errors: ProtocolError -32602 (bad URI, missing scope), -32002 (unknown)."""
+    uri = params.get("uri")
+    if not isinstance(uri, str) or "://" not in uri:
+        raise ProtocolError(INVALID_PARAMS, "Invalid params: uri must be workflow://{name} or execution://{id}",
+                            {"fix": "call resources/templates/list"})
+    scheme, _, rest = uri.partition("://")
+    if scheme == "workflow" and rest:
+        view = _tool(app, caller, "get_workflow", {"workflow_name": rest}, uri)
+    elif scheme == "execution" and rest:
+        view = _tool(app, caller, "check_execution_status", {"execution_id": rest}, uri)
+    else:
+        raise ProtocolError(INVALID_PARAMS, f"Invalid params: no resource scheme '{scheme[:40]}'",
+                            {"fix": "use workflow://{name} or execution://{id}"})
+    return {"contents": [{"uri": uri, "mimeType": "application/json",
+                          "text": json.dumps(view, ensure_ascii=False, default=str)}]}
