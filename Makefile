@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 4020
 
-.PHONY: setup serve demo lint typecheck test check bench dev dev-down clean
+.PHONY: setup serve demo lint typecheck test check bench dev dev-down image clean
 
 # LangSwarm's real mcpremote client is a test peer; its own dependency pins are too old, so
 # it is installed without them (it needs only requests, pydantic and pyyaml, which we have).
@@ -45,6 +45,10 @@ dev: $(STAMP)  ## the cloud stack on emulators: Firestore, Pub/Sub, our Cloud Ta
 
 dev-down:
 	$(BIN)/python -m emulators down
+
+TAG ?= latest
+image:  ## the isolated-mode job image: Cloud Build pushes it to the Artifact Registry repository of infra/
+	infra/build_image.sh $(TAG)
 
 clean:
 	rm -rf $(VENV) .wfx .mypy_cache .ruff_cache

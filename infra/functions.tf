@@ -37,7 +37,7 @@ locals {
     WFX_TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
     WFX_TRIGGER_TOPIC_PREFIX  = "${var.prefix}-"
   })
-  job_env = var.job.image == null ? {} : {
+  job_env = !local.job_enabled ? {} : {
     WFX_JOBS    = "cloud_run"
     WFX_RUN_JOB = google_cloud_run_v2_job.isolated[0].id
   }

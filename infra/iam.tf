@@ -1,5 +1,6 @@
-# Four service accounts, each with the least it needs:
-#   runtime      runs the three functions and the job (store, events, queue, job, secrets)
+# Five service accounts, each with the least it needs:
+#   runtime      runs the three functions (store, events, queue, job, secrets)
+#   job          runs the isolated-mode job: store, events, secret_env secrets; no queue, no API keys
 #   tasks        identity of Cloud Tasks' OIDC tokens; the only invoker of the worker
 #   events_push  identity of Pub/Sub push OIDC tokens; the only invoker of the events function
 #   build        Cloud Build identity that turns the source zip into function images
@@ -13,6 +14,12 @@ resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = local.names.runtime_sa
   display_name = "Workflow Executor runtime (functions and job)"
+}
+
+resource "google_service_account" "job" {
+  project      = var.project_id
+  account_id   = local.names.job_sa
+  display_name = "Workflow Executor isolated-mode job"
 }
 
 resource "google_service_account" "tasks" {
@@ -48,6 +55,38 @@ resource "google_project_iam_member" "runtime" {
   member   = local.runtime
 }
 
+# The job reads and checkpoints its execution and publishes its events; nothing else.
+resource "google_project_iam_member" "job" {
+  for_each = toset(["roles/datastore.user"])
+  project  = var.project_id
+  role     = each.value
+  member   = "serviceAccount:${google_service_account.job.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "job_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.events.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.job.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "job_secret_env" {
+  for_each  = toset(values(var.secret_env))
+  project   = var.project_id
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.job.email}"
+}
+
+# Cloud Build (make image) pushes the job image as the build account.
+resource "google_artifact_registry_repository_iam_member" "build_writer" {
+  project    = var.project_id
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
+}
+
 resource "google_pubsub_topic_iam_member" "runtime_publisher" {
   project = var.project_id
   topic   = google_pubsub_topic.events.name
@@ -74,7 +113,7 @@ resource "google_service_account_iam_member" "runtime_acts_as_tasks" {
 
 # Run job executions with overrides (the execution id) and cancel them.
 resource "google_cloud_run_v2_job_iam_member" "runtime_developer" {
-  count    = var.job.image == null ? 0 : 1
+  count    = local.job_enabled ? 1 : 0
   project  = var.project_id
   location = google_cloud_run_v2_job.isolated[0].location
   name     = google_cloud_run_v2_job.isolated[0].name

@@ -20,7 +20,9 @@ locals {
     events      = "${var.prefix}-events"
     events_sa   = "${var.prefix}-push"
     firestore   = coalesce(var.firestore.database, "${var.prefix}-db")
+    images      = "${var.prefix}-images"
     job         = "${var.prefix}-isolated"
+    job_sa      = "${var.prefix}-job"
     mcp         = "${var.prefix}-mcp"
     queue       = "${var.prefix}-${var.queue.name}"
     runtime_sa  = "${var.prefix}-runtime"
@@ -29,6 +31,10 @@ locals {
     worker      = "${var.prefix}-worker"
   }
   project_number = data.google_project.project.number
+  # Isolated mode: the job exists once its image does (job.enabled after `make image`, or an image of your own).
+  job_enabled          = var.job.enabled || var.job.image != null
+  job_image_repository = "${google_artifact_registry_repository.images.location}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}/job"
+  job_image            = coalesce(var.job.image, "${local.job_image_repository}:${var.job.tag}")
   services = [
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",

@@ -43,9 +43,19 @@ output "queue_id" {
   value       = google_cloud_tasks_queue.executions.id
 }
 
+output "job_image_repository" {
+  description = "Where `make image` pushes the isolated-mode job image (tag it with TAG, default latest)."
+  value       = local.job_image_repository
+}
+
+output "project_id" {
+  description = "Project of this deployment (`make image` builds there)."
+  value       = var.project_id
+}
+
 output "run_job" {
-  description = "Cloud Run job for isolated mode, or null when job.image is not set."
-  value       = var.job.image == null ? null : google_cloud_run_v2_job.isolated[0].id
+  description = "Cloud Run job for isolated mode, or null while job.enabled is false and job.image is not set."
+  value       = local.job_enabled ? google_cloud_run_v2_job.isolated[0].id : null
 }
 
 output "service_accounts" {
@@ -53,6 +63,7 @@ output "service_accounts" {
   value = {
     build       = google_service_account.build.email
     events_push = google_service_account.events_push.email
+    job         = google_service_account.job.email
     runtime     = google_service_account.runtime.email
     tasks       = google_service_account.tasks.email
   }

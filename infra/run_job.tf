@@ -1,8 +1,11 @@
 # Isolated mode: one Cloud Run job; the app starts one execution of it per workflow run,
-# passing the execution id through env overrides. Created only when var.job.image is set.
+# passing the execution id through env overrides. Its image comes from the Artifact Registry
+# repository (artifact_registry.tf; `make image` builds functions/job/Dockerfile there with
+# Cloud Build), or from var.job.image. It runs as its own service account, which holds only what a run needs
+# (iam.tf); the Cloud Run service agent pulls the image, so that account needs no registry role.
 
 resource "google_cloud_run_v2_job" "isolated" {
-  count               = var.job.image == null ? 0 : 1
+  count               = local.job_enabled ? 1 : 0
   project             = var.project_id
   location            = var.region
   name                = local.names.job
@@ -13,10 +16,10 @@ resource "google_cloud_run_v2_job" "isolated" {
     task_count  = 1
     template {
       max_retries     = var.job.max_retries
-      service_account = google_service_account.runtime.email
+      service_account = google_service_account.job.email
       timeout         = var.job.timeout
       containers {
-        image = var.job.image
+        image = local.job_image
         resources {
           limits = {
             cpu    = var.job.cpu
@@ -24,7 +27,8 @@ resource "google_cloud_run_v2_job" "isolated" {
           }
         }
         dynamic "env" {
-          for_each = merge(local.base_env, { WFX_WORKER_URL = local.worker_deterministic_url })
+          # the job serves no MCP calls: it neither reads nor may read the API keys
+          for_each = merge({ for k, v in local.base_env : k => v if k != "WFX_API_KEYS_SECRET" }, { WFX_WORKER_URL = local.worker_deterministic_url })
           content {
             name  = env.key
             value = env.value
@@ -47,6 +51,7 @@ resource "google_cloud_run_v2_job" "isolated" {
   }
   depends_on = [
     google_project_service.services,
-    google_secret_manager_secret_iam_member.secret_env,
+    google_project_iam_member.job,
+    google_secret_manager_secret_iam_member.job_secret_env,
   ]
 }

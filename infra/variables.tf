@@ -126,13 +126,22 @@ variable "functions" {
   nullable = false
 }
 
+variable "image_retention" {
+  description = "How many recent versions of each image the Artifact Registry repository keeps (older ones are deleted after 30 days)."
+  type        = number
+  default     = 5
+  nullable    = false
+}
+
 variable "job" {
-  description = "Cloud Run job for isolated mode. Leave image null to skip the job: isolated mode then stays unavailable and WFX_JOBS is not set."
+  description = "Cloud Run job for isolated mode, created when enabled (after `make image` pushed its image) or when image is set. image null means the image `make image` pushes to this deployment's Artifact Registry repository, at tag. Without a job, isolated mode stays unavailable and WFX_JOBS is not set."
   type = object({
     cpu         = optional(string, "1")
+    enabled     = optional(bool, false)
     image       = optional(string)
     max_retries = optional(number, 1)
     memory      = optional(string, "1Gi")
+    tag         = optional(string, "latest")
     timeout     = optional(string, "3600s")
   })
   default  = {}

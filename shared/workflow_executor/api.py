@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
 from .models import Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, TaskRequest
@@ -146,6 +147,7 @@ class Executor:
             raise InvalidArgument("timeout must be a positive number of seconds")
         if dispatch:
             self._check_mode(mode)  # before anything is stored
+        check_input(input)
         stored = self._resolve(workflow_name, workflow, config_override, stored)
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,

@@ -178,13 +178,17 @@ def cmd_watch(a: argparse.Namespace) -> int:
 
 def cmd_graph(a: argparse.Namespace) -> int:
     """Draw a workflow of a file as SVG (default) or Mermaid (``-o x.mmd``); stdout without -o."""
-    from .ui.pictures import picture
+    from .ui.pictures import picture, write_png
 
     ex = _executor()
     doc, report = ex.check(Path(a.file))
-    fmt = "mmd" if (a.output or "").endswith(".mmd") or a.format == "mmd" else "svg"
-    text = picture(doc, report.warnings, a.workflow, fmt)
-    if a.output:
+    out = a.output or ""
+    fmt = "mmd" if out.endswith(".mmd") or a.format == "mmd" else "png" if out.endswith(".png") else "svg"
+    text = picture(doc, report.warnings, a.workflow, "mmd" if fmt == "mmd" else "svg")
+    if fmt == "png":
+        write_png(text, Path(out))
+        print(f"{out}: png of workflow '{doc.workflow(a.workflow).id}'")
+    elif a.output:
         Path(a.output).write_text(text, encoding="utf-8")
         print(f"{a.output}: {fmt} of workflow '{doc.workflow(a.workflow).id}'")
     else:
@@ -299,7 +303,7 @@ def parser() -> argparse.ArgumentParser:
     gr = sub.add_parser("graph", help="draw a workflow as SVG or Mermaid")
     gr.add_argument("file")
     gr.add_argument("--workflow", help="which workflow of the file (default: the first)")
-    gr.add_argument("-o", "--output", help="out.svg or out.mmd (default: SVG on stdout)")
+    gr.add_argument("-o", "--output", help="out.svg, out.mmd or out.png (PNG needs chromium; default: SVG on stdout)")
     gr.add_argument("--format", choices=["svg", "mmd"], default="svg")
     gr.set_defaults(fn=cmd_graph)
 

@@ -99,7 +99,9 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
         tools=_tools(settings, functions),
         config=EngineConfig(lease_ttl_s=settings.lease_ttl_s, max_parallel=settings.max_parallel,
                             max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
-                            environ=dict(settings.environ), measure_process=measure_process),
+                            environ=dict(settings.environ), measure_process=measure_process,
+                            max_output_bytes=settings.max_output_bytes,
+                            max_render_chars=settings.max_render_chars),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
     engine.mcp = _LazyMcp(services)

@@ -59,6 +59,9 @@ class Settings:
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
+    # untrusted data: the largest step output (JSON bytes) and ${...} rendering (characters)
+    max_output_bytes: int = 524_288
+    max_render_chars: int = 1_048_576
     # LLM agents (settings_llm.py): the default endpoint, named providers, default model, prices
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
@@ -123,6 +126,8 @@ class Settings:
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
+                max_output_bytes=int(env.get("WFX_MAX_OUTPUT_BYTES", "524288")),
+                max_render_chars=int(env.get("WFX_MAX_RENDER_CHARS", "1048576")),
                 openai_api_key=env.get("OPENAI_API_KEY") or None,
                 openai_base_url=env.get("OPENAI_BASE_URL") or None,
                 model=env.get("WFX_MODEL") or None,

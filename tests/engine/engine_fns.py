@@ -82,3 +82,8 @@ def allocate(mb: int) -> int:
     """Hold ``mb`` MiB for a moment (to meet a memory limit)."""
     block = bytearray(mb * 1024 * 1024)
     return len(block) // (1024 * 1024)
+
+
+def plain_object() -> object:
+    """An output no store can hold (not JSON data)."""
+    return object()

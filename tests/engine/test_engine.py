@@ -166,6 +166,36 @@ def test_an_until_loop_repeats_its_body_until_the_condition_holds(wfx: Executor)
     assert res.result["record"] == {"name": "Ada", "email": "nobody@example.com", "country": "unknown"}
 
 
+def test_an_until_condition_reads_the_loop_index_and_the_body_outputs(wfx: Executor) -> None:
+    # the validator lets `until` name ${loop.index} and body steps; the engine must resolve them
+    res = wfx.run(input=None, workflow="""
+workflows:
+  w:
+    steps:
+      - id: rounds
+        loop:
+          until: "${loop.index} >= 2 or ${mark.output} == 'stop'"
+          max: 5
+          body:
+            - {id: mark, function: builtins.echo, args: {value: "round ${loop.index}"}}
+""")
+    assert res.status == ExecutionStatus.COMPLETED, res.error
+    assert res.result == "round 2"
+    early = wfx.run(input="stop", workflow="""
+workflows:
+  w:
+    steps:
+      - id: rounds
+        loop:
+          until: "${mark.output} == 'stop'"
+          max: 5
+          body:
+            - {id: mark, function: builtins.echo, args: {value: "${user_input}"}}
+""")
+    assert early.status == ExecutionStatus.COMPLETED, early.error
+    assert early.steps["rounds"].attempts == 1
+
+
 def test_a_failing_step_is_retried_with_exponential_backoff(tmp_path: Path, log: str) -> None:
     from executors import make_executor
     from workflow_executor.engine.clock import FakeClock

@@ -20,24 +20,31 @@ def inline(name: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
     return {"workflows": {name: {"steps": steps}}}
 
 
-def test_a_generated_workflow_is_stored_and_runs_by_name(server: Server) -> None:
+def test_a_generated_workflow_is_an_agent_workflow_stored_by_name(server: Server) -> None:
     name = f"gen_{uuid.uuid4().hex[:8]}"
     gen = server.tool("generate_workflow", workflow_description="Load the data. Then clean it; then report.",
                       workflow_name=name, complexity="simple")
     assert gen["isError"] is False
-    assert (sc(gen)["workflow_name"], sc(gen)["validation_status"]) == (name, "valid")
-    assert len(sc(gen)["workflow_config"]["workflows"][name]["steps"]) == 2
+    out = sc(gen)
+    assert (out["workflow_name"], out["validation_status"], out["generator"]) == (name, "valid", "template")
+    assert out["version"] >= 1 and out["errors"] == []
+    doc = out["workflow_config"]
+    steps = doc["workflows"][name]["steps"]
+    assert len(steps) == 2
+    assert all(doc["agents"][s["agent"]]["system_prompt"] for s in steps)
+    assert sc(server.tool("get_workflow", workflow_name=name))["workflow_name"] == name
+    # this server has no model: the run says what to configure instead of echoing the task
     run = server.tool("execute_workflow", workflow_name=name, input_data={"rows": 3})
-    assert sc(run)["status"] == "completed"
-    assert sc(run)["result"]["input"] == {"rows": 3}
+    assert (sc(run)["status"], sc(run)["code"]) == ("failed", "no_model_configured")
 
 
 def test_execute_generated_workflow_generates_and_runs_in_one_call(server: Server) -> None:
     res = server.tool("execute_generated_workflow", workflow_description="fetch, then summarise",
                       input_data={"q": "x"})
-    assert res["isError"] is False
-    assert sc(res)["status"] == "completed"
-    assert sc(res)["workflow_config"]["workflows"]
+    out = sc(res)
+    assert (out["generator"], out["validation_status"]) == ("template", "valid")
+    assert out["workflow_config"]["workflows"][out["workflow_name"]]["steps"]
+    assert (res["isError"], out["status"], out["code"]) == (True, "failed", "no_model_configured")
 
 
 def test_generation_that_does_not_validate_is_an_error_and_not_stored(server: Server) -> None:

@@ -10,6 +10,8 @@ from workflow_executor.api import Executor
 from workflow_executor.settings import Settings
 from workflow_executor.settings_tools import ToolSettings
 
+MINI_KEY = "mini-key-123"  # the key the test's own MCP server (mini_mcp_server.py) wants
+
 
 def executor(tmp: Path, env: dict[str, str] | None = None, **tool_over: Any) -> Executor:
     """An in-memory executor whose tool settings come from ``env`` (``WFX_*``) and ``tool_over``."""

@@ -113,13 +113,18 @@ def test_document_text_is_escaped_in_svg_and_mermaid() -> None:
 
 def test_wfx_graph_writes_svg_and_mermaid_files(tmp_path: Path) -> None:
     def wfx(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {"WFX_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin"}
         return subprocess.run([sys.executable, "-m", "workflow_executor.cli", *args], cwd=ROOT, timeout=60,
-                              capture_output=True, text=True, env={"WFX_HOME": str(tmp_path / "h"), "PATH": ""})
+                              capture_output=True, text=True, env=env)
 
     out = wfx("graph", "examples/fan_out.yaml", "-o", str(tmp_path / "g.svg"))
     assert out.returncode == 0, out.stderr
     assert set(_nodes((tmp_path / "g.svg").read_text())) >= {"split", "join", "each"}
     out = wfx("graph", "examples/fan_out.yaml", "-o", str(tmp_path / "g.mmd"))
     assert out.returncode == 0 and (tmp_path / "g.mmd").read_text().startswith("flowchart TD")
+    out = wfx("graph", "examples/fan_out.yaml", "-o", str(tmp_path / "g.png"))
+    assert out.returncode == 0, out.stderr
+    png = (tmp_path / "g.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") > 100  # width
     bad = wfx("graph", "examples/fan_out.yaml", "--workflow", "nope")
     assert bad.returncode == 1 and "invalid_argument" in bad.stderr

@@ -116,6 +116,16 @@ def test_key_flow_list_filters_and_the_execution_timeline(site: tuple[Served, Ui
               and "status of 401" not in e["message"]]  # the 401 before the key was entered
     assert not errors, errors
 
+    # Rerun from the failed step: a new execution that reuses the steps before it
+    browser.find_element(By.CSS_SELECTOR, "form[data-action=rerun] button").click()
+    wait(browser, lambda d: d.current_url.rstrip("/").rsplit("/", 1)[1] not in (eid, "")
+         and d.find_elements(By.CSS_SELECTOR, "section.execution"))
+    rerun = browser.find_element(By.CSS_SELECTOR, "section.execution")
+    assert rerun.get_attribute("data-id") != eid and f'href="/ui/executions/{eid}"' in rerun.get_attribute(
+        "innerHTML")
+    assert "reused" in browser.execute_script(
+        "return document.querySelector('g.bar[data-step=\"split\"]').textContent")
+
     browser.get(srv.url + "ui/workflows/showcase")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.wfx-graph g.node"))
     nodes = {g.get_attribute("data-step") for g in browser.find_elements(By.CSS_SELECTOR, "svg.wfx-graph g.node")}
@@ -169,3 +179,20 @@ def test_a_caller_without_the_cancel_scope_sees_no_button_and_is_refused(
     assert not browser.find_elements(By.CSS_SELECTOR, "button[data-action=cancel]")
     browser.find_element(By.ID, "forget").click()
     wait(browser, lambda d: d.find_element(By.ID, "keyform").is_displayed())
+
+
+def test_the_page_polls_when_the_event_stream_cannot_be_had(site: tuple[Served, UiKeys], browser: WebDriver) -> None:
+    srv, keys = site
+    started = srv.tool(keys.alice, "execute_workflow", workflow_name="slow", input_data={"seconds": 0.25},
+                       execution_mode="async")
+    eid = started["structuredContent"]["execution_id"]
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/events"]})  # as a buffering proxy would
+    try:
+        sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+        wait(browser, lambda d: d.execute_script("return document.body.dataset.polling") == "1")
+        wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-status")
+             == "completed")
+        assert len(bars(browser)) == 8
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})

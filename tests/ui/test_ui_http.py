@@ -89,6 +89,7 @@ def test_the_execution_page_shows_branches_children_retries_and_escapes_output(
     for i in range(3):  # one child execution per loop iteration, nested and linked
         assert f'href="/ui/executions/{eid}.each.{i}"' in page
     assert "3 iterations" in page and "2 attempts" in page
+    assert "<h4>Iterations (3)</h4>" in page  # each iteration's output on the loop step
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the output, as text
     assert "&lt;script&gt;document.title=" in page  # the error message, as text
@@ -123,6 +124,10 @@ def test_workflow_pages_draw_the_graph_within_the_callers_allow_list(keyed: tupl
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="wfx-graph"' in page
     assert 'data-step="join"' in page and 'href="/ui/workflows/shout"' in page
     assert get(ex.services, "/ui/api/workflows/nope", keys.carol).status == 404
+    warned = text(get(ex.services, "/ui/api/workflows/orphan", keys.carol))
+    assert '<ul class="warnings"><li><span class="mono">workflows.orphan.steps[2]</span>' in warned
+    node = warned.split('data-step="lost"', 1)[1].split("</g>", 1)[0]
+    assert 'stroke="#d93025"' in node and "⚠ 1 warning" in node
 
 
 def test_the_live_stream_sends_changes_and_ends_with_the_run(keyed: tuple[Executor, UiKeys]) -> None:
@@ -158,3 +163,60 @@ def test_serving_ui_is_not_imported_by_the_function_until_asked() -> None:
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_an_isolated_runs_peak_memory_and_cpu_are_on_its_page(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ui_support import make_keys
+    from workflow_executor.settings import Settings
+
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path), "WFX_WORKFLOW_ROOTS": str(HERE / "workflows")})
+    keys = make_keys(settings)
+    with Executor.local(settings=replace(settings)) as ex:
+        eid = _run(ex, "slow", "alice", {"seconds": 0}, mode="isolated")
+        done = ex.wait(eid, timeout=60)
+        assert done.status == ExecutionStatus.COMPLETED, done.error
+        assert done.usage.peak_memory_kb > 0 and done.usage.cpu_s > 0
+        page = text(get(ex.services, f"/ui/api/executions/{eid}", keys.alice))
+        mib = f"{done.usage.peak_memory_kb / 1024:.1f} MiB"
+        assert f"<dt>peak memory</dt><dd>{mib}</dd>" in page and "<dt>CPU time</dt>" in page
+
+
+def test_a_key_name_from_the_keys_file_cannot_inject_a_header(keyed: tuple[Executor, UiKeys],
+                                                              tmp_path: Path) -> None:
+    import json as _json
+
+    ex, keys = keyed
+    path = tmp_path / "keys.json"
+    data = _json.loads(path.read_text())
+    for k in data["keys"]:
+        if k["name"] == "carol":
+            k["name"] = "carol\r\nX-Injected: 1"
+    path.write_text(_json.dumps(data))
+    resp = get(ex.services, "/ui/api/workflows", keys.carol)
+    assert resp.status == 200
+    who = resp.headers["X-Wfx-Caller"]
+    assert "\r" not in who and "\n" not in who and who.startswith("carol??X-Injected:?1 (read)")
+
+
+def test_llm_tokens_and_cost_fill_the_columns_when_steps_report_usage(keyed: tuple[Executor, UiKeys]) -> None:
+    from workflow_executor.mcp.app import app_for
+    from workflow_executor.mcp.auth import OPEN_CALLER
+    from workflow_executor.models import Execution, StepRecord, StepStatus, Usage
+    from workflow_executor.ui import execution, pages
+
+    ex, _ = keyed
+    used = Usage(prompt_tokens=1200, completion_tokens=34, cost_usd=0.0021, cpu_s=0.004)
+    run = Execution(id="e" * 32, workflow_name="gone", workflow_hash="0" * 64, principal="local",
+                    status=ExecutionStatus.COMPLETED, usage=used, created_at_s=1.0, started_at_s=1.0,
+                    ended_at_s=2.5, updated_at_s=2.5,
+                    steps={"ask": StepRecord(step_id="ask", status=StepStatus.COMPLETED, attempts=1, seq=1,
+                                             started_at_s=1.0, ended_at_s=2.5, output="hi", usage=used)})
+    ex.store.create(run)
+    page = execution.page(app_for(ex.services), OPEN_CALLER, run, "")
+    assert page.count("1,234 (1,200 in / 34 out)") == 2  # the execution and its step
+    assert page.count("$0.0021") == 2
+    listing = pages.executions(app_for(ex.services), OPEN_CALLER, {}, "")
+    row = next(r for r in listing.split("<tr ") if "e" * 12 in r)
+    assert "<td>1,234</td><td>$0.0021</td>" in row

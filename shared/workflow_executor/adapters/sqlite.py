@@ -101,7 +101,8 @@ def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # a Ctrl-C can land after COMMIT: a ROLLBACK then would mask it
+            db.execute("ROLLBACK")
         db.close()
         raise
     return db

@@ -26,8 +26,9 @@ from ..errors import (
 from ..models import Usage
 from ..spec import expr
 from ..spec.model import MAX_LOOP_ITERATIONS, Step
-from ..spec.refs import Scope, render
+from ..spec.refs import RenderBudget, RenderTooLarge, Scope, render
 from .functions import accepts_context, wants_run
+from .outputs import check_output, too_large
 
 if TYPE_CHECKING:
     from .runner import Run
@@ -47,8 +48,12 @@ class StepResult:
 
 def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
     """Run ``step`` to its end. Raises WfxError (with the attempts made in ``details``)."""
-    if step.condition is not None and not expr.evaluate(step.condition, scope):
-        return StepResult(None, 0, None, skipped=True)
+    if step.condition is not None:
+        # The condition counts against the step's and the run's timeout like the action does.
+        cond = step.condition
+        holds, _ = _with_timeout(run, step, lambda: (expr.evaluate(cond, scope), None))
+        if not holds:
+            return StepResult(None, 0, None, skipped=True)
     if step.loop is not None:
         out, usage, attempts = _loop(run, step, scope)
         return StepResult(out, attempts, usage)
@@ -131,10 +136,27 @@ def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None
 
 
 def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
-    """Run the step's single action once."""
+    """Run the step's single action once; its output is checked before anyone stores it."""
+    out, usage = _call_action(run, step, scope)
+    check_output(out, step.id, run.engine.config.max_output_bytes)
+    return out, usage
+
+
+def _render(run: Run, step: Step, value: Any, scope: Scope) -> Any:
+    limit = run.engine.config.max_render_chars
+    try:
+        return render(value, scope, RenderBudget(limit))
+    except RenderTooLarge:
+        raise LimitExceeded(f"step '{step.id}': its rendered arguments are larger than the limit of {limit} "
+                            "characters (WFX_MAX_RENDER_CHARS)",
+                            fix="reference a value whole (\"${a.output}\") instead of repeating it inside a "
+                                "string", step=step.id, limit=limit) from None
+
+
+def _call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
     if step.function is not None:
         fn = run.engine.functions.resolve(step.function)
-        args = render(step.args, scope)
+        args = _render(run, step, step.args, scope)
         if accepts_context(fn) and "context" not in args:
             args["context"] = context_view(run, step, scope)
         if wants_run(fn):
@@ -144,7 +166,7 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
         tool = run.document.tools.get(step.tool)
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
-        params = render(step.params, scope)
+        params = _render(run, step, step.params, scope)
         if run.engine.tools is not None:
             return run.engine.tools.run_tool(tool.id, params, run.document, tool_call(run, step)), None
         if tool.type == "function" and tool.function:
@@ -159,10 +181,10 @@ def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
             raise NoModelConfigured(
                 f"step '{step.id}' needs agent '{step.agent}' but no model is configured",
                 fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) for the server")
-        reply = run.engine.agents.run(agent, render(step.input, scope), timeout_s=agent.timeout)
+        reply = run.engine.agents.run(agent, _render(run, step, step.input, scope), timeout_s=agent.timeout)
         return reply.output, reply.usage
     if step.invoke_workflow is not None:
-        return run.invoke_child(step, render(step.input, scope), scope.loop_path)
+        return run.invoke_child(step, _render(run, step, step.input, scope), scope.loop_path)
     raise InvalidArgument(f"step '{step.id}' has no action")
 
 
@@ -180,6 +202,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     usage = Usage()
     attempts = 0
     outputs: list[Any] = []
+    body_outputs: dict[str, Any] = {}  # the last iteration's body step outputs
 
     def iteration(i: int, item: Any, last: Any) -> Any:
         nonlocal usage, attempts
@@ -192,7 +215,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             for body_step in loop.body:
                 body_scope = scope.replace(outputs=local, loop=vars_, branches={}, loop_path=path)
                 res = run_step(run, body_step, body_scope)
-                local[body_step.id] = out = res.output
+                local[body_step.id] = body_outputs[body_step.id] = out = res.output
                 attempts += res.attempts
                 if res.usage:
                     usage = usage.add(res.usage)
@@ -209,11 +232,14 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             run.check_cancel()
             last = iteration(i, i, last)
             outputs.append(last)
-            if expr.evaluate(loop.until, scope.with_output(last), {"output": last, "index": i}):
+            # `until` sees what the validator lets it name: the loop vars and the body's outputs
+            done = scope.replace(outputs={**scope.outputs, **body_outputs},
+                                 loop={loop.var: i, "item": i, "index": i, "last": last}, step_output=last)
+            if expr.evaluate(loop.until, done, {"output": last, "index": i}):
                 return last, usage, attempts
         raise LimitExceeded(f"loop of step '{step.id}' reached max {loop.max} iterations before "
                             f"'{loop.until}' held", fix="raise loop.max or fix the loop body", step=step.id)
-    items = render(loop.for_each, scope)
+    items = _render(run, step, loop.for_each, scope)
     if isinstance(items, dict):
         items = list(items.items())
     if not isinstance(items, list):
@@ -222,9 +248,13 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
         raise LimitExceeded(f"loop of step '{step.id}' has {len(items)} items, more than max {loop.max}",
                             fix="raise loop.max (at most 10000) or pass fewer items", step=step.id)
     prev: Any = None
+    size, limit = 2, run.engine.config.max_output_bytes
     for i, item in enumerate(items):
         run.check_cancel()
         prev = iteration(i, item, prev)
+        size += check_output(prev, step.id, limit) + 1  # the list of them is the step's output
+        if size > limit:
+            raise too_large(step.id, limit)
         outputs.append(prev)
     return outputs, usage, attempts
 

@@ -47,6 +47,8 @@ class EngineConfig:
     environ: dict[str, str] = field(default_factory=dict)
     # In a process that runs one execution (isolated mode) its rusage is the run's usage.
     measure_process: bool = False
+    max_output_bytes: int = 524_288   # a step's output (JSON size), checked when it returns
+    max_render_chars: int = 1_048_576  # text one step's ${...} rendering may build
 
 
 class NullBus:

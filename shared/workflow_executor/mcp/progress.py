@@ -21,7 +21,6 @@ from .jsonrpc import Message
 
 log = logging.getLogger(__name__)
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-POLL_S = 0.2  # the longest a step change waits unseen when no local event reports it
 
 
 def token(msg: Message) -> str | int | None:
@@ -86,7 +85,7 @@ def stream(app: McpApp, caller: Caller, msg: Message, headers: Mapping[str, str]
                                          "message": what}})
         if finished:
             break
-        tick = hub.wait(tick, POLL_S)
+        tick = hub.wait(tick, hub.poll_s)
     answer = box.get("answer")
     if answer is not None:
         yield _event(answer)

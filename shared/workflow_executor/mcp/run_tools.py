@@ -4,11 +4,15 @@ anything is stored."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
-from ..generator import template
+from ..generator import service as generation
+from ..generator.service import Generation, model_for
+from ..generator.tasks import default_name
+from ..generator.template import GENERATED
 from ..models import Execution, ExecutionMode, StoredWorkflow
 from ..spec.model import WorkflowDocument
 from .app import McpApp
@@ -17,8 +21,6 @@ from .files import find_file, under_roots, workflow_files
 from .results import ToolResult, error_result, from_error
 from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, GenerateWorkflowInput, RerunExecutionInput
 from .views import run_result
-
-GENERATED = "generated"  # project_name of template-generated documents
 
 
 def effective_mode(app: McpApp, requested: str, as_task: bool) -> ExecutionMode:
@@ -158,16 +160,43 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
     return run_result(tool, ex, app.now())
 
 
+@dataclass
+class _Generated:
+    name: str
+    document: dict[str, Any]
+    warnings: list[dict[str, Any]]
+    generation: Generation
+    version: int | None
+
+    def fields(self) -> dict[str, Any]:
+        """What every generation answer says about how the workflow came to be."""
+        return {"generator": self.generation.generator, "validation_status": "valid", "version": self.version,
+                "generation": self.generation.summary()}
+
+
 def _generate(app: McpApp, caller: Caller, description: str, name: str | None, agents: dict[str, Any] | None,
-              tools: dict[str, Any] | None, complexity: str) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
-    """Generate, validate and store; returns (name, document, warnings). Errors: SpecError
-    (invalid result), Conflict (would replace a hand-written workflow), Forbidden."""
+              tools: dict[str, Any] | None, complexity: str) -> _Generated:
+    """Generate (the LLM generator when the server has a model, else or as its fallback the
+    template), validate and store. Errors: SpecError (invalid result, with ``generation`` in its
+    details), Conflict (would replace a hand-written workflow), Forbidden, InvalidArgument."""
     if _limited(caller):
         raise Forbidden("this key is limited to named workflows and may not create new ones",
                         fix="ask for a key without a workflow allow-list", field="workflow_name")
-    name, doc = template.generate(description, name, agents, tools, complexity)
+    name = name or default_name(description)
+    model = model_for(app.services.settings)
+    try:
+        gen = generation.generate(description, validate=lambda d: app.executor.check(d, name=name), name=name,
+                                  agents_config=agents, tools_config=tools, complexity=complexity, model=model)
+    finally:
+        if model is not None:
+            model[0].close()
+    doc = gen.document
     doc.setdefault("settings", {})["generated_by"] = caller.principal
-    _, report = app.executor.check(doc, name=name)
+    try:
+        _, report = app.executor.check(doc, name=name)
+    except SpecError as exc:
+        exc.details["generation"] = gen.summary()
+        raise
     existing = app.executor.registry.get(name)
     taken = Conflict(f"workflow '{name}' already exists and is not yours to replace",
                      fix="choose another workflow_name", field="workflow_name")
@@ -181,25 +210,42 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
     if find_file(app.services.settings, name) is not None or any(
             _defines(f, name, app) for _root, f in workflow_files(app.services.settings, None, "**/*.y*ml")):
         raise taken
-    app.executor.register(doc, name=name)
-    return name, doc, [w.to_dict() for w in report.warnings]
+    stored = app.executor.register(doc, name=name)
+    version = next((s.version for s in stored if s.name == name), None)
+    return _Generated(name, doc, [w.to_dict() for w in report.warnings], gen, version)
+
+
+def _invalid(tool: str, exc: SpecError, **extra: Any) -> ToolResult:
+    res = from_error(tool, exc)
+    summary = exc.details.get("generation") or {}
+    res.structured.update(validation_status="invalid", generator=summary.get("generator"), generation=summary,
+                          **extra)
+    return res
 
 
 def generate_workflow(app: McpApp, caller: Caller, args: GenerateWorkflowInput, as_task: bool) -> ToolResult:
     """Generate, validate and store a workflow; an invalid one is an error with every issue."""
     tool = "generate_workflow"
     try:
-        name, doc, warnings = _generate(app, caller, args.workflow_description, args.workflow_name,
-                                        args.agents_config, args.tools_config, args.complexity)
+        got = _generate(app, caller, args.workflow_description, args.workflow_name, args.agents_config,
+                        args.tools_config, args.complexity)
     except SpecError as exc:
-        res = from_error(tool, exc)
-        res.structured.update(workflow_name=args.workflow_name, validation_status="invalid")
-        return res
-    steps = len(next(iter(doc["workflows"].values()))["steps"])
-    msg = (f"generated workflow '{name}' with {steps} steps; run it with "
-           f"execute_workflow(workflow_name='{name}', input_data={{...}})")
-    return ToolResult({"workflow_name": name, "workflow_config": doc, "validation_status": "valid",
-                       "errors": [], "warnings": warnings, "message": msg}, msg[:1].upper() + msg[1:] + ".")
+        return _invalid(tool, exc, workflow_name=args.workflow_name)
+    name, doc = got.name, got.document
+    wf = next(iter(doc["workflows"].values()))
+    agents = len({s["agent"] for s in _all_steps(wf["steps"]) if s.get("agent")})
+    msg = (f"generated workflow '{name}' ({got.generation.generator}, {len(wf['steps'])} steps, {agents} agents, "
+           f"version {got.version}); run it with execute_workflow(workflow_name='{name}', input_data={{...}})")
+    return ToolResult({"workflow_name": name, "workflow_config": doc, **got.fields(), "errors": [],
+                       "warnings": got.warnings, "message": msg}, msg[:1].upper() + msg[1:] + ".")
+
+
+def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for s in steps:
+        out.append(s)
+        out.extend(_all_steps((s.get("loop") or {}).get("body") or []))
+    return out
 
 
 def execute_generated_workflow(app: McpApp, caller: Caller, args: ExecuteGeneratedWorkflowInput,
@@ -208,13 +254,12 @@ def execute_generated_workflow(app: McpApp, caller: Caller, args: ExecuteGenerat
     tool = "execute_generated_workflow"
     mode = effective_mode(app, args.execution_mode, as_task)
     try:
-        name, doc, _ = _generate(app, caller, args.workflow_description, None, None, None, args.complexity)
+        got = _generate(app, caller, args.workflow_description, None, None, None, args.complexity)
     except SpecError as exc:
-        res = from_error(tool, exc)
-        res.structured.update(validation_status="invalid")
-        return res
-    ex = _submit(app, caller, name, args.input_data, mode, args.timeout)
-    return run_result(tool, ex, app.now(), workflow_config=doc)
+        return _invalid(tool, exc)
+    ex = _submit(app, caller, got.name, args.input_data, mode, args.timeout)
+    return run_result(tool, ex, app.now(), workflow_config=got.document, workflow_name=got.name, errors=[],
+                      **got.fields())
 
 
 def rerun_execution(app: McpApp, caller: Caller, args: RerunExecutionInput, as_task: bool) -> ToolResult:

@@ -11,6 +11,8 @@ Mode = Literal["sync", "async", "isolated"]
 Complexity = Literal["simple", "medium", "complex"]
 Status = Literal["queued", "running", "completed", "failed", "timeout", "cancelled"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+COMPLEXITY_HELP = ("simple: 1-2 agents in a chain; medium: 3-4 agents with a parallel fan-out and fan-in; "
+                   "complex: 5-8 agents, parallel branches, a fan-in and a review loop")
 ID = Field(min_length=1, max_length=200, description="Execution id returned when the run was started")
 
 
@@ -48,10 +50,11 @@ class GenerateWorkflowInput(ToolInput):
                                       description="What the workflow should do, in plain language")
     workflow_name: str | None = Field(None, pattern=NAME, description="Name to store it under")
     agents_config: dict[str, Any] | None = Field(
-        None, description="Agents by id ({\"writer\": {\"model\": \"...\", \"system_prompt\": \"...\"}}); "
-                          "without it the steps are function steps")
-    tools_config: dict[str, Any] | None = Field(None, description="Tools by id, as in a workflow document")
-    complexity: Complexity = Field("medium", description="simple: up to 2 steps, medium: 5, complex: 10")
+        None, description="Agents by id ({\"writer\": {\"model\": \"...\", \"system_prompt\": \"...\"}}); each "
+                          "takes the role it fits, the other roles get generated agents")
+    tools_config: dict[str, Any] | None = Field(None, description="Tools by id, as in a workflow document; "
+                                                                  "given to the agents whose role uses them")
+    complexity: Complexity = Field("medium", description=COMPLEXITY_HELP)
 
 
 class ExecuteGeneratedWorkflowInput(ToolInput):
@@ -59,7 +62,7 @@ class ExecuteGeneratedWorkflowInput(ToolInput):
                                       description="What the workflow should do, in plain language")
     input_data: dict[str, Any] = Field(description="Input for the workflow")
     execution_mode: Mode = Field("sync", description="sync, async or isolated")
-    complexity: Complexity = Field("medium", description="simple, medium or complex")
+    complexity: Complexity = Field("medium", description=COMPLEXITY_HELP)
     timeout: int = Field(300, ge=1, le=86_400, description="Seconds the whole execution may take")
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import WfxError
+from ..errors import LimitExceeded, WfxError
 
 REF_RE = re.compile(r"\$\{\s*([^${}]+?)\s*\}")
 _PART_RE = re.compile(r"\.?([A-Za-z_][\w\-]*)|\[\s*(-?\d+)\s*\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
@@ -236,19 +236,50 @@ def _walk(base: Any, path: list[str | int], ref: Ref) -> Any:
     return cur
 
 
-def render(value: Any, scope: Scope) -> Any:
-    """Interpolate references in a (nested) value. Exact ``${x}`` keeps x's type."""
+class RenderBudget:
+    """How many characters of text one render may still build (``${...}`` amplification: a
+    string of 100 references to a large output must not build 100 copies first)."""
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = self.left = limit
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise RenderTooLarge(f"rendering builds more than {self.limit} characters of text",
+                                 fix="reference the value whole (\"${step.output}\") instead of repeating it "
+                                     "in a string, or raise WFX_MAX_RENDER_CHARS", limit=self.limit)
+
+
+class RenderTooLarge(LimitExceeded):
+    pass
+
+
+def render(value: Any, scope: Scope, budget: RenderBudget | None = None) -> Any:
+    """Interpolate references in a (nested) value. Exact ``${x}`` keeps x's type. With a
+    ``budget``, the text built across the whole value is bounded (RenderTooLarge)."""
     if isinstance(value, str):
         if "${" not in value:
             return value
         m = REF_RE.fullmatch(value.strip())
         if m:
             return scope.lookup(parse_ref(m.group(1)))
-        return REF_RE.sub(lambda mm: _to_text(scope.lookup(parse_ref(mm.group(1)))), value)
+        if budget is None:
+            return REF_RE.sub(lambda mm: _to_text(scope.lookup(parse_ref(mm.group(1)))), value)
+        budget.spend(len(value))
+
+        def piece(mm: re.Match[str]) -> str:
+            text = _to_text(scope.lookup(parse_ref(mm.group(1))))
+            budget.spend(len(text))  # checked piece by piece, before the whole string exists
+            return text
+
+        return REF_RE.sub(piece, value)
     if isinstance(value, Mapping):
-        return {k: render(v, scope) for k, v in value.items()}
+        return {k: render(v, scope, budget) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [render(v, scope) for v in value]
+        return [render(v, scope, budget) for v in value]
     return value
 
 

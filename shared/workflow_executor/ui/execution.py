@@ -14,6 +14,8 @@ from . import steptree, timeline
 from .html import badge, cost, esc, memory, preview, seconds, tokens, when
 from .pictures import picture
 
+ITERATIONS_SHOWN = 50  # a loop's per-iteration outputs listed on its step
+
 
 def _declared(step: Step | None) -> Any:
     if step is None:
@@ -41,7 +43,14 @@ def _step_details(rec: StepRecord, step: Step | None) -> str:
         parts.append(f'<div class="error"><b>{esc(rec.error.code)}</b>: {esc(rec.error.message)}'
                      + (f'<br><span class="fix">Fix: {esc(fix)}</span>' if fix else "") + "</div>")
     if rec.status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
-        parts.append(f"<h4>Output</h4><pre>{preview(rec.output)}</pre>")
+        if step is not None and step.loop is not None and isinstance(rec.output, list) and rec.output:
+            items = "".join(f'<li value="{i}"><pre>{preview(v)}</pre></li>'
+                            for i, v in enumerate(rec.output[:ITERATIONS_SHOWN]))
+            more = len(rec.output) - ITERATIONS_SHOWN
+            parts.append(f'<h4>Iterations ({len(rec.output)})</h4><ol class="iterations" start="0">{items}</ol>'
+                         + (f'<p class="muted">… and {more} more</p>' if more > 0 else ""))
+        else:
+            parts.append(f"<h4>Output</h4><pre>{preview(rec.output)}</pre>")
     parts.append("</details>")
     return "".join(parts)
 

@@ -17,6 +17,7 @@ from ..services import Services
 _ATTR = "_wfx_ui_hub"
 _CREATE = threading.Lock()
 POLL_S = 0.25  # the longest a change can wait unseen when no local event says so
+REMOTE_POLL_S = 1.0  # the same where events go elsewhere (Pub/Sub): every look is a store read
 STREAM_S = 25.0  # a stream ends after this long; the page opens the next one (proxies cut idle streams)
 
 
@@ -29,6 +30,8 @@ class Hub:
         subscribe = getattr(services.events, "subscribe", None)
         if subscribe is not None:
             subscribe(self._on_event)
+        # With local events a step change wakes waiters at once and polls only back them up.
+        self.poll_s = POLL_S if subscribe is not None else REMOTE_POLL_S
 
     def _on_event(self, event: Event) -> None:
         self.poke()
@@ -69,10 +72,11 @@ def state(ex: Execution) -> tuple[Any, ...]:
 
 
 def changes(services: Services, head: Callable[[], Execution | None], limit_s: float = STREAM_S,
-            poll_s: float = POLL_S) -> Iterator[Execution]:
+            poll_s: float | None = None) -> Iterator[Execution]:
     """Yield the execution each time its state changes (first at once), until it is finished or
     ``limit_s`` passed."""
     hub = hub_for(services)
+    poll_s = hub.poll_s if poll_s is None else poll_s
     end = time.monotonic() + limit_s
     last: tuple[Any, ...] | None = None
     tick = hub.tick()

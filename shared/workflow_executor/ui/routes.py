@@ -69,8 +69,9 @@ def handle(app: McpApp, method: str, path: str, query: str, authenticate: Callab
     except WfxError as exc:
         status = {"not_found": 404, "forbidden": 403}.get(exc.code, 400)
         resp = _problem(status, exc.code, exc.message, exc.fix)
-    # who the page speaks for (a principal name is [A-Za-z0-9_.@:-], safe in a header)
-    who = f"{caller.principal} ({', '.join(sorted(caller.scopes))})"
+    # who the page speaks for; a key from WFX_API_KEYS may carry any name: keep it header-safe
+    name = re.sub(r"[^A-Za-z0-9_.@:-]", "?", caller.principal)[:64]
+    who = f"{name} ({', '.join(sorted(caller.scopes))})"
     return Response(resp.status, resp.body, {**resp.headers, "X-Wfx-Caller": who}, resp.stream)
 
 

@@ -26,9 +26,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 def builtin_kinds() -> list[ToolKind]:
     """The built-in tool types (imported here, so a process that runs no tools loads none)."""
-    from . import function_tool
+    from . import filesystem, function_tool, http_request, mcpremote
 
-    return [function_tool.KIND]
+    return [function_tool.KIND, filesystem.KIND, http_request.KIND, mcpremote.KIND]
 
 
 class ToolRegistry:
@@ -105,7 +105,7 @@ class ToolRegistry:
 
     def instance(self, tool: Tool) -> ToolInstance:
         """The built tool for this configuration (cached: a remote tool lists its tools once).
-        Errors: InvalidArgument for a configuration that cannot work."""
+        Errors: the kind's own (InvalidArgument, McpUrlNotAllowed, FunctionNotAllowed ...)."""
         key = hashlib.sha256(json.dumps(tool.model_dump(mode="json"), sort_keys=True, default=str)
                              .encode()).hexdigest()
         with self._lock:
@@ -114,10 +114,7 @@ class ToolRegistry:
                 self._instances.move_to_end(key)
                 return hit
         kind = self.kind_of(tool)
-        problem = kind.check(tool, self.env)
-        if problem:
-            raise InvalidArgument(problem, fix=f"fix tools.{tool.id} in the workflow", tool=tool.id)
-        built = kind.build(tool, self.env)
+        built = kind.build(tool, self.env)  # raises its own precise errors (a URL not allowed, ...)
         with self._lock:
             self._instances[key] = built
             while len(self._instances) > 128:
@@ -155,6 +152,10 @@ class ToolRegistry:
                            fix=f"declare it under tools: or use one of: {', '.join(doc.tools) or '(none)'}")
         inst = self.instance(tool)
         op, args = split_params(params)
+        if op is not None and params.get("method") == op:
+            names = [s.name for s in inst.specs(ctx.deadline_s)]
+            if op not in names and len(names) == 1:
+                op, args = None, params  # ``method`` is the tool's own argument (http_request's HTTP method)
         if op is None:
             names = [s.name for s in inst.specs(ctx.deadline_s)]
             if len(names) != 1:
