@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from gen_data import GOOD_MEDIUM
 from llm_server import LLMServer
 from workflow_executor.agents import providers
 from workflow_executor.api import Executor
@@ -19,26 +20,6 @@ from workflow_executor.generator.llm import MAX_REPAIRS
 from workflow_executor.generator.plan import plan_schema
 from workflow_executor.generator.shape import agents_used
 from workflow_executor.settings import Settings
-
-GOOD_MEDIUM: dict[str, Any] = {
-    "agents": [
-        {"id": "reader", "system_prompt": "You read the input and list the facts.", "tools": []},
-        {"id": "risk", "system_prompt": "You find the risks.", "tools": []},
-        {"id": "upside", "system_prompt": "You find the opportunities.", "tools": []},
-        {"id": "editor", "system_prompt": "You combine findings into a report.", "tools": []},
-    ],
-    "steps": [
-        {"id": "read", "agent": "reader", "task": "Read", "input": "Facts of: ${user_input}",
-         "next": ["risks", "upsides"], "fan_key": None, "is_fan_in": False, "review_loop": None},
-        {"id": "risks", "agent": "risk", "task": "Risks", "input": "Risks in ${read.output}",
-         "next": ["report"], "fan_key": "p", "is_fan_in": False, "review_loop": None},
-        {"id": "upsides", "agent": "upside", "task": "Upsides", "input": "Upsides in ${read.output}",
-         "next": ["report"], "fan_key": "p", "is_fan_in": False, "review_loop": None},
-        {"id": "report", "agent": "editor", "task": "Report",
-         "input": "Risks: ${branches.risks}\nUpsides: ${branches.upsides}",
-         "next": ["user"], "fan_key": "p", "is_fan_in": True, "review_loop": None},
-    ],
-}
 
 
 @pytest.fixture(scope="module")

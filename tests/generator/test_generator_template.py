@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gen_descriptions import DESCRIPTIONS
+from gen_data import DESCRIPTIONS
 from workflow_executor.api import Executor
 from workflow_executor.errors import InvalidArgument
 from workflow_executor.generator import template

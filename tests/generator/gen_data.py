@@ -1,5 +1,7 @@
-"""Descriptions the generator tests use: the seed's scenarios and a spread of phrasings (lists,
-arrows, one word, hostile text that must stay data)."""
+"""Data the generator tests share: descriptions (the seed's scenarios and a spread of phrasings:
+lists, arrows, one word, hostile text that must stay data) and a valid medium LLM plan."""
+
+from typing import Any
 
 DESCRIPTIONS = [
     "Process documents: read each PDF, extract the key fields, classify the document type and write a summary",
@@ -39,3 +41,24 @@ DESCRIPTIONS = [
     "- Ingest the event stream\n- Triage incidents by severity\n- Notify the owners\n- Write a weekly recap",
     "Étudier les retours clients et rédiger un résumé — 分析客户反馈",
 ]
+
+
+GOOD_MEDIUM: dict[str, Any] = {
+    "agents": [
+        {"id": "reader", "system_prompt": "You read the input and list the facts.", "tools": []},
+        {"id": "risk", "system_prompt": "You find the risks.", "tools": []},
+        {"id": "upside", "system_prompt": "You find the opportunities.", "tools": []},
+        {"id": "editor", "system_prompt": "You combine findings into a report.", "tools": []},
+    ],
+    "steps": [
+        {"id": "read", "agent": "reader", "task": "Read", "input": "Facts of: ${user_input}",
+         "next": ["risks", "upsides"], "fan_key": None, "is_fan_in": False, "review_loop": None},
+        {"id": "risks", "agent": "risk", "task": "Risks", "input": "Risks in ${read.output}",
+         "next": ["report"], "fan_key": "p", "is_fan_in": False, "review_loop": None},
+        {"id": "upsides", "agent": "upside", "task": "Upsides", "input": "Upsides in ${read.output}",
+         "next": ["report"], "fan_key": "p", "is_fan_in": False, "review_loop": None},
+        {"id": "report", "agent": "editor", "task": "Report",
+         "input": "Risks: ${branches.risks}\nUpsides: ${branches.upsides}",
+         "next": ["user"], "fan_key": "p", "is_fan_in": True, "review_loop": None},
+    ],
+}

@@ -1,0 +1,102 @@
+"""generate_workflow / execute_generated_workflow over real HTTP on `wfx serve` configured with a
+model (the test LLM server): what the answers say (generator, validation_status, errors,
+version), the repair and fallback paths counted from the server's request log, and generated
+workflows that run to completion through the agents."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from gen_data import GOOD_MEDIUM
+from llm_server import LLMServer
+from wfx_procs import serving
+from workflow_executor.generator.llm import MAX_REPAIRS
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[LLMServer]:
+    with LLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def url(llm: LLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home: Path = tmp_path_factory.mktemp("genmcp")
+    with serving(home, OPENAI_BASE_URL=llm.base_url, WFX_MODEL="test-model", WFX_STORE="memory") as u:
+        yield u
+    assert "Traceback" not in (home / "serve.log").read_text()
+
+
+@pytest.fixture
+def fresh(llm: LLMServer) -> LLMServer:
+    llm.reset()
+    return llm
+
+
+def tool(url: str, name: str, **arguments: Any) -> tuple[bool, dict[str, Any]]:
+    body = {"jsonrpc": "2.0", "id": next(_ids), "method": "tools/call",
+            "params": {"name": name, "arguments": arguments}}
+    with requests.post(url, json=body, timeout=120) as resp:
+        assert resp.status_code == 200
+        result = resp.json()["result"]
+    return bool(result["isError"]), result["structuredContent"]
+
+
+def test_an_llm_answer_is_stored_and_the_answer_says_so(url: str, fresh: LLMServer) -> None:
+    fresh.script({"json": GOOD_MEDIUM})
+    is_error, out = tool(url, "generate_workflow", workflow_description="Assess the plan", workflow_name="g_llm")
+    assert not is_error, out
+    assert (out["generator"], out["validation_status"], out["errors"], out["version"]) == ("llm", "valid", [], 1)
+    assert out["generation"]["llm_calls"] == 1 == len(fresh.requests)
+    assert set(out["workflow_config"]["agents"]) == {"reader", "risk", "upside", "editor"}
+    fresh.script({"json": GOOD_MEDIUM})
+    again = tool(url, "generate_workflow", workflow_description="Assess it again", workflow_name="g_llm")[1]
+    assert again["version"] == 2  # the same name, a new version
+
+
+def test_a_broken_answer_is_repaired_once(url: str, fresh: LLMServer) -> None:
+    broken = copy.deepcopy(GOOD_MEDIUM)
+    broken["steps"][0]["next"] = ["risks", "nowhere"]
+    fresh.script({"json": broken}, {"json": GOOD_MEDIUM})
+    is_error, out = tool(url, "generate_workflow", workflow_description="Assess the plan", complexity="medium")
+    assert not is_error and out["generator"] == "llm"
+    assert out["generation"]["llm_calls"] == 2 == len(fresh.requests)
+    assert "unknown step 'nowhere'" in fresh.requests[1]["messages"][-1]["content"]
+
+
+def test_an_unrepairable_answer_falls_back_to_the_template_and_says_why(url: str, fresh: LLMServer) -> None:
+    fresh.responder = lambda body: "not json at all"
+    try:
+        is_error, out = tool(url, "generate_workflow", workflow_description="Summarise the incident reports",
+                             complexity="simple")
+    finally:
+        fresh.responder = None
+    assert not is_error, out
+    assert (out["generator"], out["validation_status"]) == ("template", "valid")
+    assert len(fresh.requests) == 1 + MAX_REPAIRS == out["generation"]["llm_calls"]
+    assert "repair" in out["generation"]["fallback_reason"]
+    assert out["generation"]["llm_errors"][0]["message"].startswith("the answer is not JSON")
+
+
+def test_a_bad_agents_config_is_a_clear_error_and_nothing_is_asked(url: str, fresh: LLMServer) -> None:
+    is_error, out = tool(url, "generate_workflow", workflow_description="Summarise the notes",
+                         agents_config={"writer": {"base_url": "http://elsewhere.example/v1"}})
+    assert is_error and (out["code"], out["field"]) == ("invalid_argument", "agents_config")
+    assert fresh.requests == []
+
+
+def test_execute_generated_workflow_says_how_it_was_generated(url: str, fresh: LLMServer) -> None:
+    fresh.script({"json": GOOD_MEDIUM})
+    _, out = tool(url, "execute_generated_workflow", workflow_description="Assess the plan",
+                  input_data={"user_input": "a plan"})
+    assert (out["generator"], out["validation_status"], out["errors"]) == ("llm", "valid", [])
+    assert out["version"] >= 1 and json.dumps(out["workflow_config"])
