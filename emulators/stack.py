@@ -112,9 +112,9 @@ class Stack:
         return new
 
     def exports(self) -> str:
-        """``export`` lines for clients of this stack, and WFX_DEV_STATE so that a later
-        ``python -m emulators down`` in the same shell finds it."""
-        env = {**self.env, "WFX_DEV_STATE": self.state_dir}
+        """``export`` lines for clients of this stack (WFX_URL makes ``wfx`` talk MCP to it), and
+        WFX_DEV_STATE so that a later ``python -m emulators down`` in the same shell finds it."""
+        env = {**self.env, "WFX_DEV_STATE": self.state_dir, "WFX_URL": self.mcp_url}  # WFX_URL: `wfx` talks to it
         return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items()))
 
 

@@ -58,6 +58,11 @@ output "run_job" {
   value       = local.job_enabled ? google_cloud_run_v2_job.isolated[0].id : null
 }
 
+output "schedules" {
+  description = "Cloud Scheduler jobs by schedule name."
+  value       = { for name, job in google_cloud_scheduler_job.schedules : name => job.id }
+}
+
 output "service_accounts" {
   description = "Service account emails by role."
   value = {

@@ -3,6 +3,8 @@
 # Messages that keep failing go to the dead-letter topic, kept by a pull subscription.
 
 locals {
+  # Trigger topics: the listed ones and those the schedules publish to (scheduler.tf).
+  trigger_topics = toset(concat(var.trigger_topics, [for s in values(var.schedules) : s.topic]))
   # Keys are known at plan time and name the subscriptions; values are topic ids.
   push_sources = merge(
     { events = google_pubsub_topic.events.id },
@@ -26,7 +28,7 @@ resource "google_pubsub_topic" "dead_letter" {
 }
 
 resource "google_pubsub_topic" "triggers" {
-  for_each   = toset(var.trigger_topics)
+  for_each   = local.trigger_topics
   project    = var.project_id
   name       = "${var.prefix}-${each.value}"
   labels     = var.labels

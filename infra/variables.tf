@@ -205,6 +205,23 @@ variable "region" {
   nullable    = false
 }
 
+variable "schedules" {
+  description = "Cloud Scheduler jobs by name: each publishes data (a JSON text) with attributes to the trigger topic named by topic (created like trigger_topics) on cron (unix-cron, 5 fields) in time_zone. A workflow whose triggers name that topic starts once per firing."
+  type = map(object({
+    attributes = optional(map(string), {})
+    cron       = string
+    data       = optional(string, "{}")
+    time_zone  = optional(string, "Etc/UTC")
+    topic      = string
+  }))
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : length(split(" ", trimspace(s.cron))) == 5 && can(jsondecode(s.data))])
+    error_message = "each schedule needs a 5-field unix-cron expression (minute hour day month weekday) and data that is JSON text."
+  }
+}
+
 variable "secret_env" {
   description = "Environment variables read from existing Secret Manager secrets in this project (latest version), as ENV_NAME => secret id, e.g. OPENAI_API_KEY => openai-api-key."
   type        = map(string)

@@ -18,10 +18,19 @@ from .models import Execution, ExecutionMode
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # argparse itself exits 2 on a usage error
 
 
-def _executor() -> Any:
+def _executor(a: argparse.Namespace | None = None) -> Any:
+    """The local Executor, or with ``--url`` / WFX_URL the endpoint's (client.RemoteExecutor)."""
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    url = getattr(a, "url", None) or settings.remote_url
+    if a is not None and url:
+        from .client import RemoteExecutor
+
+        return RemoteExecutor(url, getattr(a, "api_key", None) or settings.remote_api_key)
     from .api import Executor
 
-    return Executor.local()
+    return Executor.local(settings=settings)
 
 
 def _print_json(obj: Any) -> None:
@@ -87,9 +96,11 @@ def _pick(ex: Any, path: Path, name: str | None) -> str:
 
 def cmd_run(a: argparse.Namespace) -> int:
     data = _input(a)
-    ex = _executor()
+    ex = _executor(a)
     path = Path(a.file)
     name = _pick(ex, path, a.workflow)
+    if getattr(ex, "remote", False):  # the endpoint runs it (async: its queue), nothing runs here
+        return _show(ex.run_file(path, name, data, a.mode, a.timeout), a.json)
     if a.mode == "async":
         ex.register(path)
         # No server keeps this process alive: the run goes to a detached worker process.
@@ -120,7 +131,7 @@ def cmd_worker(a: argparse.Namespace) -> int:
 
 
 def cmd_validate(a: argparse.Namespace) -> int:
-    ex = _executor()
+    ex = _executor(a)
     results, bad = [], False
     for f in a.files:
         try:
@@ -147,7 +158,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_status(a: argparse.Namespace) -> int:
-    return _show(_executor().status(a.execution_id), a.json)
+    return _show(_executor(a).status(a.execution_id), a.json)
 
 
 def cmd_watch(a: argparse.Namespace) -> int:
@@ -157,7 +168,9 @@ def cmd_watch(a: argparse.Namespace) -> int:
 
     from .ui.terminal import tree
 
-    ex = _executor()
+    ex = _executor(a)
+    if getattr(ex, "remote", False):
+        return _watch_remote(ex, a)
 
     def view() -> tuple[Execution, Any]:
         cur = ex.status(a.execution_id)
@@ -174,6 +187,45 @@ def cmd_watch(a: argparse.Namespace) -> int:
             cur, shown = view()
             live.update(shown)
     return _show(cur, False)
+
+
+def _watch_remote(ex: Any, a: argparse.Namespace) -> int:
+    """Watch through the endpoint: one line per change of state until the run ends."""
+    last = ""
+    cur = ex.status(a.execution_id)
+    while True:
+        step = "" if cur.finished else f" {cur.progress.describe()} {', '.join(cur.progress.current)}"
+        line = f"{cur.workflow_name} [{cur.status.value}]{step}"
+        if line != last:
+            print(line.rstrip(), file=sys.stderr)
+            last = line
+        if cur.finished:
+            return _show(cur, False)
+        time.sleep(a.interval)  # a polling interval, not synchronisation
+        cur = ex.status(a.execution_id)
+
+
+def cmd_register(a: argparse.Namespace) -> int:
+    """Store the workflows of files or folders by name (a LangSwarm config folder is one
+    document; another folder gives each of its *.yaml files)."""
+    from .spec.folder import is_config_folder
+
+    ex = _executor(a)
+    rows = []
+    for given in a.paths:
+        path = Path(given)
+        files = ([path] if not path.is_dir() or is_config_folder(path)
+                 else sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+        if not files:
+            raise UsageError(f"{path} holds no workflow files (*.yaml). Fix: name a file or a folder of them")
+        for f in files:
+            rows += [{"name": w.name, "version": w.version, "file": str(f)} for w in ex.register(f)]
+    if a.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"registered {r['name']}  v{r['version']}  from {r['file']}")
+    return EXIT_OK
 
 
 def cmd_graph(a: argparse.Namespace) -> int:
@@ -197,7 +249,7 @@ def cmd_graph(a: argparse.Namespace) -> int:
 
 
 def cmd_cancel(a: argparse.Namespace) -> int:
-    ex = _executor()
+    ex = _executor(a)
     before = ex.status(a.execution_id)
     after = before if before.finished else ex.cancel(a.execution_id)
     if before.finished:
@@ -216,13 +268,13 @@ def cmd_cancel(a: argparse.Namespace) -> int:
 
 
 def cmd_rerun(a: argparse.Namespace) -> int:
-    ex = _executor()
+    ex = _executor(a)
     new = ex.rerun(a.execution_id, a.from_step, mode="sync")
     return _show(new, a.json)
 
 
 def cmd_list(a: argparse.Namespace) -> int:
-    ex = _executor()
+    ex = _executor(a)
     for path in a.register or []:
         ex.register(Path(path))
     rows = [{"name": w.name, "version": w.version, "hash": w.hash[:12], "description": w.description}
@@ -236,7 +288,7 @@ def cmd_list(a: argparse.Namespace) -> int:
 
 
 def cmd_executions(a: argparse.Namespace) -> int:
-    page = _executor().executions(status=a.status, workflow_name=a.workflow, limit=a.limit)
+    page = _executor(a).executions(status=a.status, workflow_name=a.workflow, limit=a.limit)
     if a.json:
         _print_json([_execution_view(e) for e in page.items])
     else:
@@ -270,7 +322,14 @@ def cmd_keys(a: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wfx", description=__doc__)
+    p.add_argument("--url", help="talk MCP to this endpoint instead of the local store (default: $WFX_URL)")
+    p.add_argument("--api-key", help="API key for --url (default: $WFX_API_KEY)")
     sub = p.add_subparsers(dest="command", required=True)
+
+    rg = sub.add_parser("register", help="store the workflows of files or folders by name")
+    rg.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    rg.add_argument("--json", action="store_true")
+    rg.set_defaults(fn=cmd_register)
 
     r = sub.add_parser("run", help="run a workflow file")
     r.add_argument("file")

@@ -177,3 +177,56 @@ class TerminalStepError(WfxError):
 
     code = "step_failed"
     retryable = False
+
+
+# --- LLM agents (agents/): each says whether a retry can help -----------------------------
+
+
+class ModelAuthFailed(WfxError):
+    """The endpoint refused the operator's key (401/403): retrying cannot help."""
+
+    code = "model_auth_failed"
+
+
+class ModelNotFound(WfxError):
+    """The endpoint does not serve the model (404)."""
+
+    code = "model_not_found"
+
+
+class ModelRateLimited(WfxError):
+    code = "model_rate_limited"
+    retryable = True
+
+
+class ModelUnavailable(WfxError):
+    """5xx, a timeout or a broken connection: worth retrying later."""
+
+    code = "model_unavailable"
+    retryable = True
+
+
+class ContextTooLong(WfxError):
+    code = "context_too_long"
+
+
+class ContentFiltered(WfxError):
+    code = "content_filtered"
+
+
+class ModelRequestRejected(WfxError):
+    """Any other 4xx from the endpoint: the request itself is wrong."""
+
+    code = "model_request_rejected"
+
+
+class InvalidModelOutput(WfxError):
+    """The reply is not the JSON the step asked for, even after one repair turn."""
+
+    code = "invalid_model_output"
+
+
+class BudgetExceeded(WfxError):
+    """A token or cost budget (workflow, request, API key, or a parent's) is spent."""
+
+    code = "budget_exceeded"

@@ -73,6 +73,30 @@ class Usage(BaseModel):
         )
 
 
+class Budget(BaseModel):
+    """Limits on LLM spending, checked before each model call; None: no limit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_tokens: int | None = Field(None, ge=1)
+    max_cost_usd: float | None = Field(None, gt=0)
+
+    def tighter(self, other: Budget | None) -> Budget:
+        """The stricter of both, limit by limit."""
+        if other is None:
+            return self
+
+        def low(a: Any, b: Any) -> Any:
+            return b if a is None else a if b is None else min(a, b)
+
+        return Budget(max_tokens=low(self.max_tokens, other.max_tokens),
+                      max_cost_usd=low(self.max_cost_usd, other.max_cost_usd))
+
+    @property
+    def empty(self) -> bool:
+        return self.max_tokens is None and self.max_cost_usd is None
+
+
 class StepRecord(BaseModel):
     """The checkpoint of one step. ``routed_to`` records the routing decision so that a
     resumed run rebuilds the same frontier from the records alone."""
@@ -117,11 +141,14 @@ class Execution(BaseModel):
     status: ExecutionStatus = ExecutionStatus.QUEUED
     idempotency_key: str | None = None
     principal: str | None = None
+    # The caller's workflow allow-list (None: not limited); checked again as each child starts.
+    allowed_workflows: list[str] | None = None
     parent_id: str | None = None
     parent_step: str | None = None
     depth: int = 0
     rerun_of: str | None = None
     timeout_s: float | None = None
+    budget: Budget | None = None  # from the request and the caller's API key
     progress: Progress = Field(default_factory=Progress)
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     result: Any = None

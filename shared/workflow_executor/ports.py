@@ -21,6 +21,8 @@ from .models import (
     Usage,
 )
 
+Turns = list[dict[str, Any]]  # an agent step's journal (a name: ``list`` is a store method below)
+
 
 @dataclass(frozen=True)
 class ExecutionQuery:
@@ -82,6 +84,14 @@ class ExecutionStore(Protocol):
 
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Give the lease up without finishing (a hand-over to a follow-up task)."""
+
+    def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
+        """Journal one turn of an agent step (``key`` names the step attempt) unless turn
+        ``index`` is already stored; returns the stored turn (the first writer wins). Durable
+        before it returns. NotFound for an unknown execution."""
+
+    def load_turns(self, execution_id: str, key: str) -> Turns:
+        """The turns journaled under ``key``, by index (0, 1, ...; stops at the first gap)."""
 
 
 @runtime_checkable
@@ -156,9 +166,46 @@ class AgentReply:
     usage: Usage = field(default_factory=Usage)
 
 
+class AgentContext(Protocol):
+    """What an agent step gets from the engine: its journal of turns, its budget, cancel-aware
+    sleep, its tools and a way to publish progress. One context per attempt of one step."""
+
+    execution_id: str
+    step_id: str
+    principal: str | None
+
+    def recorded_turns(self) -> list[dict[str, Any]]:
+        """The turns this attempt already journaled (a resumed step replays them)."""
+
+    def record_turn(self, index: int, turn: dict[str, Any]) -> dict[str, Any]:
+        """Journal turn ``index`` before the next one starts; returns what is stored there (the
+        first writer's turn wins, so a stale runner and its replacement agree)."""
+
+    def check_budget(self, spent: Usage) -> None:
+        """Before each model call: raises BudgetExceeded when this step's ``spent`` plus the rest
+        of the execution (and of its ancestors) reaches a budget."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (a retry backoff); raises Cancelled if the execution is cancelled meanwhile."""
+
+    def toolbox(self, tool_ids: tuple[str, ...]) -> Any:
+        """The agents.toolbox.ToolBox for these tool ids. Errors: NotFound, InvalidArgument."""
+
+    def tool_call(self, deadline_s: float | None) -> Any:
+        """The agents.toolbox.ToolCall describing where a tool call comes from."""
+
+    def emit(self, type_: str, data: dict[str, Any]) -> None:
+        """Publish an event about this step (``agent.turn``): never raises."""
+
+
 class AgentRunner(Protocol):
-    def run(self, agent: Any, prompt: Any, *, timeout_s: float | None = None) -> AgentReply:
-        """Ask the agent (a spec.Agent) for a reply. Errors: NoModelConfigured, StepFailed."""
+    def run(self, agent: Any, prompt: Any, ctx: AgentContext, *,
+            output_schema: dict[str, Any] | None = None) -> AgentReply:
+        """Run the agent (a spec.Agent) on ``prompt`` (the rendered input) to its final reply: text,
+        or JSON valid against ``output_schema`` / the agent's response_format. Errors: WfxError
+        subclasses (NoModelConfigured, ModelAuthFailed, ModelNotFound, ModelRateLimited,
+        ModelUnavailable, ContextTooLong, ContentFiltered, InvalidModelOutput, BudgetExceeded,
+        LimitExceeded), each with a fix."""
 
 
 class McpBridge(Protocol):

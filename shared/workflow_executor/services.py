@@ -72,16 +72,27 @@ def _events(settings: Settings) -> EventBus:
 
 
 def _agents(settings: Settings) -> AgentRunner | None:
-    # The LLM agent runner has its own issue; until it lands agent steps fail with
-    # NoModelConfigured, which names what to configure.
-    return None
+    """The openai-client runner when some endpoint is configured; None makes agent steps fail
+    with NoModelConfigured, which names what to configure."""
+    from .agents import providers
+
+    if not providers.configured(settings):
+        return None
+    from .agents.runner import OpenAIAgentRunner
+
+    return OpenAIAgentRunner(settings)
 
 
 def _tools(settings: Settings, functions: FunctionRegistry) -> ToolHost:
     from .agents.tools.base import ToolEnv
     from .agents.tools.registry import ToolRegistry
 
-    return ToolRegistry.from_env(ToolEnv(settings.tools, functions))
+    def model() -> tuple[Any, str] | None:  # the meta-tool's generator, when a model is configured
+        from .generator.service import model_for
+
+        return model_for(settings)
+
+    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model))
 
 
 def build(settings: Settings | None = None, *, with_queue: bool = True, measure_process: bool = False) -> Services:
@@ -114,7 +125,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
             return read_secret(secret)
 
         services.key_source = read_keys
-    for obj in (events, store, registry):  # the event bus flushes what it has batched
+    for obj in (events, store, registry, engine.agents):  # the event bus flushes what it has batched
         close = getattr(obj, "close", None)
         if close:
             services.closers.append(close)

@@ -59,6 +59,9 @@ class Settings:
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
+    # the CLI as a client of an endpoint (wfx --url): WFX_URL and the key it sends, WFX_API_KEY
+    remote_url: str | None = None
+    remote_api_key: str | None = field(default=None, repr=False)
     # untrusted data: the largest step output (JSON bytes) and ${...} rendering (characters)
     max_output_bytes: int = 524_288
     max_render_chars: int = 1_048_576
@@ -69,8 +72,8 @@ class Settings:
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     agent_max_tool_turns: int = 10
-    agent_tool_timeout_s: float = 60.0
-    agent_tool_result_max_bytes: int = 65_536
+    agent_call_timeout_s: float = 120.0   # one model call, unless the agent sets timeout
+    agent_backoff_s: float = 1.0          # first retry delay of a model call; doubles, capped at 30 s
     tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
@@ -126,6 +129,8 @@ class Settings:
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
+                remote_url=env.get("WFX_URL") or None,
+                remote_api_key=env.get("WFX_API_KEY") or None,
                 max_output_bytes=int(env.get("WFX_MAX_OUTPUT_BYTES", "524288")),
                 max_render_chars=int(env.get("WFX_MAX_RENDER_CHARS", "1048576")),
                 openai_api_key=env.get("OPENAI_API_KEY") or None,
@@ -134,8 +139,8 @@ class Settings:
                 providers=parse_providers(env.get("WFX_PROVIDERS"), env),
                 prices={**DEFAULT_PRICES, **parse_prices(env.get("WFX_PRICES") or "{}", "WFX_PRICES")},
                 agent_max_tool_turns=int(env.get("WFX_AGENT_MAX_TOOL_TURNS", "10")),
-                agent_tool_timeout_s=float(env.get("WFX_AGENT_TOOL_TIMEOUT_S", "60")),
-                agent_tool_result_max_bytes=int(env.get("WFX_AGENT_TOOL_RESULT_MAX_BYTES", "65536")),
+                agent_call_timeout_s=float(env.get("WFX_AGENT_CALL_TIMEOUT_S", "120")),
+                agent_backoff_s=float(env.get("WFX_AGENT_BACKOFF_S", "1")),
                 tools=ToolSettings.from_env(env),
             )
         except ValueError as exc:

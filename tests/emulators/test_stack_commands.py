@@ -53,3 +53,17 @@ def test_hints_name_the_state_dir_only_when_it_is_not_the_default(tmp_path: Path
 
     assert _hint("down", str(ROOT / ".wfx" / "dev")) == "python -m emulators down"
     assert _hint("down", str(tmp_path)) == f"python -m emulators down --state-dir {tmp_path}"
+
+
+def test_env_points_the_cli_at_the_stack(tmp_path: Path) -> None:
+    stack, sleeper = _fake_stack(tmp_path / "dev")
+    try:
+        out = subprocess.run([sys.executable, "-m", "emulators", "env", "--state-dir", stack.state_dir], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        stack.stop()
+        sleeper.wait(10)
+
+    assert out.returncode == 0, out.stderr
+    assert "export WFX_URL=http://127.0.0.1:1/" in out.stdout.splitlines()
+    assert f"export WFX_DEV_STATE={stack.state_dir}" in out.stdout.splitlines()

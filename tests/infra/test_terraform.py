@@ -368,7 +368,8 @@ def test_event_delivery_is_ordered_and_dead_lettered(parsed: dict[str, dict[str,
     assert push["push_endpoint"] == "${google_cloudfunctions2_function.events.service_config[0].uri}/${each.value}"
     assert push["oidc_token"][0]["service_account_email"] == "${google_service_account.events_push.email}"
     assert "google_pubsub_topic.triggers" in _text(_locals(parsed)["push_sources"])
-    assert resources[("google_pubsub_topic", "triggers")]["for_each"] == "${toset(var.trigger_topics)}"
+    assert resources[("google_pubsub_topic", "triggers")]["for_each"] == "${local.trigger_topics}"
+    assert "var.trigger_topics" in _locals(parsed)["trigger_topics"]
 
 
 def test_outputs_include_the_function_urls_and_the_mcpremote_snippet(parsed: dict[str, dict[str, Any]]) -> None:

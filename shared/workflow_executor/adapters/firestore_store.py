@@ -39,6 +39,7 @@ from .firestore_codec import (
 )
 from .firestore_lease import HeldLease
 from .firestore_reads import FirestoreReads
+from .firestore_turns import FirestoreTurns
 
 MAX_ATTEMPTS = 25  # compare-and-set rounds before giving up with Transient
 STEP_GRACE_S = 7 * 86400.0  # slots outlive the retention by this much (TTL is per document)
@@ -48,7 +49,7 @@ MAX_LEASES = 10_000
 Change = Callable[[Execution], tuple[Execution, bool] | None]
 
 
-class FirestoreExecutionStore(FirestoreReads):
+class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
     """ExecutionStore on Firestore (see ``ports.ExecutionStore``); ``list`` items carry no steps.
 
     ``client`` is a ``google.cloud.firestore.Client``; ``retention_s`` sets ``expire_at`` (the

@@ -22,7 +22,7 @@ from ..models import (
     StoredWorkflow,
     Usage,
 )
-from ..ports import ExecutionQuery
+from ..ports import ExecutionQuery, Turns
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error, workflow_hash
 
 
@@ -37,6 +37,7 @@ class MemoryExecutionStore:
         self._runs: dict[str, Execution] = {}  # stored without steps
         self._steps: dict[str, dict[str, StepRecord]] = {}
         self._keys: dict[tuple[str, str], str] = {}  # (principal or "", idempotency key) -> id
+        self._turns: dict[tuple[str, str], dict[int, str]] = {}  # (id, step attempt key) -> index -> JSON
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store a copy; (existing, False) when the id or (principal, idempotency_key) is taken."""
@@ -185,6 +186,25 @@ class MemoryExecutionStore:
             if run is not None and run.lease_owner == owner and not run.finished:
                 run.lease_owner = run.lease_expires_at_s = None
                 run.version += 1
+
+    def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
+        """Keep turn ``index`` of ``key`` unless one is there; returns the stored one (a copy)."""
+        data = json.dumps(turn)  # JSON in, JSON out: what the durable stores do
+        with self._lock:
+            if execution_id not in self._runs:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            turns = self._turns.setdefault((execution_id, key), {})
+            stored = turns.setdefault(index, data)
+        out: dict[str, Any] = json.loads(stored)
+        return out
+
+    def load_turns(self, execution_id: str, key: str) -> Turns:
+        with self._lock:
+            turns = dict(self._turns.get((execution_id, key), {}))
+        out: list[dict[str, Any]] = []
+        while len(out) in turns:
+            out.append(json.loads(turns[len(out)]))
+        return out
 
     def _live(self, execution_id: str) -> Execution:
         run = self._runs.get(execution_id)

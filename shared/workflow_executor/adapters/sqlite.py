@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
 from ..models import ErrorInfo, Execution, ExecutionStatus, Page, Progress, StepRecord, Usage
-from ..ports import ExecutionQuery
+from ..ports import ExecutionQuery, Turns
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 
 SCHEMA_VERSION = 2
@@ -43,6 +43,10 @@ _SCHEMA = (
         PRIMARY KEY (name, version), UNIQUE (name, hash))""",
     # v2: which version a name means; versions stored with latest=False have no head of their own
     "CREATE TABLE IF NOT EXISTS workflow_heads (name TEXT PRIMARY KEY, hash TEXT NOT NULL)",
+    # the journal of agent turns (model replies, tool results) of each step attempt
+    """CREATE TABLE IF NOT EXISTS turns (
+        execution_id TEXT NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL, turn TEXT NOT NULL,
+        PRIMARY KEY (execution_id, key, idx))""",
 )
 _MIGRATE_V2 = (
     "INSERT OR IGNORE INTO workflow_heads (name, hash) SELECT name, hash FROM workflows w"
@@ -72,6 +76,12 @@ _UPSERT_STEP = (
     "INSERT INTO steps (execution_id, step_id, record) VALUES (?, ?, ?)"
     " ON CONFLICT (execution_id, step_id) DO UPDATE SET record = excluded.record"
 )
+_INSERT_TURN = (
+    "INSERT OR IGNORE INTO turns (execution_id, key, idx, turn)"
+    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?)"
+)
+_SELECT_TURN = "SELECT turn FROM turns WHERE execution_id = ? AND key = ? AND idx = ?"
+_SELECT_TURNS = "SELECT idx, turn FROM turns WHERE execution_id = ? AND key = ? ORDER BY idx"
 _RELEASE = (
     "UPDATE executions SET lease_owner = NULL, lease_expires_at_s = NULL, version = version + 1"
     f" WHERE id = ? AND lease_owner = ? AND status NOT IN {_TERMINAL_SQL}"
@@ -323,6 +333,30 @@ class SqliteExecutionStore(SqliteBase):
         """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
         with self._tx() as db:
             db.execute(_RELEASE, (execution_id, owner))
+
+    def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
+        """One insert-if-absent, committed (durable per ``synchronous``) before it returns."""
+        data = json.dumps(turn)
+        with self._tx() as db:
+            cur = db.execute(_INSERT_TURN, (execution_id, key, index, data, execution_id))
+            if cur.rowcount == 1:
+                fresh: dict[str, Any] = json.loads(data)
+                return fresh
+            row = db.execute(_SELECT_TURN, (execution_id, key, index)).fetchone()
+        if row is None:
+            raise NotFound(f"no execution {execution_id}", fix="check the id")
+        out: dict[str, Any] = json.loads(row[0])
+        return out
+
+    def load_turns(self, execution_id: str, key: str) -> Turns:
+        with self._lock:
+            rows = self._db.execute(_SELECT_TURNS, (execution_id, key)).fetchall()
+        out: list[dict[str, Any]] = []
+        for idx, data in rows:
+            if idx != len(out):
+                break
+            out.append(json.loads(data))
+        return out
 
     # -- helpers (called inside the lock) --
 

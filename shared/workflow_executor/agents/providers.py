@@ -32,6 +32,8 @@ def provider_settings(settings: Settings, provider: str | None) -> ProviderSetti
     """The provider an agent names, or the default one. Errors: NotFound for an unknown name,
     NoModelConfigured when nothing is configured."""
     default = default_provider(settings.openai_api_key, settings.openai_base_url, settings.model)
+    if provider == "openai" and provider not in settings.providers:
+        provider = None  # LangSwarm's vendor name: the server's default OpenAI endpoint
     if provider and provider != DEFAULT_PROVIDER:
         found = settings.providers.get(provider)
         if found is None:
@@ -78,7 +80,7 @@ class Clients:
         self._clients: dict[str, tuple[openai.OpenAI, str | None]] = {}
 
     def get(self, provider: str | None) -> tuple[openai.OpenAI, str | None]:
-        key = provider or DEFAULT_PROVIDER
+        key = provider_settings(self.settings, provider).name
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = client_for(self.settings, provider)

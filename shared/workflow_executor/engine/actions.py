@@ -27,6 +27,7 @@ from ..models import Usage
 from ..spec import expr
 from ..spec.model import MAX_LOOP_ITERATIONS, Step
 from ..spec.refs import RenderBudget, RenderTooLarge, Scope, render
+from .agent_steps import StepAgentContext
 from .functions import accepts_context, wants_run
 from .outputs import check_output, too_large
 
@@ -57,11 +58,13 @@ def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
     if step.loop is not None:
         out, usage, attempts = _loop(run, step, scope)
         return StepResult(out, attempts, usage)
-    out, u, attempts = with_retry(run, step, lambda: call_action(run, step, scope))
+    out, u, attempts = with_retry(run, step, lambda a: call_action(run, step, scope, a))
     return StepResult(out, attempts, u)
 
 
-def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None, int]:
+def with_retry(run: Run, step: Step,
+               fn: Callable[[int], tuple[Any, Usage | None]]) -> tuple[Any, Usage | None, int]:
+    """Call ``fn(attempt)`` under the step's timeout until it succeeds or the retry policy ends."""
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
@@ -71,7 +74,7 @@ def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]])
     while True:
         attempt += 1
         try:
-            out, u = _with_timeout(run, step, fn)
+            out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
                 u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
             return out, u, attempt
@@ -89,14 +92,14 @@ def with_retry(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None]])
                 raise Cancelled("cancelled while waiting to retry", step=step.id) from None
 
 
-def _cpu_timed(fn: Callable[[], tuple[Any, Usage | None]],
-               total: list[float]) -> Callable[[], tuple[Any, Usage | None]]:
+def _cpu_timed(fn: Callable[[int], tuple[Any, Usage | None]],
+               total: list[float]) -> Callable[[int], tuple[Any, Usage | None]]:
     """``fn`` adding the CPU time of the thread that runs it (every attempt) to ``total[0]``."""
 
-    def timed() -> tuple[Any, Usage | None]:
+    def timed(attempt: int) -> tuple[Any, Usage | None]:
         start = time.thread_time()
         try:
-            return fn()
+            return fn(attempt)
         finally:
             total[0] += time.thread_time() - start
 
@@ -135,9 +138,10 @@ def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None
     return result
 
 
-def call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
-    """Run the step's single action once; its output is checked before anyone stores it."""
-    out, usage = _call_action(run, step, scope)
+def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[Any, Usage | None]:
+    """Run the step's single action once; its output is checked before anyone stores it.
+    ``attempt`` counts from 1 (an agent step's journal key)."""
+    out, usage = _call_action(run, step, scope, attempt)
     check_output(out, step.id, run.engine.config.max_output_bytes)
     return out, usage
 
@@ -153,7 +157,7 @@ def _render(run: Run, step: Step, value: Any, scope: Scope) -> Any:
                                 "string", step=step.id, limit=limit) from None
 
 
-def _call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]:
+def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any, Usage | None]:
     if step.function is not None:
         fn = run.engine.functions.resolve(step.function)
         args = _render(run, step, step.args, scope)
@@ -180,8 +184,13 @@ def _call_action(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage | None]
         if run.engine.agents is None:
             raise NoModelConfigured(
                 f"step '{step.id}' needs agent '{step.agent}' but no model is configured",
-                fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) for the server")
-        reply = run.engine.agents.run(agent, _render(run, step, step.input, scope), timeout_s=agent.timeout)
+                fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) or WFX_PROVIDERS for the server")
+        ctx = StepAgentContext(run, step, scope.loop_path, attempt)
+        try:
+            reply = run.engine.agents.run(agent, _render(run, step, step.input, scope), ctx,
+                                          output_schema=step.output_schema)
+        finally:
+            ctx.done()
         return reply.output, reply.usage
     if step.invoke_workflow is not None:
         return run.invoke_child(step, _render(run, step, step.input, scope), scope.loop_path)
@@ -220,7 +229,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
                 if res.usage:
                     usage = usage.add(res.usage)
             return out
-        o, u, a = with_retry(run, step, lambda: call_action(run, step, it_scope))
+        o, u, a = with_retry(run, step, lambda n: call_action(run, step, it_scope, n))
         attempts += a
         if u is not None:
             usage = usage.add(u)

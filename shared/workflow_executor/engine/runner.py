@@ -29,6 +29,7 @@ from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
 from ..spec.refs import Scope, UnresolvedReference, parse_ref
 from . import actions, children
+from .agent_steps import Spending
 from .clock import SystemClock
 from .frontier import chain_route, is_join, ready_steps, split_user
 from .functions import FunctionRegistry
@@ -142,7 +143,8 @@ class Engine:
             flag.set()
 
     def run(self, execution_id: str, *, owner: str | None = None, now_s: float | None = None,
-            budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None) -> Execution:
+            budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None,
+            parent: Run | None = None) -> Execution:
         """Run or resume ``execution_id`` to a terminal status and return it. With ``budget_s``
         the run stops between steps once that much time has passed, gives the lease up and
         returns the unfinished execution (the caller hands over to a follow-up task).
@@ -154,7 +156,7 @@ class Engine:
         now = self.clock.now() if now_s is None else now_s
         ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
         flag = self._cancel_flags.setdefault(execution_id, threading.Event())
-        run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None)
+        run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None, parent=parent)
         self.heartbeat.add(run)
         try:
             return run.execute()
@@ -169,6 +171,9 @@ class Engine:
         finally:
             self.heartbeat.remove(run)
             self._cancel_flags.pop(execution_id, None)
+            if parent is not None:  # its usage now counts through the parent's step record
+                with parent.spending.lock:
+                    parent.spending.children.discard(run)
 
 
 class Run:
@@ -176,7 +181,7 @@ class Run:
 
     def __init__(self, engine: Engine, ex: Execution, owner: str, flag: threading.Event,
                  budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None,
-                 takeover: bool = False) -> None:
+                 takeover: bool = False, parent: Run | None = None) -> None:
         # Taking over from a runner known to be dead (the embedded server at start): its
         # children's leases are dead too.
         self.takeover = takeover
@@ -205,6 +210,13 @@ class Run:
         self.deadline = start + limit if limit else None
         self._next_poll = time.monotonic() + engine.config.cancel_poll_s
         self.usage = ex.usage
+        # LLM spending still running (agent steps, children), for budgets; a child counts against
+        # its parent (``parent``: the run of the parent execution in this process).
+        self.parent = parent
+        self.spending = Spending()
+        if parent is not None:
+            with parent.spending.lock:
+                parent.spending.children.add(self)
 
     # -- cancellation and deadline -------------------------------------------------------
 
@@ -427,6 +439,10 @@ class Run:
             ex = cur
         self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None})
         return ex
+
+    def emit(self, type_: str, data: dict[str, Any]) -> None:
+        """Publish an event of this execution (never raises)."""
+        self._emit(type_, data)
 
     def _emit(self, type_: str, data: dict[str, Any]) -> None:
         try:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import WfxError
-from . import read_tools, run_tools, schemas
+from . import admin_tools, read_tools, run_tools, schemas
 from .app import McpApp
 from .auth import Caller
 from .results import ToolResult, error_result, from_error, from_validation
@@ -65,6 +65,8 @@ TOOLS: Mapping[str, ToolSpec] = MappingProxyType(dict([
     _spec("rerun_execution", schemas.RerunExecutionInput, run_tools.rerun_execution, ("run",),
           "Run a finished execution again, reusing its finished steps up to the failed one (or from_step).",
           tasks=True),
+    _spec("register_workflow", admin_tools.RegisterWorkflowInput, admin_tools.register_workflow, ("admin",),
+          "Store a workflow document's workflows by name for every caller (admin keys only)."),
 ]))
 
 

@@ -20,7 +20,8 @@ from .normalize import ID_RE, Collector, keys_ok, normalize_steps
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "settings")
-WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow")
+WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
+                 "max_cost_usd")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
 
@@ -260,6 +261,14 @@ def _workflow(ident: str, body: dict[str, Any], wpath: str, c: Collector) -> dic
     names = _inputs(body.get("inputs"), f"{wpath}.inputs", c)
     if names:
         wf["inputs"] = names
+    for key, kind in (("max_tokens", int), ("max_cost_usd", float)):  # the LLM budget of a run
+        v = body.get(key)
+        if v is not None:
+            if isinstance(v, kind | int) and not isinstance(v, bool) and v > 0:
+                wf[key] = v
+            else:
+                c.add(f"{wpath}.{key}", f"{key} must be a number above 0, got {v!r}",
+                      fix=f"write e.g. {key}: {100000 if kind is int else 0.5}")
     return wf
 
 

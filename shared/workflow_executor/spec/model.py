@@ -111,6 +111,7 @@ class Step(_Frozen):
     timeout: float | None = Field(None, gt=0)
     condition: str | None = None
     description: str | None = None
+    output_schema: dict[str, Any] | None = None  # an agent step's reply must be JSON of this schema
 
     @property
     def action(self) -> str | None:
@@ -121,21 +122,29 @@ class Step(_Frozen):
 
 
 class Agent(_Frozen):
-    """An LLM agent reached through an OpenAI-compatible endpoint."""
+    """An LLM agent reached through an OpenAI-compatible endpoint the operator configured.
+
+    ``provider`` names one of the operator's endpoints; a document can never set a URL or a key
+    (``spec.agent_checks`` refuses ``base_url`` / ``api_key_env`` / ``api_key``). ``timeout`` and
+    ``retries`` apply to each model call; ``max_tool_turns`` bounds the tool loop.
+    """
 
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
     id: str
     agent_type: str = "openai"
+    provider: str | None = None
     model: str | None = None
     system_prompt: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    timeout: float | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    timeout: float | None = Field(None, gt=0)
+    retries: int | None = Field(None, ge=0, le=10)
     tools: tuple[str, ...] = ()
-    response_format: str | None = None
+    # "text" | "json" | "json_object" | a JSON Schema | {"type": "json_schema", "json_schema": {...}}
+    response_format: str | dict[str, Any] | None = None
+    response_mode: str | None = None  # LangSwarm's; accepted, no effect here
+    max_tool_turns: int | None = Field(None, ge=0, le=100)
 
 
 class Tool(_Frozen):
@@ -154,6 +163,9 @@ class Workflow(_Frozen):
     timeout: float | None = Field(None, gt=0)
     # LangSwarm's named inputs (``inputs: [user_input, user_query]``): ``${user_query}`` reads them
     inputs: tuple[str, ...] = ()
+    # the LLM budget of each run (tokens and USD), children included; checked before each model call
+    max_tokens: int | None = Field(None, ge=1)
+    max_cost_usd: float | None = Field(None, gt=0)
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:

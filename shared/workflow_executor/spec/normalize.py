@@ -17,6 +17,7 @@ ACTION_KEYS = ("agent", "function", "tool", "invoke_workflow")
 STEP_KEYS = (
     "id", "agent", "input", "function", "args", "tool", "params", "invoke_workflow", "output",
     "depends_on", "fan_key", "is_fan_in", "loop", "retry", "timeout", "condition", "description",
+    "output_schema",
 )
 LOOP_KEYS = ("for_each", "until", "var", "max", "body")
 RETRY_KEYS = ("max_attempts", "backoff_s", "max_backoff_s")
@@ -158,6 +159,13 @@ def _step(raw: dict[str, Any], sid: str, path: str, c: Collector, depth: int) ->
             step["condition"] = cond
     if raw.get("description") is not None:
         step["description"] = str(raw["description"])
+    if raw.get("output_schema") is not None:
+        if isinstance(raw["output_schema"], dict):
+            step["output_schema"] = raw["output_schema"]
+        else:
+            c.add(f"{path}.output_schema",
+                  f"output_schema must be a JSON Schema object, got {_show(raw['output_schema'])}",
+                  fix="write output_schema: {type: object, properties: {...}}")
     return step
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Issue, SpecError
+from .agent_checks import check_agent_step, check_agents
 from .graph import Graph, graph
 from .model import (
     MAX_FAN_OUT,
@@ -93,6 +94,7 @@ class _Checker:
     # --- document level -------------------------------------------------------------------
 
     def document(self) -> None:
+        self.errors.extend(check_agents(self.doc, self.source))
         for tid, tool in self.doc.tools.items():
             if tool.function and self.function_checker and (msg := self.function_checker(tool.function)):
                 self.error(f"tools.{tid}.function", msg, "use a function the operator allows")
@@ -273,6 +275,8 @@ class _Checker:
         elif len(kinds) > 1:
             self.error(path, f"step '{step.id}' has {len(kinds)} actions: {', '.join(kinds)}",
                        "keep one action per step; split the others into their own steps")
+        for issue in check_agent_step(step, path, self.doc, self.source):
+            (self.warnings if issue.severity == "warning" else self.errors).append(issue)
         if step.agent is not None and step.agent not in self.doc.agents:
             self.error(f"{path}.agent", f"unknown agent '{step.agent}'",
                        f"define it under agents: or use one of: {', '.join(self.doc.agents) or '(none)'}")
