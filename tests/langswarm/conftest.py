@@ -1,5 +1,6 @@
 """An executor for LangSwarm-shaped documents: embedded (memory), the corpus functions allowed,
-and agent steps answered through the real ``openai`` client by the local test LLM server."""
+and agent steps run by the product's agent runner (the real ``openai`` client) against the local
+test LLM server."""
 
 from __future__ import annotations
 
@@ -27,9 +28,6 @@ def wfx(tmp_path: Path, llm: LLMServer, monkeypatch: pytest.MonkeyPatch) -> Iter
         monkeypatch.setenv(k, v)
     s = replace(Settings.from_env(env), store="memory", function_modules=("ls_fns",))
     ex = Executor.local(settings=s, memory=True)
-    if ex.engine.agents is None:  # until the product's agent runner lands: the same client path
-        from agent_runner import ChatRunner
-
-        ex.engine.agents = ChatRunner(llm.base_url)
+    assert ex.engine.agents is not None  # the product's openai-client runner, pointed at the test server
     yield ex
     ex.close()
