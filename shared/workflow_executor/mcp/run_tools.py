@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import service as generation
+from ..generator.agents import builtin_tools_for
 from ..generator.service import Generation, model_for
 from ..generator.tasks import default_name
 from ..generator.template import GENERATED
@@ -204,7 +205,8 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
     model = model_for(app.services.settings)
     try:
         gen = generation.generate(description, validate=lambda d: app.executor.check(d, name=name), name=name,
-                                  agents_config=agents, tools_config=tools, complexity=complexity, model=model)
+                                  agents_config=agents, tools_config=tools, complexity=complexity, model=model,
+                                  builtin_tools=builtin_tools_for(app.services.settings))
     finally:
         if model is not None:
             model[0].close()
