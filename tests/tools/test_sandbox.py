@@ -48,6 +48,8 @@ def test_each_way_out_fails_its_step_with_a_clear_code(tmp_path: Path, case: str
     assert done.status == ExecutionStatus.FAILED
     assert done.error is not None
     assert (done.error.code, done.error.step) == (code, "try")
-    shown = json.dumps(done.model_dump(mode="json"))
-    assert str(tmp_path) not in shown
-    assert "top secret" not in shown
+    # what the tool answered (the step's own params, shown as its input, are the caller's text)
+    shown = json.dumps([done.error.model_dump(mode="json"), done.steps["try"].error.model_dump(mode="json")
+                        if done.steps["try"].error else None, done.result])
+    assert str(tmp_path) not in shown and str(data) not in shown
+    assert "top secret" not in json.dumps(done.model_dump(mode="json"))
