@@ -398,8 +398,15 @@ class Run:
                 self.finished_count += 1
             progress = Progress(completed=self.finished_count, total=len(self.workflow.steps),
                                 current=sorted(set(running) | set(ready)))
-            self.store.save_step(self.ex.id, self.owner, rec, progress,
-                                 self.clock.now() + self.engine.config.lease_ttl_s)
+            try:
+                self.store.save_step(self.ex.id, self.owner, rec, progress,
+                                     self.clock.now() + self.engine.config.lease_ttl_s)
+            except LeaseLost:
+                raise
+            except Conflict:
+                # Finished under this runner: a cancel ends an execution at once, and the step
+                # that was running when it came is discarded.
+                raise Cancelled("execution was cancelled") from None
             self.renewed_at = time.monotonic()
         self._emit(f"step.{rec.status.value}", {"step": rec.step_id, "attempts": rec.attempts})
         return ready
