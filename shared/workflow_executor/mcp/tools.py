@@ -48,7 +48,7 @@ TOOLS: Mapping[str, ToolSpec] = MappingProxyType(dict([
           run_tools.execute_generated_workflow, ("generate", "run"),
           "Generate a workflow from a description and run it in one call.", tasks=True),
     _spec("check_execution_status", schemas.CheckExecutionStatusInput, read_tools.check_execution_status,
-          ("read",), "Status, progress ('Processing step 3 of 5'), steps, result or error of an execution.",
+          ("read",), "Status, progress ('Running step 3 of 5: transform'), steps, result or error of an execution.",
           read_only=True),
     _spec("cancel_execution", schemas.CancelExecutionInput, read_tools.cancel_execution, ("cancel",),
           "Cancel a queued or running execution (it stops at its next step boundary)."),
