@@ -113,6 +113,7 @@ class StepRecord(BaseModel):
     error: ErrorInfo | None = None
     usage: Usage | None = None
     reused: bool = False
+    input_preview: str | None = None  # the rendered input as JSON, cut (for people; engine.inputs)
 
 
 class Progress(BaseModel):

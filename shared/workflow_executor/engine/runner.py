@@ -28,7 +28,7 @@ from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
 from ..spec.refs import Scope, UnresolvedReference, parse_ref
-from . import actions, children
+from . import actions, children, inputs
 from .agent_steps import Spending
 from .clock import SystemClock
 from .frontier import chain_route, ready_steps, split_user
@@ -327,6 +327,12 @@ class Run:
     def _run_step(self, step: Step) -> StepRecord:
         started = self.clock.now()
         scope = self._scope(step)
+        rec = self._attempt(step, scope, started)
+        if rec.status != StepStatus.SKIPPED:
+            rec.input_preview = inputs.preview(step, scope)
+        return rec
+
+    def _attempt(self, step: Step, scope: Scope, started: float) -> StepRecord:
         try:
             res = actions.run_step(self, step, scope)
             if res.skipped:
@@ -395,8 +401,15 @@ class Run:
                 self.finished_count += 1
             progress = Progress(completed=self.finished_count, total=len(self.workflow.steps),
                                 current=sorted(set(running) | set(ready)))
-            self.store.save_step(self.ex.id, self.owner, rec, progress,
-                                 self.clock.now() + self.engine.config.lease_ttl_s)
+            try:
+                self.store.save_step(self.ex.id, self.owner, rec, progress,
+                                     self.clock.now() + self.engine.config.lease_ttl_s)
+            except LeaseLost:
+                raise
+            except Conflict:
+                # Finished under this runner: a cancel ends an execution at once, and the step
+                # that was running when it came is discarded.
+                raise Cancelled("execution was cancelled") from None
             self.renewed_at = time.monotonic()
         data: dict[str, Any] = {"step": rec.step_id, "attempts": rec.attempts}
         if rec.usage is not None and (rec.usage.prompt_tokens or rec.usage.completion_tokens):
