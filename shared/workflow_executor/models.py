@@ -113,6 +113,8 @@ class StepRecord(BaseModel):
     error: ErrorInfo | None = None
     usage: Usage | None = None
     reused: bool = False
+    # what LangSwarm-style leniency did here (a condition that could not be read, a null branch)
+    warnings: list[str] = Field(default_factory=list)
     input_preview: str | None = None  # the rendered input as JSON, cut (for people; engine.inputs)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from ..agents.toolbox import ToolHost
 from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
-from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
+from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, McpBridge, WorkflowRegistry
 from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
@@ -31,7 +31,7 @@ from ..spec.refs import Scope, UnresolvedReference, parse_ref
 from . import actions, children, inputs
 from .agent_steps import Spending
 from .clock import SystemClock
-from .frontier import chain_route, ready_steps, split_user
+from .frontier import chain_route, is_join, ready_steps, split_user
 from .functions import FunctionRegistry
 from .heartbeat import Heartbeat
 
@@ -80,6 +80,7 @@ class Engine:
         self.agents = agents
         self.tools = tools  # agents' tools and tool: steps (agents/tools); None: only type function
         self.config = config or EngineConfig()
+        self.mcp: McpBridge | None = None  # for mcp_call steps; services wires it
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
             OrderedDict())
         self._docs_lock = threading.Lock()
@@ -315,8 +316,10 @@ class Run:
             branches = {b: self.outputs[b] for b in self.graph.branches.get(step.fan_key, ())
                         if b in self.outputs}
         cfg = self.engine.config
+        absent = self.graph.ancestors(step.id) if is_join(self.graph, step) else frozenset()
         return Scope(self.ex.input, self.outputs, branches=branches, allowed_env=cfg.allowed_env,
-                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous())
+                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous(),
+                     absent=absent)
 
     def _previous(self) -> Any:
         """LangSwarm's ``previous_output``: the output of the step that finished last."""
@@ -338,11 +341,12 @@ class Run:
             if res.skipped:
                 targets, to_user = self._route(step, None, scope)
                 return StepRecord(step_id=step.id, status=StepStatus.SKIPPED, started_at_s=started,
-                                  ended_at_s=self.clock.now(), routed_to=targets, to_user=to_user)
+                                  ended_at_s=self.clock.now(), routed_to=targets, to_user=to_user,
+                                  warnings=list(scope.notes))
             targets, to_user = self._route(step, res.output, scope)
             return StepRecord(step_id=step.id, status=StepStatus.COMPLETED, attempts=res.attempts,
                               started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
-                              routed_to=targets, to_user=to_user, usage=res.usage)
+                              routed_to=targets, to_user=to_user, usage=res.usage, warnings=list(scope.notes))
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
@@ -371,14 +375,23 @@ class Run:
             # The condition may read this step's own output by id as well as by ``output``.
             s = scope.replace(outputs={**self.outputs, step.id: output}, step_output=output)
             names = {"output": output}
-            if isinstance(cond, IfCondition):
-                targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise
-            elif isinstance(cond, SwitchCondition):
-                value = expr.evaluate(cond.expr, s, names)
-                key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-                targets += cond.cases.get(key, cond.default)
-            elif isinstance(cond, ExistsCondition):
-                targets += cond.then if _exists(cond.ref, s) else cond.otherwise
+            try:
+                if isinstance(cond, IfCondition):
+                    targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise
+                elif isinstance(cond, SwitchCondition):
+                    value = expr.evaluate(cond.expr, s, names)
+                    key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                    targets += cond.cases.get(key, cond.default)
+                elif isinstance(cond, ExistsCondition):
+                    targets += cond.then if _exists(cond.ref, s) else cond.otherwise
+            except (UnresolvedReference, expr.ExpressionError) as exc:
+                # LangSwarm leaves an unreadable placeholder in place and the test is false: take
+                # the else branch (the default of a switch) and say so on the step record.
+                fallback = cond.default if isinstance(cond, SwitchCondition) else cond.otherwise
+                targets += fallback
+                scope.notes.append(f"output condition could not be evaluated ({exc.message}); took the "
+                                   f"{'default' if isinstance(cond, SwitchCondition) else 'else'} branch "
+                                   f"({', '.join(fallback) or 'nothing'}), as LangSwarm does")
         return split_user(targets)
 
     def _complete(self, rec: StepRecord, running: Any) -> list[str]:

@@ -187,6 +187,23 @@ class KeyRing:
         self._keyed = self._file_exists() or bool(self._current())
         return self._keyed
 
+    def caller_for(self, principal: str | None) -> Caller | None:
+        """The rights a run started by ``principal`` holds when it calls our tools itself
+        (``mcp_call`` to ``local://workflow_executor``): the least of that principal's keys
+        (the scopes and allow-list every one of them has), never more. Without configured keys
+        the server is open, so is the run; with keys, a principal without one gets None."""
+        if not self.configured:
+            return OPEN_CALLER if principal in (None, LOCAL_PRINCIPAL) else Caller(principal, OPEN_CALLER.scopes)
+        recs = [r for r in self._current().values() if r.name == principal]
+        if not recs:
+            return None
+        # an admin key holds every scope: count it as all of them (admin itself only if all are admin)
+        scopes = frozenset.intersection(*(r.scopes | (frozenset(SCOPES) if "admin" in r.scopes else frozenset())
+                                          for r in recs))
+        lists = [r.workflows for r in recs if r.workflows is not None]
+        allowed = frozenset.intersection(*lists) if lists else None
+        return Caller(str(principal), scopes, allowed)
+
     def authenticate(self, headers: Mapping[str, str]) -> Caller | None:
         """The caller for the key in ``headers`` (lower-case names), or None when there is no
         valid key. Without configured keys, None too: the transport decides about open mode."""
