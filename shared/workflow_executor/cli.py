@@ -43,7 +43,8 @@ def _execution_view(ex: Execution) -> dict[str, Any]:
         "mode": ex.mode.value, "progress": ex.progress.describe(), "result": ex.result,
         "error": ex.error.model_dump() if ex.error else None,
         "steps": [{"id": r.step_id, "status": r.status.value, "attempts": r.attempts,
-                   "error": r.error.message if r.error else None}
+                   "error": r.error.message if r.error else None,
+                   **({"warnings": list(r.warnings)} if r.warnings else {})}
                   for r in sorted(ex.steps.values(), key=lambda r: r.seq)],
         "rerun_of": ex.rerun_of,
     }
@@ -58,6 +59,9 @@ def _show(ex: Execution, as_json: bool) -> int:
         print(f"{ex.id}  {ex.workflow_name}  {ex.status.value}  ({progress})")
         if ex.result is not None:
             print(json.dumps(ex.result, indent=2, default=str, ensure_ascii=False))
+        for r in sorted(ex.steps.values(), key=lambda r: r.seq):
+            for note in r.warnings:
+                print(f"warning step '{r.step_id}': {note}", file=sys.stderr)
         if ex.error:
             where = f" at step '{ex.error.step}'" if ex.error.step else ""
             print(f"error{where}: [{ex.error.code}] {ex.error.message}", file=sys.stderr)
