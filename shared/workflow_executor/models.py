@@ -78,8 +78,8 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_tokens: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, gt=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
 
     def tighter(self, other: Budget | None) -> Budget:
         """The stricter of both, limit by limit."""

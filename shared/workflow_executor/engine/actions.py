@@ -68,6 +68,7 @@ def with_retry(run: Run, step: Step,
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
+    spent = Usage()  # LLM usage of failed attempts: paid for all the same
     cpu = [0.0]
     if step.invoke_workflow is None:  # a child's usage already carries the CPU of its steps
         fn = _cpu_timed(fn, cpu)
@@ -77,6 +78,8 @@ def with_retry(run: Run, step: Step,
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
                 u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
+            if spent.prompt_tokens or spent.completion_tokens:
+                u = spent.add(u or Usage())
             return out, u, attempt
         except (Cancelled, ExecutionTimeout):
             raise
@@ -84,6 +87,9 @@ def with_retry(run: Run, step: Step,
             err = exc if isinstance(exc, WfxError) else StepFailed(f"{type(exc).__name__}: {exc}")
             if not isinstance(exc, WfxError):
                 err.retryable = True
+            if isinstance(err.details.get("usage"), dict):
+                spent = spent.add(Usage(**err.details["usage"]))
+                err.details["usage"] = spent.model_dump()
             if attempt >= max_attempts or not err.retryable:
                 err.details.setdefault("attempts", attempt)
                 raise err from None

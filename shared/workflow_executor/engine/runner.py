@@ -350,7 +350,10 @@ class Run:
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
-            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
+            rec = self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
+            if isinstance(exc.details.get("usage"), dict):  # an agent step's spending before it failed
+                rec.usage = Usage(**exc.details["usage"])
+            return rec
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
 
@@ -411,10 +414,20 @@ class Run:
                 self.finished_count += 1
             progress = Progress(completed=self.finished_count, total=len(self.workflow.steps),
                                 current=sorted(set(running) | set(ready)))
-            self.store.save_step(self.ex.id, self.owner, rec, progress,
-                                 self.clock.now() + self.engine.config.lease_ttl_s)
+            try:
+                self.store.save_step(self.ex.id, self.owner, rec, progress,
+                                     self.clock.now() + self.engine.config.lease_ttl_s)
+            except LeaseLost:
+                raise
+            except Conflict:
+                # Finished under this runner: a cancel ends an execution at once, and the step
+                # that was running when it came is discarded.
+                raise Cancelled("execution was cancelled") from None
             self.renewed_at = time.monotonic()
-        self._emit(f"step.{rec.status.value}", {"step": rec.step_id, "attempts": rec.attempts})
+        data: dict[str, Any] = {"step": rec.step_id, "attempts": rec.attempts}
+        if rec.usage is not None and (rec.usage.prompt_tokens or rec.usage.completion_tokens):
+            data["usage"] = rec.usage.model_dump()  # LLM tokens and cost of this step
+        self._emit(f"step.{rec.status.value}", data)
         return ready
 
     def _result(self) -> Any:
@@ -443,7 +456,8 @@ class Run:
             if cur is None:
                 raise
             ex = cur
-        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None})
+        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None,
+                                                    "usage": ex.usage.model_dump()})
         return ex
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
