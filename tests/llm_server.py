@@ -64,6 +64,9 @@ class _State:
 def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the openai client expects
+        # headers and body go out in two writes: with Nagle on, each answer waits ~40 ms for the
+        # client's delayed ACK
+        disable_nagle_algorithm = True
 
         def setup(self) -> None:
             super().setup()

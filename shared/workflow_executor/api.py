@@ -134,12 +134,15 @@ class Executor:
         dispatch: bool = True,
         stored: StoredWorkflow | None = None,
         budget: Budget | None = None,
+        allowed_workflows: list[str] | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
         execution (finished for sync). ``stored``: the version the caller already looked up
         for ``workflow_name`` (saves a registry read); ``budget``: LLM limits of this run (the
-        workflow's own apply too, the stricter wins). Errors: NotFound, SpecError, InvalidArgument."""
+        workflow's own apply too, the stricter wins); ``allowed_workflows``: the caller's
+        allow-list, which every child workflow is checked against as it starts.
+        Errors: NotFound, SpecError, InvalidArgument."""
         try:
             mode = ExecutionMode(mode)
         except ValueError:
@@ -154,7 +157,8 @@ class Executor:
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
-                       budget=None if budget is None or budget.empty else budget, created_at_s=now, updated_at_s=now)
+                       budget=None if budget is None or budget.empty else budget,
+                       allowed_workflows=allowed_workflows, created_at_s=now, updated_at_s=now)
         ex, created = self.store.create(ex)
         if created:
             self._publish("execution.queued", ex)
@@ -294,7 +298,8 @@ class Executor:
         now = self.engine.clock.now()
         new = Execution(id=uuid.uuid4().hex, workflow_name=old.workflow_name, workflow_hash=old.workflow_hash,
                         mode=ExecutionMode(mode) if mode else old.mode, input=old.input, principal=old.principal,
-                        timeout_s=old.timeout_s, rerun_of=old.id, created_at_s=now, updated_at_s=now)
+                        allowed_workflows=old.allowed_workflows, timeout_s=old.timeout_s, rerun_of=old.id,
+                        created_at_s=now, updated_at_s=now)
         new, _ = self.store.create(new)
         _created(new)
         owner = self.engine.new_owner()

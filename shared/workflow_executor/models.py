@@ -139,6 +139,8 @@ class Execution(BaseModel):
     status: ExecutionStatus = ExecutionStatus.QUEUED
     idempotency_key: str | None = None
     principal: str | None = None
+    # The caller's workflow allow-list (None: not limited); checked again as each child starts.
+    allowed_workflows: list[str] | None = None
     parent_id: str | None = None
     parent_step: str | None = None
     depth: int = 0

@@ -78,7 +78,12 @@ def _tools(settings: Settings, functions: FunctionRegistry) -> ToolHost:
     from .agents.tools.base import ToolEnv
     from .agents.tools.registry import ToolRegistry
 
-    return ToolRegistry.from_env(ToolEnv(settings.tools, functions))
+    def model() -> tuple[Any, str] | None:  # the meta-tool's generator, when a model is configured
+        from .generator.service import model_for
+
+        return model_for(settings)
+
+    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model))
 
 
 def build(settings: Settings | None = None, *, with_queue: bool = True, measure_process: bool = False) -> Services:

@@ -77,7 +77,7 @@ def test_an_input_that_cannot_be_stored_is_refused_before_anything_is_stored(wfx
         deep = [deep]
     doc = json.dumps({"workflows": {"w": {"steps": [{"id": "a", "function": "builtins.noop"}]}}})
     before = len(wfx.executions().items)
-    for bad in (deep, {1: "int key"}, {"x": object()}):
+    for bad in (deep, {"x": "\udc80"}, {"x": object()}, [10 ** 4200]):
         with pytest.raises(InvalidArgument) as err:
             wfx.run(workflow=doc, input=bad)
         assert err.value.details["field"] == "input_data"

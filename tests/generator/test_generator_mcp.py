@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,9 +93,32 @@ def test_a_bad_agents_config_is_a_clear_error_and_nothing_is_asked(url: str, fre
     assert fresh.requests == []
 
 
-def test_execute_generated_workflow_says_how_it_was_generated(url: str, fresh: LLMServer) -> None:
+def test_execute_generated_workflow_says_how_it_was_generated_and_runs_through_the_agents(
+        url: str, fresh: LLMServer) -> None:
     fresh.script({"json": GOOD_MEDIUM})
-    _, out = tool(url, "execute_generated_workflow", workflow_description="Assess the plan",
-                  input_data={"user_input": "a plan"})
-    assert (out["generator"], out["validation_status"], out["errors"]) == ("llm", "valid", [])
-    assert out["version"] >= 1 and json.dumps(out["workflow_config"])
+    is_error, out = tool(url, "execute_generated_workflow", workflow_description="Assess the plan",
+                         input_data={"user_input": "a plan"})
+    assert not is_error, out
+    assert (out["generator"], out["validation_status"], out["errors"], out["status"]) == (
+        "llm", "valid", [], "completed")
+    assert out["version"] >= 1
+    # one call designed the workflow, then one per agent step: read, two branches, the report
+    assert len(fresh.requests) == 1 + 4
+    assert out["result"].startswith("reply to:")
+
+
+def test_a_complex_template_workflow_runs_through_the_agents_over_mcp(url: str, fresh: LLMServer) -> None:
+    fresh.responder = lambda body: ("not json" if body.get("response_format") else
+                                    "APPROVED" if "APPROVED" in body["messages"][0]["content"] else "work")
+    try:
+        is_error, out = tool(url, "execute_generated_workflow", complexity="complex",
+                             workflow_description="Audit the Terraform files for security and cost; write a report",
+                             input_data={"user_input": "resource x {}"})
+    finally:
+        fresh.responder = None
+    assert not is_error, out
+    assert (out["generator"], out["status"]) == ("template", "completed")
+    assert out["generation"]["llm_calls"] == 1 + MAX_REPAIRS
+    assert out["result"] == {"draft": "work", "review": "APPROVED"}
+    top = [s for s in out["workflow_config"]["workflows"][out["workflow_name"]]["steps"] if s.get("agent")]
+    assert len(fresh.requests) == 1 + MAX_REPAIRS + len(top) + 2  # + one draft/review round

@@ -137,9 +137,11 @@ def test_tools_config_goes_to_the_agents_whose_role_uses_it() -> None:
     assert doc["tools"] == tools
     assert doc["agents"]["extractor"]["tools"] == ["docs", "tracker"]
     assert "tools" not in doc["agents"]["analyst"] or "tracker" not in doc["agents"]["analyst"]["tools"]
-    _, with_builtins = template.generate("Analyse the repository for bugs", complexity="simple",
-                                         builtin_tools=("codebase_indexer",))
-    assert with_builtins["agents"]["analyst"]["tools"] == ["codebase_indexer"]
+    _, with_builtins = template.generate("Analyse the repository for bugs, then write a summary",
+                                         complexity="simple", builtin_tools=("filesystem",))
+    assert with_builtins["agents"]["analyst"]["tools"] == ["filesystem"]
+    assert "tools" not in with_builtins["agents"]["writer"]
+    assert with_builtins["tools"]["filesystem"]["read_only"] is True  # declared, and read-only
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [

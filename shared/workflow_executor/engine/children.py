@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Cancelled, LeaseHeld, LimitExceeded, NotFound, StepFailed
+from ..errors import Cancelled, Forbidden, LeaseHeld, LimitExceeded, NotFound, StepFailed
 from ..models import Execution, ExecutionStatus, Usage
 from ..spec.model import Step
 
@@ -23,6 +23,12 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
                             f"{run.engine.config.max_child_depth}", fix="flatten the workflows")
     name = step.invoke_workflow or ""
     reg = run.engine.registry
+    allowed = run.ex.allowed_workflows
+    if allowed is not None and name not in run.document.workflows and name not in allowed:
+        # Checked again here, not only at submit: the registry may have changed since then.
+        raise Forbidden(f"step '{step.id}' invokes workflow '{name}', which the caller's key may not use",
+                        fix="ask for a key that allows it, or run a workflow that does not invoke it",
+                        step=step.id)
     if name in run.document.workflows:
         wf_hash = run.ex.workflow_hash
         if reg.get(name, wf_hash) is None:
@@ -38,12 +44,12 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
     now = run.clock.now()
     left = run.time_left()
     child = Execution(id=f"{run.ex.id}.{step.id}{suffix}", workflow_name=name, workflow_hash=wf_hash,
-                      mode=run.ex.mode, input=child_input, principal=run.ex.principal,
+                      mode=run.ex.mode, input=child_input, principal=run.ex.principal, allowed_workflows=allowed,
                       parent_id=run.ex.id, parent_step=step.id, depth=depth, timeout_s=left,
                       created_at_s=now, updated_at_s=now)
     stored_child, _ = run.store.create(child)
     if not stored_child.finished:
-        stored_child = _run_child(run, stored_child)
+        stored_child = run_child(run, stored_child)
     if stored_child.status == ExecutionStatus.COMPLETED:
         return stored_child.result, stored_child.usage
     if stored_child.status == ExecutionStatus.CANCELLED and run.cancel_requested():
@@ -53,7 +59,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
                    + (f": {err.message}" if err else ""), child=stored_child.id)
 
 
-def _run_child(run: Run, child: Execution) -> Execution:
+def run_child(run: Run, child: Execution) -> Execution:
     """Run or resume the child inline. A child still leased by a runner that died with this
     parent's last one is taken over once its lease ends (at once when this run is itself a
     takeover from a dead process); waiting is cancel-aware and bounded by the deadline."""

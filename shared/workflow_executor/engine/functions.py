@@ -49,6 +49,10 @@ class FunctionRegistry:
                     "allow its module with WFX_FUNCTION_MODULES")
         return None
 
+    def _defined_in_allowed(self, fn: Any) -> bool:
+        home = getattr(fn, "__module__", None)
+        return isinstance(home, str) and any(home == p or home.startswith(p + ".") for p in self.modules)
+
     def resolve(self, ref: str) -> Callable[..., Any]:
         """The callable for ``ref``. Errors: FunctionNotAllowed (not allowed, missing, not callable)."""
         if ref in self._cache:
@@ -68,6 +72,12 @@ class FunctionRegistry:
             found = getattr(module, name, None)
             if not callable(found):
                 raise FunctionNotAllowed(f"'{ref}' is not a callable in module '{mod}'")
+            if not self._defined_in_allowed(found) and name not in getattr(module, "__all__", ()):
+                # ``from subprocess import getoutput`` in an allowed module must not make it callable
+                raise FunctionNotAllowed(
+                    f"'{ref}' is defined in module '{getattr(found, '__module__', None)}', not in an allowed module; "
+                    "only functions defined in the allowed modules (or listed in their __all__) may run",
+                    fix="define a wrapper function in the allowed module", function=ref)
             fn = found
         self._cache[ref] = fn
         return fn

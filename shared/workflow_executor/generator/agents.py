@@ -19,6 +19,34 @@ FORBIDDEN_AGENT_KEYS = frozenset({"base_url", "api_base", "api_key", "api_key_en
                                   "organization", "default_headers"})
 
 
+# The operator's built-in tools a generated workflow may declare, and how: files read-only.
+BUILTIN_TOOLS: dict[str, dict[str, Any]] = {
+    "filesystem": {"type": "filesystem", "read_only": True,
+                   "description": "read and search files under the server's configured roots"},
+    "http_request": {"type": "http_request", "description": "HTTP requests to the hosts the server allows"},
+}
+
+
+def builtin_tools_for(settings: Any) -> tuple[str, ...]:
+    """The built-in tools this server's settings make usable (``Settings.tools``)."""
+    tools = getattr(settings, "tools", None)
+    out: list[str] = []
+    if tools is not None and (tools.fs_roots or tools.s3_allow):
+        out.append("filesystem")
+    if tools is not None and tools.http_allow:
+        out.append("http_request")
+    return tuple(out)
+
+
+def declare_builtins(used: set[str], tools: dict[str, Any]) -> dict[str, Any]:
+    """``tools`` plus a definition of each used built-in tool it does not define itself."""
+    out = dict(tools)
+    for name in sorted(used):
+        if name in BUILTIN_TOOLS and name not in out:
+            out[name] = dict(BUILTIN_TOOLS[name])
+    return out
+
+
 @dataclass(frozen=True)
 class Slot:
     """One agent the workflow needs: its generated id, role and system prompt."""
@@ -75,6 +103,8 @@ def assign(slots: list[Slot], agents_config: dict[str, Any] | None, tools_config
         out.agents[cid] = {**generated, **configured[cid]}
         if cid != slot.id:
             out.renames[slot.id] = cid
+    used = {t for cfg in out.agents.values() for t in cfg.get("tools") or () if isinstance(t, str)}
+    out.tools = declare_builtins(used, out.tools)
     for cid in configured:
         if cid not in out.agents:
             out.notes.append(f"agents_config: agent '{cid}' is not used: this complexity needs "
@@ -155,6 +185,8 @@ def _tools_for(slots: list[Slot], tools: dict[str, Any], builtin_tools: tuple[st
         for s in fits or slots[:1]:
             out[s.id].append(tid)
     for name in builtin_tools:
+        if name in tools:
+            continue
         for s in slots:
             if name in s.role.tools and name not in out[s.id]:
                 out[s.id].append(name)

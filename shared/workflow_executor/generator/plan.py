@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Issue
-from .agents import FORBIDDEN_AGENT_KEYS
+from .agents import FORBIDDEN_AGENT_KEYS, declare_builtins
 from .tasks import safe_text
 
 MAX_ANSWER_BYTES = 64_000
@@ -147,8 +147,10 @@ def to_document(plan: Plan, name: str, description: str, complexity: str, agents
         "workflows": {name: {"description": text, "steps": steps}},
         "settings": {"generator": "llm", "complexity": complexity},
     }
-    if tools_config:
-        doc["tools"] = dict(tools_config)
+    used = {t for cfg in agents.values() for t in cfg.get("tools") or () if isinstance(t, str)}
+    tools = declare_builtins(used, tools_config)
+    if tools:
+        doc["tools"] = tools
     return doc, issues
 
 

@@ -35,8 +35,7 @@ ROLES: tuple[Role, ...] = (
           "restructur", "merg", "join", "reshap", "fill"),
          "You clean and normalise data: fix obvious errors, unify formats and units, remove duplicates "
          "and mark records you could not repair. Answer with the cleaned data and a short list of what "
-         "you changed." + _ANSWER,
-         ("filesystem",)),
+         "you changed." + _ANSWER),
     Role("classify", "classifier",
          ("classif", "categori", "tag", "label", "sort", "triag", "group", "cluster", "segment", "route",
           "bucket", "detect sentiment", "sentiment"),
@@ -49,7 +48,7 @@ ROLES: tuple[Role, ...] = (
           "quality", "risk", "vulnerab", "metric"),
          "You are a careful analyst. Find the patterns, problems, causes and numbers that matter for "
          "the task, rank findings by impact, and back every finding with evidence from the material." + _ANSWER,
-         ("codebase_indexer", "filesystem", "http_request")),
+         ("filesystem", "http_request")),
     Role("research", "researcher",
          ("research", "search", "look up", "lookup", "explor", "discover", "brows", "survey"),
          "You research a question: gather relevant, current and reliable information, note where each "
@@ -61,7 +60,7 @@ ROLES: tuple[Role, ...] = (
          "You review work against the original request. Check correctness, completeness, clarity and "
          "tone. Start your answer with APPROVED when the work fully meets the request; otherwise start "
          "with REVISE and list the concrete changes needed, most important first.",
-         ("codebase_indexer", "filesystem")),
+         ("filesystem",)),
     Role("summarise", "summarizer",
          ("summar", "condens", "digest", "overview", "recap", "brief", "highlight", "tl;dr", "dashboard",
           "key point", "takeaway", "abstract"),
@@ -86,8 +85,7 @@ ROLES: tuple[Role, ...] = (
           "explain", "present", "publish", "prepar", "build", "outline", "article", "blog", "story"),
          "You write the deliverable the request asks for: well structured, accurate, and in plain "
          "language for its audience. Use headings, keep every claim traceable to the material, and "
-         "do not invent facts.",
-         ("filesystem",)),
+         "do not invent facts."),
 )
 
 GENERAL = Role("general", "assistant", (),

@@ -113,8 +113,23 @@ class KeyRing:
         self._fetch, self._ttl_s = fetch, ttl_s
         self._fetched: dict[str, KeyRecord] = {}
         self._fetched_at = -float("inf")
-        # A configured secret means keyed even while it is empty or unreadable: deny, never open.
-        self._keyed = fetch is not None or bool(settings.api_keys_json) or self._current() != {}
+        # A key source that exists means keyed even while it is empty, truncated, unreadable or
+        # all malformed (a secret, WFX_API_KEYS, or a keys file): deny, never open.
+        self._keyed = (fetch is not None or bool(settings.api_keys_json) or self._file_exists()
+                       or self._current() != {})
+
+    def _file_exists(self) -> bool:
+        return self._file is not None and (self._file.exists() or self._file.is_symlink())
+
+    def problem(self) -> str | None:
+        """Why a configured key source grants no key at all (a server should not start like
+        that), or None."""
+        if not self.configured or self._current():
+            return None
+        where = (f"the keys file {self._file}" if self._file_exists()
+                 else "the keys secret" if self._fetch is not None else "WFX_API_KEYS")
+        return (f"{where} exists but holds no valid key (empty, truncated, unreadable or malformed), "
+                "so nobody could call this server")
 
     def _current(self) -> dict[str, KeyRecord]:
         merged = dict(self._from_source())
@@ -155,7 +170,7 @@ class KeyRing:
         everyone instead of opening the server."""
         if self._keyed:
             return True
-        self._keyed = bool(self._current())
+        self._keyed = self._file_exists() or bool(self._current())
         return self._keyed
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller | None:

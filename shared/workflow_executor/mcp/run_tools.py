@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import service as generation
+from ..generator.agents import builtin_tools_for
 from ..generator.service import Generation, model_for
 from ..generator.tasks import default_name
 from ..generator.template import GENERATED
@@ -65,24 +66,41 @@ def _limited(caller: Caller) -> bool:
 
 def _children_allowed(caller: Caller, stored: StoredWorkflow | None, name: str, app: McpApp) -> None:
     """An allow-listed key may reach other workflows through ``invoke_workflow`` only when it
-    may use them too (children defined in the same document come with the parent)."""
+    may use them too - children, grandchildren and so on: the whole closure, as registered now
+    (children defined in the same document come with the parent). The engine checks each
+    child again as it starts."""
     if not _limited(caller):
         return
-    stored = stored or app.executor.registry.get(name)
-    if stored is None:
-        return
-    doc = WorkflowDocument.model_validate(stored.document)
+    seen: set[str] = set()
+    todo: list[tuple[str, StoredWorkflow | None]] = [(name, stored)]
+    while todo:
+        current, known = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        found = known or app.executor.registry.get(current)
+        if found is None:
+            continue  # not registered: the child step fails with not_found when it runs
+        doc = WorkflowDocument.model_validate(found.document)
+        for target in _external_children(doc):
+            _allowed(caller, target)
+            todo.append((target, None))
+
+
+def _external_children(doc: WorkflowDocument) -> set[str]:
+    out: set[str] = set()
 
     def walk(steps: Any) -> None:
         for step in steps:
             target = step.invoke_workflow
             if target is not None and target not in doc.workflows:
-                _allowed(caller, target)
+                out.add(target)
             if step.loop is not None:
                 walk(step.loop.body)
 
     for wf in doc.workflows.values():
         walk(wf.steps)
+    return out
 
 
 def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, StoredWorkflow | None]:
@@ -135,7 +153,8 @@ def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode
                               fix=f"use execution_mode async, or a timeout of at most {cap:g}", field="timeout")
     return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
                                idempotency_key=idempotency_key, principal=caller.principal,
-                               config_override=override, stored=stored)
+                               config_override=override, stored=stored,
+                               allowed_workflows=sorted(caller.workflows or ()) if _limited(caller) else None)
 
 
 def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as_task: bool) -> ToolResult:
@@ -186,7 +205,8 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
     model = model_for(app.services.settings)
     try:
         gen = generation.generate(description, validate=lambda d: app.executor.check(d, name=name), name=name,
-                                  agents_config=agents, tools_config=tools, complexity=complexity, model=model)
+                                  agents_config=agents, tools_config=tools, complexity=complexity, model=model,
+                                  builtin_tools=builtin_tools_for(app.services.settings))
     finally:
         if model is not None:
             model[0].close()

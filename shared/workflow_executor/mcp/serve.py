@@ -94,7 +94,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
     """Serve until SIGINT/SIGTERM. Refuses a non-loopback ``host`` without API keys; says so
     when it runs open on loopback. Resumes the executions a previous process left unfinished.
     Errors: InvalidArgument (no keys on a public address)."""
-    keyed = KeyRing(settings).configured
+    ring = KeyRing(settings)
+    keyed = ring.configured
+    problem = ring.problem()
+    if problem is not None:  # never open, and never silently locked either
+        raise InvalidArgument(f"refusing to start: {problem}",
+                              fix="repair it, create a key with `wfx keys create`, or remove the file to run "
+                                  "open on loopback")
     if not keyed and not is_loopback(host):
         raise InvalidArgument(f"refusing to serve on {host} without API keys",
                               fix="create one with `wfx keys create --scopes run,read`, or bind 127.0.0.1")

@@ -30,6 +30,8 @@ class ToolEnv:
 
     settings: ToolSettings = field(default_factory=ToolSettings)
     functions: FunctionRegistry = field(default_factory=FunctionRegistry)
+    # the server's model for generation (an openai client the caller closes, and a model name)
+    model: Callable[[], tuple[Any, str] | None] | None = None
 
 
 @dataclass(frozen=True)
