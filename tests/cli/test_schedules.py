@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from support import eventually
 from wfx_procs import ROOT, serving
-
 from workflow_executor.cron import Cron, CronError
 
 
