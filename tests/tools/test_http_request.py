@@ -51,6 +51,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/moved-mcp":  # an MCP URL that redirects elsewhere
+            self._send(307, b"", location="http://localhost:1/mcp")
+            return
         authorized = self.headers.get("X-Token") == TOKEN
         self._send(200, json.dumps({"got": json.loads(body or b"null"), "authorized": authorized}).encode())
 
@@ -158,3 +161,12 @@ workflows: {w: {steps: [{id: s, tool: web, params: {url: "http://127.0.0.1/"}}]}
     with executor(tmp_path) as wfx, pytest.raises(SpecError) as err:
         wfx.register(wf)
     assert "AWS_SECRET_ACCESS_KEY" in err.value.issues[0].message
+
+
+def test_the_mcp_client_does_not_follow_a_redirect(site: int) -> None:
+    from workflow_executor.agents.tools.mcp_client import McpHttpClient
+    from workflow_executor.errors import ToolFailed
+
+    with pytest.raises(ToolFailed) as err:
+        McpHttpClient(f"http://127.0.0.1:{site}/moved-mcp").list_tools()
+    assert "redirect" in err.value.message

@@ -93,6 +93,8 @@ def test_the_execution_page_shows_branches_children_retries_and_escapes_output(
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the output, as text
     assert "&lt;script&gt;document.title=" in page  # the error message, as text
+    listing = text(get(ex.services, "/ui/api/executions", keys.alice))
+    assert f'href="/ui/executions/{eid}.each.1">↳ {eid[:8]}….each.1</a>' in listing
     child = text(get(ex.services, f"/ui/api/executions/{eid}.each.1", keys.alice))
     assert f'href="/ui/executions/{eid}"' in child  # back to the parent
 
@@ -220,3 +222,46 @@ def test_llm_tokens_and_cost_fill_the_columns_when_steps_report_usage(keyed: tup
     listing = pages.executions(app_for(ex.services), OPEN_CALLER, {}, "")
     row = next(r for r in listing.split("<tr ") if "e" * 12 in r)
     assert "<td>1,234</td><td>$0.0021</td>" in row
+
+
+def test_each_step_shows_the_input_it_was_given_but_never_an_env_value(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ui_support import make_keys
+    from workflow_executor.settings import Settings
+
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path), "WFX_ENV_ALLOW": "UI_SECRET",
+                                  "UI_SECRET": "hunter2-value", "WFX_WORKFLOW_ROOTS": str(HERE / "workflows")})
+    keys = make_keys(settings)
+    with Executor.local(settings=replace(settings), memory=True) as ex:
+        run = ex.run(workflow="""
+workflows:
+  w:
+    steps:
+      - {id: first, function: builtins.echo, args: {value: "${user_input}"}}
+      - {id: second, function: builtins.echo, args: {value: {got: "${first.output}", n: 2}}}
+      - {id: third, function: builtins.echo, args: {value: "${env.UI_SECRET}"}}
+""", input="hello <b>there</b>", principal="alice")
+        assert run.result == "hunter2-value"
+        assert run.steps["second"].input_preview == '{"value": {"got": "hello <b>there</b>", "n": 2}}'
+        assert run.steps["third"].input_preview is None  # env values never reach the store
+        page = text(get(ex.services, f"/ui/api/executions/{run.id}", keys.alice))
+        assert "&quot;got&quot;: &quot;hello &lt;b&gt;there&lt;/b&gt;&quot;" in page
+        assert "<h4>Input (as written)</h4><pre>{\n  &quot;value&quot;: &quot;${env.UI_SECRET}&quot;" in page
+        third = page.split('data-key="third"', 1)[1].split("<h4>Output</h4>", 1)[0]
+        assert "hunter2" not in third  # its output (the echo) shows it; its input never does
+
+
+def test_an_agent_turn_is_a_change_for_the_live_page(keyed: tuple[Executor, UiKeys]) -> None:
+    from workflow_executor.ports import Event
+    from workflow_executor.ui import live
+
+    ex, _ = keyed
+    ex.register(HERE / "workflows" / "slow.yaml")
+    queued = ex.submit("slow", {"seconds": 0}, principal="alice", dispatch=False)  # its head never changes
+    stream = live.changes(ex.services, lambda: ex.store.get_head(queued.id), limit_s=1.0)
+    assert next(stream).id == queued.id
+    ex.services.events.publish(Event(type="agent.turn", execution_id=queued.id, workflow="slow", data={}))
+    assert next(stream).id == queued.id  # without the turn, the stream would end unchanged at its limit
+    ex.services.events.publish(Event(type="agent.turn", execution_id="someone-else", workflow="slow", data={}))
+    assert next(stream, None) is None

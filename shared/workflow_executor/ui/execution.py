@@ -3,28 +3,30 @@ workflow graph coloured by step status, and each step's input, output, error, re
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
+from ..engine.inputs import declared
 from ..errors import WfxError
 from ..mcp.app import McpApp
 from ..mcp.auth import Caller
 from ..models import Execution, StepRecord, StepStatus
 from ..spec.model import Step, WorkflowDocument
-from . import steptree, timeline
+from . import steptree, timeline, turns
 from .html import badge, cost, esc, memory, preview, seconds, tokens, when
 from .pictures import picture
 
 ITERATIONS_SHOWN = 50  # a loop's per-iteration outputs listed on its step
 
 
-def _declared(step: Step | None) -> Any:
-    if step is None:
-        return None
-    return {"agent": step.input, "function": step.args, "tool": step.params,
-            "invoke_workflow": step.input}.get(step.action or "")
+def _pretty(text: str) -> str:
+    """An input preview indented when it is whole JSON (a cut one is shown as it is)."""
+    try:
+        return preview(json.loads(text))
+    except ValueError:
+        return esc(text)
 
 
-def _step_details(rec: StepRecord, step: Step | None) -> str:
+def _step_details(rec: StepRecord, step: Step | None, talk: str = "") -> str:
     u = rec.usage
     wall = (rec.ended_at_s - rec.started_at_s) if rec.ended_at_s and rec.started_at_s else None
     facts = [("status", badge(rec.status.value)), ("attempts", esc(rec.attempts)),
@@ -36,8 +38,11 @@ def _step_details(rec: StepRecord, step: Step | None) -> str:
              f"<summary>{badge(rec.status.value)} <b>{esc(rec.step_id)}</b> "
              f'<span class="muted">{esc(step.action if step else "")} · {esc(seconds(wall))}</span></summary>',
              '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts if v) + "</dl>"]
-    if step is not None:
-        parts.append(f"<h4>Input (as written)</h4><pre>{preview(_declared(step))}</pre>")
+    if rec.input_preview is not None:
+        parts.append(f"<h4>Input</h4><pre>{_pretty(rec.input_preview)}</pre>")
+    elif step is not None:
+        parts.append(f"<h4>Input (as written)</h4><pre>{preview(declared(step))}</pre>")
+    parts.append(talk)
     if rec.error is not None:
         fix = rec.error.details.get("fix") or f"fix step '{rec.step_id}' or its input, then Rerun from it"
         parts.append(f'<div class="error"><b>{esc(rec.error.code)}</b>: {esc(rec.error.message)}'
@@ -74,6 +79,10 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
                                  and not ex.finished else ""))),
              ("tokens", esc(tokens(u))), ("cost", esc(cost(u))),
              ("CPU time", esc(seconds(u.cpu_s)) if u.cpu_s else ""), ("peak memory", esc(memory(u.peak_memory_kb)))]
+    if ex.budget is not None and not ex.budget.empty:
+        b = ex.budget
+        facts.append(("budget", esc(" / ".join(x for x in (f"{b.max_tokens:,} tokens" if b.max_tokens else "",
+                                                           f"${b.max_cost_usd:g}" if b.max_cost_usd else "") if x))))
     if ex.parent_id:
         facts.append(("parent", f'<a href="{esc(prefix)}/ui/executions/{esc(ex.parent_id)}">{esc(ex.parent_id)}</a>'
                       f" (step {esc(ex.parent_step)})"))
@@ -104,7 +113,17 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
                    + picture(doc, (), ex.workflow_name, statuses=statuses, link=f"{prefix}/ui/workflows/")
                    + "</div>")
     out.append("<h2>Steps</h2>")
-    out.extend(_step_details(r, steps.get(r.step_id)) for r in sorted(ex.steps.values(), key=lambda r: r.seq))
+    store = app.services.store
+    for r in sorted(ex.steps.values(), key=lambda r: r.seq):
+        step = steps.get(r.step_id)
+        out.append(_step_details(r, step, turns.render(turns.journals(store, ex, step, r.attempts)) if step else ""))
+    for sid in [] if ex.finished else ex.progress.current:  # a running agent step: its turns so far
+        step = steps.get(sid)
+        if sid not in ex.steps and step is not None and step.agent is not None:
+            talk = turns.render(turns.journals(store, ex, step, turns.MAX_ATTEMPTS))
+            out.append(f'<details id="step-{esc(sid)}" data-key="{esc(sid)}" class="step" open><summary>'
+                       f"{badge('running')} <b>{esc(sid)}</b></summary>"
+                       + (talk or '<p class="muted">No turn yet.</p>') + "</details>")
     out.append(f"<h2>Input</h2><pre>{preview(ex.input)}</pre>")
     if ex.finished and ex.status.value == "completed":
         out.append(f"<h2>Result</h2><pre>{preview(ex.result)}</pre>")

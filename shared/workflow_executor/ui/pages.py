@@ -11,7 +11,7 @@ from ..errors import WfxError
 from ..mcp import tools
 from ..mcp.app import McpApp
 from ..mcp.auth import Caller
-from ..models import ExecutionMode, ExecutionStatus
+from ..models import Execution, ExecutionMode, ExecutionStatus
 from ..spec.model import WorkflowDocument
 from .html import badge, cost, esc, preview, seconds, tokens, when
 from .pictures import picture
@@ -23,6 +23,13 @@ def _select(name: str, options: list[str], current: str) -> str:
     opts = "".join(f'<option value="{esc(o)}"{" selected" if o == current else ""}>{esc(o or "any")}</option>'
                    for o in ["", *options])
     return f'<label>{esc(name)} <select name="{esc(name)}">{opts}</select></label>'
+
+
+def _short_id(ex: Execution) -> str:
+    """The first 12 characters of the id; a child's own suffix (``.step.0``) stays visible."""
+    if ex.parent_id and ex.id.startswith(ex.parent_id + "."):
+        return f"↳ {ex.parent_id[:8]}…{ex.id[len(ex.parent_id):]}"
+    return ex.id[:12]
 
 
 def executions(app: McpApp, caller: Caller, query: Mapping[str, str], prefix: str) -> str:
@@ -45,7 +52,7 @@ def executions(app: McpApp, caller: Caller, query: Mapping[str, str], prefix: st
     for e in items:
         took = (e.ended_at_s or now) - (e.started_at_s or e.created_at_s)
         rows.append(f'<tr data-id="{esc(e.id)}" data-status="{esc(e.status.value)}">'
-                    f'<td class="mono"><a href="{esc(prefix)}/ui/executions/{esc(e.id)}">{esc(e.id[:12])}</a></td>'
+                    f'<td class="mono"><a href="{esc(prefix)}/ui/executions/{esc(e.id)}">{esc(_short_id(e))}</a></td>'
                     f'<td><a href="{esc(prefix)}/ui/workflows/{esc(e.workflow_name)}">{esc(e.workflow_name)}</a></td>'
                     f"<td>{badge(e.status.value)}</td><td>{esc(e.mode.value)}</td><td>{esc(e.principal)}</td>"
                     f"<td>{esc(when(e.started_at_s or e.created_at_s))}</td><td>{esc(seconds(took))}</td>"

@@ -147,7 +147,8 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
     if isinstance(wanted, list):
         roots = tuple((n, p) for n, p in roots if n in wanted)
     local = LocalRoots(roots)
-    default = str(tool_setting(tool, "root", "") or "")
+    # LangSwarm's root_path ("./src") is read inside the roots like any other path, never as a server path
+    default = str(tool_setting(tool, "root", "") or tool_setting(tool, "root_path", "") or "")
 
     def tree(path: str) -> Tree:
         return Tree(local, path or default)
