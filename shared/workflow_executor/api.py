@@ -16,7 +16,7 @@ from typing import Any
 
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
-from .models import Budget, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
+from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, TaskRequest
 from .services import Services, build
 from .settings import Settings
@@ -258,8 +258,18 @@ class Executor:
                 self._changed.notify_all()
 
     def cancel(self, execution_id: str) -> Execution:
-        """Ask a run to stop (checked between steps and in waits); a queued run ends at once."""
-        ex = self.store.request_cancel(execution_id, self.engine.clock.now())
+        """Cancel at once: the execution is ``cancelled`` when this returns (MCP tasks/cancel
+        must move the task before it answers). A runner still inside a step stops at its next
+        boundary and its result is discarded (the store refuses writes to a finished run)."""
+        now = self.engine.clock.now()
+        ex = self.store.request_cancel(execution_id, now)
+        if not ex.finished:
+            try:
+                ex = self.store.finish(execution_id, None, ExecutionStatus.CANCELLED, error=ErrorInfo(
+                    code="cancelled", message="execution was cancelled"), now_s=now)
+                self._publish("execution.cancelled", ex)
+            except Conflict:  # it ended on its own in between: report how
+                ex = self.status(execution_id)
         self.engine.signal_cancel(execution_id)
         if self.services.queue is not None:
             self.services.queue.cancel(execution_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import SpecError, WfxError
 from .models import Execution, ExecutionMode
+from .usage_view import live_usage, usage_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # argparse itself exits 2 on a usage error
 
@@ -43,8 +44,10 @@ def _execution_view(ex: Execution) -> dict[str, Any]:
         "mode": ex.mode.value, "progress": ex.progress.describe(), "result": ex.result,
         "error": ex.error.model_dump() if ex.error else None,
         "steps": [{"id": r.step_id, "status": r.status.value, "attempts": r.attempts,
-                   "error": r.error.message if r.error else None}
+                   "error": r.error.message if r.error else None,
+                   "usage": r.usage.model_dump(exclude_defaults=True) if r.usage else None}
                   for r in sorted(ex.steps.values(), key=lambda r: r.seq)],
+        "usage": live_usage(ex).model_dump(),
         "rerun_of": ex.rerun_of,
     }
 
@@ -56,6 +59,8 @@ def _show(ex: Execution, as_json: bool) -> int:
         p = ex.progress
         progress = f"{p.completed} of {p.total} steps done" if ex.finished else p.describe()
         print(f"{ex.id}  {ex.workflow_name}  {ex.status.value}  ({progress})")
+        if (spent := usage_line(live_usage(ex))) is not None:
+            print(spent)
         if ex.result is not None:
             print(json.dumps(ex.result, indent=2, default=str, ensure_ascii=False))
         if ex.error:
@@ -313,7 +318,15 @@ def cmd_keys(a: argparse.Namespace) -> int:
     scopes = [s.strip() for s in a.scopes.split(",") if s.strip()]
     workflows = [w.strip() for w in a.workflows.split(",") if w.strip()] if a.workflows else None
     settings = Settings.from_env()
-    print(create_key(settings, scopes, workflows, a.name))
+    budget = None
+    if a.max_tokens is not None or a.max_cost_usd is not None:
+        from .models import Budget
+
+        try:
+            budget = Budget(max_tokens=a.max_tokens, max_cost_usd=a.max_cost_usd)
+        except ValueError as exc:
+            raise UsageError("--max-tokens and --max-cost-usd must be above 0") from exc
+    print(create_key(settings, scopes, workflows, a.name, budget))
     # stderr, so `$(wfx keys create ...)` captures only the key; a server on this file is now keyed
     print(f"wfx keys: stored the key's hash in {settings.api_keys_file}; `wfx serve` with this keys file "
           "now requires an API key from every caller", file=sys.stderr)
@@ -395,6 +408,8 @@ def parser() -> argparse.ArgumentParser:
     kc.add_argument("--scopes", required=True, help="comma-separated: run,generate,read,cancel,admin")
     kc.add_argument("--workflows", help="comma-separated allow-list of workflow names")
     kc.add_argument("--name")
+    kc.add_argument("--max-tokens", type=int, help="LLM token budget of every run this key starts")
+    kc.add_argument("--max-cost-usd", type=float, help="LLM cost budget (USD) of every run this key starts")
     kc.set_defaults(fn=cmd_keys)
 
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)

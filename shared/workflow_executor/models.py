@@ -78,8 +78,8 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_tokens: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, gt=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
 
     def tighter(self, other: Budget | None) -> Budget:
         """The stricter of both, limit by limit."""
@@ -113,6 +113,8 @@ class StepRecord(BaseModel):
     error: ErrorInfo | None = None
     usage: Usage | None = None
     reused: bool = False
+    # what LangSwarm-style leniency did here (a condition that could not be read, a null branch)
+    warnings: list[str] = Field(default_factory=list)
     input_preview: str | None = None  # the rendered input as JSON, cut (for people; engine.inputs)
 
 

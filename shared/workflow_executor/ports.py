@@ -6,7 +6,7 @@ subprocesses) implements these Protocols in ``adapters/``; ``services.py`` picks
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -206,6 +206,18 @@ class AgentRunner(Protocol):
         subclasses (NoModelConfigured, ModelAuthFailed, ModelNotFound, ModelRateLimited,
         ModelUnavailable, ContextTooLong, ContentFiltered, InvalidModelOutput, BudgetExceeded,
         LimitExceeded), each with a fix."""
+
+
+class McpBridge(Protocol):
+    """How ``mcp_call`` steps reach MCP tools (wired by services; the engine knows no MCP)."""
+
+    def local(self, run: Any, server: str, tool: str, arguments: Mapping[str, Any]) -> Any:
+        """Call ``tool`` of ``local://<server>`` (``workflow_executor`` = our own tools) under
+        the run's caller; an empty ``tool`` lists the tools."""
+
+    def remote(self, run: Any, url: str, tool: str, arguments: Mapping[str, Any],
+               headers: Mapping[str, str]) -> Any:
+        """Call ``tool`` of the MCP server at ``url`` (on the operator's allow-list)."""
 
 
 Listener = Callable[[Event], None]

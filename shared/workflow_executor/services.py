@@ -3,7 +3,7 @@ lazily inside the branch that needs them (cold start matters on Cloud Functions)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -11,7 +11,16 @@ from .adapters.local import LocalEventBus, LocalTaskQueue
 from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
 from .engine.runner import Engine, EngineConfig
-from .ports import AgentRunner, EventBus, ExecutionStore, JobRunner, TaskQueue, TaskRequest, WorkflowRegistry
+from .ports import (
+    AgentRunner,
+    EventBus,
+    ExecutionStore,
+    JobRunner,
+    McpBridge,
+    TaskQueue,
+    TaskRequest,
+    WorkflowRegistry,
+)
 from .settings import Settings
 
 
@@ -106,6 +115,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             max_render_chars=settings.max_render_chars),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
+    engine.mcp = _LazyMcp(services)
     if settings.api_keys_secret and not settings.api_keys_json:
         secret = settings.api_keys_secret
 
@@ -123,6 +133,25 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
         services.queue = _queue(settings, services)
         services.jobs = _jobs(settings)
     return services
+
+
+class _LazyMcp:
+    """The engine's MCP bridge (mcp_call steps), imported on first use: cold start stays cheap."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _bridge(self) -> McpBridge:
+        from .mcp.local import LocalMcp
+
+        return LocalMcp(self.services)
+
+    def local(self, run: Any, server: str, tool: str, arguments: Mapping[str, Any]) -> Any:
+        return self._bridge().local(run, server, tool, arguments)
+
+    def remote(self, run: Any, url: str, tool: str, arguments: Mapping[str, Any],
+               headers: Mapping[str, str]) -> Any:
+        return self._bridge().remote(run, url, tool, arguments, headers)
 
 
 def _jobs(settings: Settings) -> JobRunner:

@@ -214,3 +214,7 @@ def test_each_model_turn_is_an_event_with_its_usage(wfx: Executor, llm: LLMServe
     data = turns[0].data
     assert (data["step"], data["prompt_tokens"], data["completion_tokens"]) == ("ask", 1000, 500)
     assert data["cost_usd"] == pytest.approx((1000 * 0.15 + 500 * 0.60) / 1e6)
+    step_done = next(e for e in seen if e.type == "step.completed" and e.execution_id == ex.id)
+    assert step_done.data["usage"]["prompt_tokens"] == 1000
+    finished = next(e for e in seen if e.type == "execution.completed" and e.execution_id == ex.id)
+    assert finished.data["usage"]["cost_usd"] == pytest.approx(data["cost_usd"])

@@ -117,7 +117,7 @@ def test_cancel_says_what_happened_to_a_queued_a_running_and_a_finished_run(tmp_
 
     assert on_queued.returncode == 0 and f"{queued} cancelled" in on_queued.stdout
     assert on_running.returncode == 0, on_running.stderr
-    assert json.loads(on_running.stdout)["cancel"] == "requested"
+    assert json.loads(on_running.stdout)["cancel"] == "cancelled"  # final at once (issue 9, item 6)
     assert on_finished.returncode == 0 and "nothing to cancel" in on_finished.stdout
 
 

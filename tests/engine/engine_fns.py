@@ -87,3 +87,9 @@ def allocate(mb: int) -> int:
 def plain_object() -> object:
     """An output no store can hold (not JSON data)."""
     return object()
+
+
+def gate_then_mark(gate: str, log: str, name: str) -> str:
+    """Wait for the file ``gate``, then mark ``name`` (a step still running when a cancel comes)."""
+    wait_for_file(gate)
+    return str(mark(log, name))

@@ -42,6 +42,7 @@ class LocalTaskQueue:
         self._lock = threading.Lock()
         self._cancelled: set[str] = set()
         self._timers: dict[tuple[str, int], threading.Timer] = {}
+        self._closing = False
 
     def enqueue(self, request: TaskRequest) -> None:
         key = (request.execution_id, request.segment)
@@ -72,7 +73,11 @@ class LocalTaskQueue:
         try:
             self._handler(request)
         except Exception:  # the handler maps errors itself; this is a last guard for the pool
-            log.exception("task for %s failed", request.execution_id)
+            if self._closing:  # the store closed under a run still in flight
+                log.warning("task for %s stopped by shutdown; the run resumes at the next start",
+                            request.execution_id)
+            else:
+                log.exception("task for %s failed", request.execution_id)
         finally:
             # Dedup guards against concurrent duplicates; once delivered, a repeat finds the
             # execution finished (a no-op), so the name can be forgotten (no unbounded growth).
@@ -84,7 +89,9 @@ class LocalTaskQueue:
         self._cancelled.add(execution_id)
 
     def close(self, wait: bool = True) -> None:
+        """Stop; with ``wait=False`` runs in flight are left (they resume at the next start)."""
         with self._lock:
+            self._closing = True
             timers = list(self._timers.values())
             self._timers.clear()
         for t in timers:

@@ -13,7 +13,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ContentFiltered, InvalidArgument, InvalidModelOutput, LimitExceeded, NoModelConfigured
+from ..errors import (
+    ContentFiltered,
+    InvalidArgument,
+    InvalidModelOutput,
+    LimitExceeded,
+    NoModelConfigured,
+    WfxError,
+)
 from ..models import Usage
 from ..ports import AgentContext, AgentReply
 from ..settings import Settings
@@ -87,6 +94,15 @@ class OpenAIAgentRunner:
                                       fix="remove the agent's tools, or run a server with tools enabled")
             specs = list(box.specs())
         st = _Step(ctx, ctx.recorded_turns(), self._opening(agent, prompt, out, bool(specs)))
+        try:
+            return self._loop(st, client, agent, out, box, specs, model, provider)
+        except WfxError as exc:  # what a failed step spent still counts (and is still paid for)
+            exc.details["usage"] = st.usage.model_dump()
+            raise
+
+    def _loop(self, st: _Step, client: Any, agent: Any, out: OutputSpec, box: Any, specs: list[Any],
+              model: str, provider: str) -> AgentReply:
+        ctx = st.ctx
         params: dict[str, Any] = {"model": model}
         if agent.temperature is not None:
             params["temperature"] = agent.temperature

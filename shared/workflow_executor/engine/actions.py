@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..agents.toolbox import ToolCall
@@ -27,6 +28,7 @@ from ..spec import expr
 from ..spec.model import MAX_LOOP_ITERATIONS, Step
 from ..spec.refs import RenderBudget, RenderTooLarge, Scope, render
 from .agent_steps import StepAgentContext
+from .functions import accepts_context, wants_run
 from .outputs import check_output, too_large
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ def with_retry(run: Run, step: Step,
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
+    spent = Usage()  # LLM usage of failed attempts: paid for all the same
     cpu = [0.0]
     if step.invoke_workflow is None:  # a child's usage already carries the CPU of its steps
         fn = _cpu_timed(fn, cpu)
@@ -75,6 +78,8 @@ def with_retry(run: Run, step: Step,
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
                 u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
+            if spent.prompt_tokens or spent.completion_tokens:
+                u = spent.add(u or Usage())
             return out, u, attempt
         except (Cancelled, ExecutionTimeout):
             raise
@@ -82,6 +87,9 @@ def with_retry(run: Run, step: Step,
             err = exc if isinstance(exc, WfxError) else StepFailed(f"{type(exc).__name__}: {exc}")
             if not isinstance(exc, WfxError):
                 err.retryable = True
+            if isinstance(err.details.get("usage"), dict):
+                spent = spent.add(Usage(**err.details["usage"]))
+                err.details["usage"] = spent.model_dump()
             if attempt >= max_attempts or not err.retryable:
                 err.details.setdefault("attempts", attempt)
                 raise err from None
@@ -159,6 +167,10 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
     if step.function is not None:
         fn = run.engine.functions.resolve(step.function)
         args = _render(run, step, step.args, scope)
+        if accepts_context(fn) and "context" not in args:
+            args["context"] = context_view(run, step, scope)
+        if wants_run(fn):
+            return fn(run, **args), None
         return fn(**args), None
     if step.tool is not None:
         tool = run.document.tools.get(step.tool)
@@ -236,9 +248,8 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             last = iteration(i, i, last)
             outputs.append(last)
             # `until` sees what the validator lets it name: the loop vars and the body's outputs
-            done = Scope(scope.input, {**scope.outputs, **body_outputs}, loop={loop.var: i, "item": i, "index": i,
-                         "last": last}, branches=scope.branches, allowed_env=scope.allowed_env,
-                         environ=scope.environ, step_output=last, loop_path=scope.loop_path)
+            done = scope.replace(outputs={**scope.outputs, **body_outputs},
+                                 loop={loop.var: i, "item": i, "index": i, "last": last}, step_output=last)
             if expr.evaluate(loop.until, done, {"output": last, "index": i}):
                 return last, usage, attempts
         raise LimitExceeded(f"loop of step '{step.id}' reached max {loop.max} iterations before "
@@ -261,3 +272,21 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             raise too_large(step.id, limit)
         outputs.append(prev)
     return outputs, usage, attempts
+
+
+def context_view(run: Run, step: Step, scope: Scope) -> Any:
+    """LangSwarm's ``context`` for a function: user_input, user_query, previous_output,
+    step_outputs, the workflow and execution ids; read-only all the way down."""
+    return _frozen({
+        "user_input": scope.user_input(), "user_query": scope.named_input("user_query"), "input": scope.input,
+        "previous_output": scope.previous, "step_outputs": dict(scope.outputs),
+        "current_workflow_id": run.workflow.id, "execution_id": run.ex.id, "step_id": step.id,
+    })
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value

@@ -41,8 +41,20 @@ def ready_steps(
             branches = g.branches.get(step.fan_key, ())
             if any(b in running or (b in activated and b not in done) for b in branches):
                 continue
+        elif is_join(g, step):
+            # A join without fan_key (LangSwarm's parallel targets meeting again) waits for every
+            # branch that is still under way; a branch that never started is null inside it.
+            pending = {a for a in g.ancestors(sid) if a != sid and (a in running or (a in activated and a not in done))}
+            if pending:
+                continue
         ready.append(sid)
     return ready
+
+
+def is_join(g: Graph, step: Step) -> bool:
+    """A step that two or more routed steps hand over to, with no fan_key and no depends_on."""
+    return (not g.chain and not step.is_fan_in and not g.depends.get(step.id)
+            and len(g.predecessors(step.id)) >= 2)
 
 
 def chain_route(workflow: Workflow, index: dict[str, int], step: Step) -> tuple[list[str], bool]:

@@ -7,11 +7,14 @@ code; there is no way to pass inline code.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import builtins as builtin_functions
+from .. import langswarm_functions
 from ..errors import FunctionNotAllowed
 
 BUILTIN_PREFIX = "builtins"
@@ -38,6 +41,12 @@ class FunctionRegistry:
         mod, name = self.split(ref)
         if not name or name.startswith("_"):
             return f"'{ref}' is not a function reference; write module.function or module:function"
+        if mod in langswarm_functions.MODULES:
+            if name in langswarm_functions.REGISTRY:
+                return None
+            return (f"LangSwarm's workflow function '{name}' has no counterpart here (it would run code or "
+                    "reach hosts outside the operator's control); the counterparts are: "
+                    + ", ".join(sorted(langswarm_functions.REGISTRY)))
         if mod in ("", BUILTIN_PREFIX):
             if name in builtin_functions.REGISTRY:
                 return None
@@ -61,7 +70,9 @@ class FunctionRegistry:
         if problem:
             raise FunctionNotAllowed(problem, function=ref)
         mod, name = self.split(ref)
-        if mod in ("", BUILTIN_PREFIX):
+        if mod in langswarm_functions.MODULES:
+            fn = langswarm_functions.REGISTRY[name]
+        elif mod in ("", BUILTIN_PREFIX):
             fn = builtin_functions.REGISTRY[name]
         else:
             try:
@@ -81,3 +92,18 @@ class FunctionRegistry:
             fn = found
         self._cache[ref] = fn
         return fn
+
+
+@functools.lru_cache(maxsize=1024)
+def accepts_context(fn: Callable[..., Any]) -> bool:
+    """True when ``fn`` names a ``context`` parameter (LangSwarm passes ``context=`` to such
+    functions; here they get a read-only view of the run's context)."""
+    try:
+        return "context" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def wants_run(fn: Callable[..., Any]) -> bool:
+    """True for our own functions that need the running engine (``mcp_call``)."""
+    return bool(getattr(fn, langswarm_functions.RUN_ATTR, False))

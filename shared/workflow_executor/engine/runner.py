@@ -23,7 +23,7 @@ from typing import Any
 from ..agents.toolbox import ToolHost
 from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
-from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, WorkflowRegistry
+from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, McpBridge, WorkflowRegistry
 from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
@@ -31,7 +31,7 @@ from ..spec.refs import Scope, UnresolvedReference, parse_ref
 from . import actions, children, inputs
 from .agent_steps import Spending
 from .clock import SystemClock
-from .frontier import chain_route, ready_steps, split_user
+from .frontier import chain_route, is_join, ready_steps, split_user
 from .functions import FunctionRegistry
 from .heartbeat import Heartbeat
 
@@ -80,6 +80,7 @@ class Engine:
         self.agents = agents
         self.tools = tools  # agents' tools and tool: steps (agents/tools); None: only type function
         self.config = config or EngineConfig()
+        self.mcp: McpBridge | None = None  # for mcp_call steps; services wires it
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
             OrderedDict())
         self._docs_lock = threading.Lock()
@@ -315,8 +316,10 @@ class Run:
             branches = {b: self.outputs[b] for b in self.graph.branches.get(step.fan_key, ())
                         if b in self.outputs}
         cfg = self.engine.config
+        absent = self.graph.ancestors(step.id) if is_join(self.graph, step) else frozenset()
         return Scope(self.ex.input, self.outputs, branches=branches, allowed_env=cfg.allowed_env,
-                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous())
+                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous(),
+                     absent=absent)
 
     def _previous(self) -> Any:
         """LangSwarm's ``previous_output``: the output of the step that finished last."""
@@ -338,15 +341,19 @@ class Run:
             if res.skipped:
                 targets, to_user = self._route(step, None, scope)
                 return StepRecord(step_id=step.id, status=StepStatus.SKIPPED, started_at_s=started,
-                                  ended_at_s=self.clock.now(), routed_to=targets, to_user=to_user)
+                                  ended_at_s=self.clock.now(), routed_to=targets, to_user=to_user,
+                                  warnings=list(scope.notes))
             targets, to_user = self._route(step, res.output, scope)
             return StepRecord(step_id=step.id, status=StepStatus.COMPLETED, attempts=res.attempts,
                               started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
-                              routed_to=targets, to_user=to_user, usage=res.usage)
+                              routed_to=targets, to_user=to_user, usage=res.usage, warnings=list(scope.notes))
         except (Cancelled, ExecutionTimeout, LeaseHeld):
             raise
         except WfxError as exc:
-            return self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
+            rec = self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
+            if isinstance(exc.details.get("usage"), dict):  # an agent step's spending before it failed
+                rec.usage = Usage(**exc.details["usage"])
+            return rec
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)
 
@@ -368,14 +375,23 @@ class Run:
             # The condition may read this step's own output by id as well as by ``output``.
             s = scope.replace(outputs={**self.outputs, step.id: output}, step_output=output)
             names = {"output": output}
-            if isinstance(cond, IfCondition):
-                targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise
-            elif isinstance(cond, SwitchCondition):
-                value = expr.evaluate(cond.expr, s, names)
-                key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-                targets += cond.cases.get(key, cond.default)
-            elif isinstance(cond, ExistsCondition):
-                targets += cond.then if _exists(cond.ref, s) else cond.otherwise
+            try:
+                if isinstance(cond, IfCondition):
+                    targets += cond.then if expr.evaluate(cond.expr, s, names) else cond.otherwise
+                elif isinstance(cond, SwitchCondition):
+                    value = expr.evaluate(cond.expr, s, names)
+                    key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                    targets += cond.cases.get(key, cond.default)
+                elif isinstance(cond, ExistsCondition):
+                    targets += cond.then if _exists(cond.ref, s) else cond.otherwise
+            except (UnresolvedReference, expr.ExpressionError) as exc:
+                # LangSwarm leaves an unreadable placeholder in place and the test is false: take
+                # the else branch (the default of a switch) and say so on the step record.
+                fallback = cond.default if isinstance(cond, SwitchCondition) else cond.otherwise
+                targets += fallback
+                scope.notes.append(f"output condition could not be evaluated ({exc.message}); took the "
+                                   f"{'default' if isinstance(cond, SwitchCondition) else 'else'} branch "
+                                   f"({', '.join(fallback) or 'nothing'}), as LangSwarm does")
         return split_user(targets)
 
     def _complete(self, rec: StepRecord, running: Any) -> list[str]:
@@ -398,10 +414,20 @@ class Run:
                 self.finished_count += 1
             progress = Progress(completed=self.finished_count, total=len(self.workflow.steps),
                                 current=sorted(set(running) | set(ready)))
-            self.store.save_step(self.ex.id, self.owner, rec, progress,
-                                 self.clock.now() + self.engine.config.lease_ttl_s)
+            try:
+                self.store.save_step(self.ex.id, self.owner, rec, progress,
+                                     self.clock.now() + self.engine.config.lease_ttl_s)
+            except LeaseLost:
+                raise
+            except Conflict:
+                # Finished under this runner: a cancel ends an execution at once, and the step
+                # that was running when it came is discarded.
+                raise Cancelled("execution was cancelled") from None
             self.renewed_at = time.monotonic()
-        self._emit(f"step.{rec.status.value}", {"step": rec.step_id, "attempts": rec.attempts})
+        data: dict[str, Any] = {"step": rec.step_id, "attempts": rec.attempts}
+        if rec.usage is not None and (rec.usage.prompt_tokens or rec.usage.completion_tokens):
+            data["usage"] = rec.usage.model_dump()  # LLM tokens and cost of this step
+        self._emit(f"step.{rec.status.value}", data)
         return ready
 
     def _result(self) -> Any:
@@ -430,7 +456,8 @@ class Run:
             if cur is None:
                 raise
             ex = cur
-        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None})
+        self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None,
+                                                    "usage": ex.usage.model_dump()})
         return ex
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidArgument
+from ..models import Budget
 from ..settings import Settings
 
 SCOPES = ("run", "generate", "read", "cancel", "admin")
@@ -42,6 +43,7 @@ class Caller:
     principal: str
     scopes: frozenset[str]
     workflows: frozenset[str] | None = None
+    budget: Budget | None = None  # the key's LLM limits, applied to every run it starts
 
     @property
     def admin(self) -> bool:
@@ -70,10 +72,11 @@ class KeyRecord:
     hash: str
     scopes: frozenset[str]
     workflows: frozenset[str] | None
+    budget: Budget | None = None
 
     def caller(self) -> Caller:
         """The Caller this key authenticates as."""
-        return Caller(self.name, self.scopes, self.workflows)
+        return Caller(self.name, self.scopes, self.workflows, self.budget)
 
 
 def _digest(salt_hex: str, key: str) -> str:
@@ -89,12 +92,23 @@ def _records(data: Any) -> dict[str, KeyRecord]:
             rec = KeyRecord(id=str(item["id"]), name=str(item.get("name") or item["id"]),
                             salt=str(item["salt"]), hash=str(item["hash"]),
                             scopes=frozenset(s for s in item.get("scopes", []) if s in SCOPES),
-                            workflows=frozenset(map(str, wf)) if isinstance(wf, list) else None)
+                            workflows=frozenset(map(str, wf)) if isinstance(wf, list) else None,
+                            budget=_budget(item))
             bytes.fromhex(rec.salt)
         except (KeyError, TypeError, ValueError, AttributeError):
             continue  # a malformed entry grants nothing
         out[rec.id] = rec
     return out
+
+
+def _budget(item: Mapping[str, Any]) -> Budget | None:
+    if item.get("max_tokens") is None and item.get("max_cost_usd") is None:
+        return None
+    # a limit that cannot be read limits everything: a damaged entry must not lift a budget
+    try:
+        return Budget(max_tokens=item.get("max_tokens"), max_cost_usd=item.get("max_cost_usd"))
+    except ValueError:
+        return Budget(max_tokens=1, max_cost_usd=1e-9)
 
 
 class KeyRing:
@@ -173,6 +187,23 @@ class KeyRing:
         self._keyed = self._file_exists() or bool(self._current())
         return self._keyed
 
+    def caller_for(self, principal: str | None) -> Caller | None:
+        """The rights a run started by ``principal`` holds when it calls our tools itself
+        (``mcp_call`` to ``local://workflow_executor``): the least of that principal's keys
+        (the scopes and allow-list every one of them has), never more. Without configured keys
+        the server is open, so is the run; with keys, a principal without one gets None."""
+        if not self.configured:
+            return OPEN_CALLER if principal in (None, LOCAL_PRINCIPAL) else Caller(principal, OPEN_CALLER.scopes)
+        recs = [r for r in self._current().values() if r.name == principal]
+        if not recs:
+            return None
+        # an admin key holds every scope: count it as all of them (admin itself only if all are admin)
+        scopes = frozenset.intersection(*(r.scopes | (frozenset(SCOPES) if "admin" in r.scopes else frozenset())
+                                          for r in recs))
+        lists = [r.workflows for r in recs if r.workflows is not None]
+        allowed = frozenset.intersection(*lists) if lists else None
+        return Caller(str(principal), scopes, allowed)
+
     def authenticate(self, headers: Mapping[str, str]) -> Caller | None:
         """The caller for the key in ``headers`` (lower-case names), or None when there is no
         valid key. Without configured keys, None too: the transport decides about open mode."""
@@ -224,7 +255,7 @@ def is_loopback_origin(origin: str | None) -> bool:
 
 
 def create_key(settings: Settings, scopes: list[str], workflows: list[str] | None,
-               name: str | None) -> str:
+               name: str | None, budget: Budget | None = None) -> str:
     """Create a key, store its salted hash in ``settings.api_keys_file`` and return the plain
     key (shown once, never stored). Errors: InvalidArgument for unknown scopes or a bad name."""
     wanted = [s.strip() for s in scopes if s.strip()]
@@ -242,7 +273,8 @@ def create_key(settings: Settings, scopes: list[str], workflows: list[str] | Non
     salt = secrets.token_hex(16)
     entry = {"id": key_id, "name": name or f"key-{key_id}", "salt": salt, "hash": _digest(salt, key),
              "scopes": sorted(set(wanted)), "created_at_s": time.time(),
-             "workflows": sorted({w.strip() for w in workflows if w.strip()}) if workflows else None}
+             "workflows": sorted({w.strip() for w in workflows if w.strip()}) if workflows else None,
+             **(budget.model_dump(exclude_none=True) if budget else {})}
     path = settings.api_keys_file
     path.parent.mkdir(parents=True, exist_ok=True)
     # One writer at a time (two `wfx keys create` at once must not lose a key).

@@ -101,6 +101,13 @@ def workflow_files(settings: Settings, config_path: str | None = None,
             if unit.resolve() not in seen:
                 seen.add(unit.resolve())
                 yield root, unit
+        # LangSwarm tool folders one level down (a root that holds several of them)
+        for child in sorted(p for p in d.iterdir() if p.is_dir()) if d.is_dir() else []:
+            if len(seen) >= MAX_FILES:
+                return
+            if child.resolve() not in seen and inside(root, child) and _folder(child):
+                seen.add(child.resolve())
+                yield root, child
 
 
 def _folder(d: Path) -> bool:

@@ -14,7 +14,7 @@ from ..generator.agents import builtin_tools_for
 from ..generator.service import Generation, model_for
 from ..generator.tasks import default_name
 from ..generator.template import GENERATED
-from ..models import Execution, ExecutionMode, StoredWorkflow
+from ..models import Budget, Execution, ExecutionMode, StoredWorkflow
 from ..spec.model import WorkflowDocument
 from .app import McpApp
 from .auth import Caller
@@ -146,7 +146,8 @@ def _defines(path: Path, name: str, app: McpApp) -> bool:
 
 def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode: ExecutionMode,
             timeout: int, workflow: Any = None, override: dict[str, Any] | None = None,
-            idempotency_key: str | None = None, stored: StoredWorkflow | None = None) -> Execution:
+            idempotency_key: str | None = None, stored: StoredWorkflow | None = None,
+            budget: Budget | None = None) -> Execution:
     cap = app.services.settings.sync_max_s
     if mode == ExecutionMode.SYNC and cap and timeout > cap:
         raise InvalidArgument(f"a sync run may take at most {cap:g} s here (the request itself would be cut off)",
@@ -154,7 +155,8 @@ def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode
     return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
                                idempotency_key=idempotency_key, principal=caller.principal,
                                config_override=override, stored=stored,
-                               allowed_workflows=sorted(caller.workflows or ()) if _limited(caller) else None)
+                               allowed_workflows=sorted(caller.workflows or ()) if _limited(caller) else None,
+                               budget=(budget or Budget()).tighter(caller.budget))
 
 
 def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as_task: bool) -> ToolResult:
@@ -175,7 +177,8 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
         name, stored = resolve_workflow(app, caller, args.workflow_name or "")
         _children_allowed(caller, stored, name, app)
     ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
-                 args.config_override, args.idempotency_key, stored)
+                 args.config_override, args.idempotency_key, stored,
+                 Budget(max_tokens=args.max_tokens, max_cost_usd=args.max_cost_usd))
     return run_result(tool, ex, app.now())
 
 

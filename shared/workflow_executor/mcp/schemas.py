@@ -37,6 +37,10 @@ class ExecuteWorkflowInput(ToolInput):
                                         description="A retry with the same key returns the first execution")
     workflow: str | dict[str, Any] | None = Field(
         None, description="An inline workflow document (YAML text or object) instead of a registered name")
+    max_tokens: int | None = Field(None, ge=1, description="LLM token budget of this run, children included "
+                                                          "(the workflow's and the API key's apply too)")
+    max_cost_usd: float | None = Field(None, gt=0, description="LLM cost budget of this run in USD, children "
+                                                               "included")
 
     @model_validator(mode="after")
     def _name_or_workflow(self) -> ExecuteWorkflowInput:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..models import Execution, ExecutionStatus, StepRecord
+from ..usage_view import live_usage
 from .results import ToolResult, error_result, one_line, preview
 
 
@@ -50,7 +51,7 @@ def status_view(ex: Execution, now: float) -> dict[str, Any]:
         "end_time": iso(ex.ended_at_s), "elapsed_time": elapsed(ex, now),
         "progress": progress(ex),
         "steps": [step_view(r) for r in sorted(ex.steps.values(), key=lambda r: (r.seq, r.step_id))],
-        "usage": ex.usage.model_dump(),
+        "usage": live_usage(ex).model_dump(),
     }
     if ex.status == ExecutionStatus.COMPLETED:
         out["result"] = ex.result

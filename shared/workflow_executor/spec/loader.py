@@ -155,7 +155,8 @@ def _keyed(raw: Any, kind: str, c: Collector) -> dict[str, Any]:
         else:
             out[ident] = {**body, "id": ident}
             if kind == "tools" and not body.get("type"):
-                out[ident]["type"] = ident  # unified configs name a tool by its type
+                # unified configs name a tool by its type; one that wraps a function is a function tool
+                out[ident]["type"] = "function" if body.get("function") else ident
     return out
 
 

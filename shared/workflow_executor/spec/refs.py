@@ -91,8 +91,8 @@ def find_refs(value: Any) -> list[Ref]:
 class Scope:
     """What references resolve against while one step runs."""
 
-    __slots__ = ("allowed_env", "branches", "environ", "input", "loop", "loop_path", "names", "outputs", "previous",
-                 "step_output")
+    __slots__ = ("absent", "allowed_env", "branches", "environ", "input", "loop", "loop_path", "names", "notes",
+                 "outputs", "previous", "step_output")
 
     def __init__(
         self,
@@ -107,6 +107,7 @@ class Scope:
         loop_path: tuple[int, ...] = (),
         names: frozenset[str] = frozenset(),
         previous: Any = None,
+        absent: frozenset[str] = frozenset(),
     ) -> None:
         self.input = input
         self.outputs = outputs
@@ -120,6 +121,10 @@ class Scope:
         # the workflow's named inputs (LangSwarm ``inputs:``) and the output that finished last
         self.names = names
         self.previous = previous
+        # steps that may not have run on this path and then read as null (a join's branches),
+        # and what such leniency did (for the step record)
+        self.absent = absent
+        self.notes: list[str] = []
 
     def replace(self, **changes: Any) -> Scope:
         """A copy with some slots changed (``outputs=``, ``loop=``, ``step_output=`` ...)."""
@@ -191,9 +196,16 @@ class Scope:
             base = self._step_output(root, ref)
             if path[:1] == ["output"]:
                 path = path[1:]
+        if base is _ABSENT:
+            return None
         return _walk(base, path, ref)
 
     def _step_output(self, step_id: str, ref: Ref) -> Any:
+        if step_id not in self.outputs and step_id in self.absent:
+            note = f"'${{{ref.text}}}' is null: step '{step_id}' did not run on this path (as in LangSwarm)"
+            if note not in self.notes:
+                self.notes.append(note)
+            return _ABSENT
         if step_id not in self.outputs:
             raise UnresolvedReference(
                 f"'${{{ref.text}}}': step '{step_id}' has not produced an output on this path",
@@ -201,6 +213,9 @@ class Scope:
                 step=step_id,
             )
         return self.outputs[step_id]
+
+
+_ABSENT = object()  # a lenient step reference that did not run: the whole reference is null
 
 
 def _walk(base: Any, path: list[str | int], ref: Ref) -> Any:
