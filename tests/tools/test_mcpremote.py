@@ -176,3 +176,33 @@ workflows: {w: {steps: [{id: s, tool: r, params: {name: x, arguments: {}}}]}}
         wfx.register(wf)
     assert err.value.issues[0].path == "tools.r.type"
     assert "allow-list" in err.value.issues[0].message
+
+
+def test_an_agent_calls_a_remote_mcp_tool_through_the_openai_client(mini_mcp: str, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from llm_server import LLMServer
+    from workflow_executor.api import Executor
+    from workflow_executor.settings import Settings
+
+    with LLMServer() as llm:
+        s = Settings.from_env({"WFX_HOME": str(tmp_path / "home"), "OPENAI_BASE_URL": llm.base_url,
+                               "OPENAI_API_KEY": "sk-test", "WFX_MODEL": "gpt-4o-mini", "WFX_MCP_ALLOW": mini_mcp,
+                               "WFX_MCP_HEADER_ENV": "MINI_KEY_VAR", "MINI_KEY_VAR": MINI_KEY})
+        llm.script({"tool_calls": [{"name": "mini__add", "arguments": {"a": 2, "b": 3}},
+                                   {"name": "mini__secret_report", "arguments": {}}]}, "the sum is 5")
+        doc = {"agents": [{"id": "calc", "agent_type": "openai", "tools": ["mini"]}],
+               "tools": [{"id": "mini", "type": "mcpremote", "mcp_url": mini_mcp,
+                          "headers": {"X-API-Key": "${MINI_KEY_VAR}"}}],
+               "workflows": {"w": {"steps": [{"id": "ask", "agent": "calc", "input": "${user_input}",
+                                              "output": {"to": "user"}}]}}}
+        with Executor.local(settings=replace(s, store="memory")) as wfx:
+            done = wfx.run(workflow=doc, input="add 2 and 3")
+    assert done.status == ExecutionStatus.COMPLETED, done.error
+    assert done.result == "the sum is 5"
+    offered = {t["function"]["name"]: t["function"] for t in llm.requests[0]["tools"]}
+    assert set(offered["mini__add"]["parameters"]["properties"]) == {"a", "b"}
+    results = [json.loads(m["content"]) for m in llm.requests[1]["messages"] if m["role"] == "tool"]
+    assert results[0] == {"result": 5}
+    assert results[1]["authorized"] is True
+    assert MINI_KEY not in json.dumps(llm.requests)
