@@ -250,3 +250,18 @@ workflows:
         assert "<h4>Input (as written)</h4><pre>{\n  &quot;value&quot;: &quot;${env.UI_SECRET}&quot;" in page
         third = page.split('data-key="third"', 1)[1].split("<h4>Output</h4>", 1)[0]
         assert "hunter2" not in third  # its output (the echo) shows it; its input never does
+
+
+def test_an_agent_turn_is_a_change_for_the_live_page(keyed: tuple[Executor, UiKeys]) -> None:
+    from workflow_executor.ports import Event
+    from workflow_executor.ui import live
+
+    ex, _ = keyed
+    ex.register(HERE / "workflows" / "slow.yaml")
+    queued = ex.submit("slow", {"seconds": 0}, principal="alice", dispatch=False)  # its head never changes
+    stream = live.changes(ex.services, lambda: ex.store.get_head(queued.id), limit_s=1.0)
+    assert next(stream).id == queued.id
+    ex.services.events.publish(Event(type="agent.turn", execution_id=queued.id, workflow="slow", data={}))
+    assert next(stream).id == queued.id  # without the turn, the stream would end unchanged at its limit
+    ex.services.events.publish(Event(type="agent.turn", execution_id="someone-else", workflow="slow", data={}))
+    assert next(stream, None) is None

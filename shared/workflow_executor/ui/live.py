@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,15 +19,18 @@ _ATTR = "_wfx_ui_hub"
 _CREATE = threading.Lock()
 POLL_S = 0.25  # the longest a change can wait unseen when no local event says so
 REMOTE_POLL_S = 1.0  # the same where events go elsewhere (Pub/Sub): every look is a store read
+MAX_TRACKED = 1000  # executions whose agent turns the hub counts (the oldest are forgotten)
 STREAM_S = 25.0  # a stream ends after this long; the page opens the next one (proxies cut idle streams)
 
 
 class Hub:
-    """Wakes every waiter on any local ``execution.*`` or ``step.*`` event."""
+    """Wakes every waiter on any local event, and counts the events that change what a page
+    shows without changing the execution's head (an agent's turns, per execution)."""
 
     def __init__(self, services: Services) -> None:
         self._cond = threading.Condition()
         self._tick = 0
+        self._turns: OrderedDict[str, int] = OrderedDict()
         subscribe = getattr(services.events, "subscribe", None)
         if subscribe is not None:
             subscribe(self._on_event)
@@ -34,7 +38,17 @@ class Hub:
         self.poll_s = POLL_S if subscribe is not None else REMOTE_POLL_S
 
     def _on_event(self, event: Event) -> None:
+        if event.type == "agent.turn":
+            with self._cond:
+                self._turns[event.execution_id] = self._turns.pop(event.execution_id, 0) + 1
+                while len(self._turns) > MAX_TRACKED:
+                    self._turns.popitem(last=False)
         self.poke()
+
+    def turns(self, execution_id: str) -> int:
+        """Agent turns seen for ``execution_id`` by this process (0 when none or forgotten)."""
+        with self._cond:
+            return self._turns.get(execution_id, 0)
 
     def poke(self) -> None:
         """Wake every waiter now."""
@@ -66,9 +80,9 @@ def hub_for(services: Services) -> Hub:
     return hub
 
 
-def state(ex: Execution) -> tuple[Any, ...]:
-    """What a viewer sees change: status, progress, version."""
-    return (ex.status.value, ex.progress.completed, tuple(ex.progress.current), ex.version, ex.updated_at_s)
+def state(ex: Execution, turns: int = 0) -> tuple[Any, ...]:
+    """What a viewer sees change: status, progress, version, and the agent turns taken."""
+    return (ex.status.value, ex.progress.completed, tuple(ex.progress.current), ex.version, ex.updated_at_s, turns)
 
 
 def changes(services: Services, head: Callable[[], Execution | None], limit_s: float = STREAM_S,
@@ -84,8 +98,9 @@ def changes(services: Services, head: Callable[[], Execution | None], limit_s: f
         ex = head()
         if ex is None:
             return
-        if state(ex) != last:
-            last = state(ex)
+        now = state(ex, hub.turns(ex.id))
+        if now != last:
+            last = now
             yield ex
         if ex.finished or time.monotonic() >= end:
             return
