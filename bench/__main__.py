@@ -1,6 +1,6 @@
 """`python -m bench [suite ...]`: run the performance suites and write bench/RESULTS.md.
 
-Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), ui (headless
+Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), agents (a local LLM server), ui (headless
 Chromium). Running some suites keeps the other suites' sections of RESULTS.md as they were. Each suite module
 has ``run() -> list[dict]`` with rows {metric, value, unit, target}.
 """
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("engine", "mcp", "cloud", "ui")
+SUITES = ("engine", "mcp", "cloud", "ui", "agents")
 OUT = Path(__file__).with_name("RESULTS.md")
 
 

@@ -168,3 +168,14 @@ def test_configured_agents_keep_their_settings_in_an_llm_workflow(fresh: LLMServ
 def test_no_model_configured_means_the_template() -> None:
     assert service.model_for(Settings.from_env({})) is None
     assert providers.configured(Settings.from_env({})) is False
+
+
+def test_an_endpoint_without_structured_outputs_gets_json_mode_with_the_schema(fresh: LLMServer,
+                                                                               wfx: Executor) -> None:
+    fresh.script({"status": 400, "message": "response_format json_schema is not supported"},
+                 {"json": GOOD_MEDIUM})
+    gen = _generate(fresh, wfx)
+    assert (gen.generator, gen.llm_calls, len(fresh.requests)) == ("llm", 2, 2)
+    second = fresh.requests[1]
+    assert second["response_format"] == {"type": "json_object"}
+    assert '"PlanStep"' in second["messages"][0]["content"]  # the schema travels in the prompt

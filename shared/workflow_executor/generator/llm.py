@@ -72,16 +72,25 @@ def generate(client: Any, model: str, *, description: str, name: str, complexity
         {"role": "system", "content": system_prompt(complexity, allowed_tools, list(agents_config))},
         {"role": "user", "content": "Workflow description:\n" + json.dumps(description[:20_000])},
     ]
-    fmt = {"type": "json_schema", "json_schema": {"name": "workflow_plan", "strict": True,
-                                                   "schema": plans.plan_schema()}}
+    fmt: dict[str, Any] = {"type": "json_schema", "json_schema": {"name": "workflow_plan", "strict": True,
+                                                                  "schema": plans.plan_schema()}}
     result = LlmResult(document=None)
-    for _round in range(1 + MAX_REPAIRS):
+    rounds = 0
+    while rounds < 1 + MAX_REPAIRS:
+        rounds += 1
         result.calls += 1
         try:
             reply = client.chat.completions.create(model=model, messages=messages, response_format=fmt,
                                                    timeout=timeout_s)
             answer = reply.choices[0].message.content
         except Exception as exc:  # the model's endpoint is outside our control: any failure ends the try
+            if getattr(exc, "status_code", None) == 400 and fmt["type"] == "json_schema":
+                # an endpoint without structured outputs: JSON mode, with the schema in the prompt
+                fmt = {"type": "json_object"}
+                messages[0] = {"role": "system", "content": messages[0]["content"] + "\nThe JSON Schema of the "
+                               "answer:\n" + json.dumps(plans.plan_schema(), separators=(",", ":"))}
+                rounds -= 1
+                continue
             result.failure = _describe(exc)
             return result
         plan, errors = plans.parse(answer)

@@ -81,7 +81,7 @@ ROLES: tuple[Role, ...] = (
          "it means for them and what happens next. Keep it short.",
          ("http_request", "mcpremote")),
     Role("write", "writer",
-         ("writ", "draft", "compos", "generat", "creat", "produc", "report", "document", "describ",
+         ("writ", "draft", "compos", "generat", "creat", "produc", "report", "describ",
           "explain", "present", "publish", "prepar", "build", "outline", "article", "blog", "story"),
          "You write the deliverable the request asks for: well structured, accurate, and in plain "
          "language for its audience. Use headings, keep every claim traceable to the material, and "

@@ -70,7 +70,7 @@ def aspects(task: str) -> list[str]:
     items = [i.strip(" .;:,") for i in _ENUM_SPLIT.split(tail)]
     items = [i for i in items if i]
     for k, item in enumerate(items):  # "... on price, support and pick the best": the verb ends the list
-        if _VERB_START.match(item):
+        if len(item.split()) > 1 and _VERB_START.match(item):
             items = items[:k]
             break
     if 2 <= len(items) <= 6 and all(1 <= len(i.split()) <= 4 for i in items):

@@ -204,7 +204,8 @@ def _review_loop(b: _Builder, final_task: str | None, join: str) -> str:
         {"id": review, "description": "Review the draft against the request", "agent": b.agent(
             role_slot(BY_NAME["review"])),
          "input": (f"Goal of the workflow: {b.goal}\n\nRequest input:\n${{user_input}}\n\n"
-                   f"Draft to review:\n${{{draft}.output}}")},
+                   f"Draft to review:\n${{{draft}.output}}\n\nStart your answer with APPROVED if the draft "
+                   "can be delivered as it is, otherwise with REVISE followed by the changes needed.")},
         {"id": record, "description": "Keep this round's draft and review",
          "function": "builtins.merge", "args": {"draft": f"${{{draft}.output}}", "review": f"${{{review}.output}}"}},
     ]
