@@ -84,7 +84,11 @@ def profile_csv(text: str | None = None, path: str | None = None) -> dict[str, A
     if text is None:
         if path is None:
             raise TerminalStepError("profile_csv needs text or path")
-        text = files_path(path).read_text(encoding="utf-8")
+        try:
+            text = files_path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # the message must not carry the server's path
+            raise TerminalStepError(f"cannot read '{path}' under the files root: "
+                                    f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
     rows = list(csv.DictReader(io.StringIO(text)))
     columns: dict[str, Any] = {}
     for name in rows[0].keys() if rows else []:
@@ -110,7 +114,7 @@ def write_text(path: str, text: str) -> dict[str, Any]:
     p = files_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text, encoding="utf-8")
-    return {"path": str(p), "bytes": len(text.encode("utf-8"))}
+    return {"path": path, "bytes": len(text.encode("utf-8"))}  # never the server's absolute path
 
 
 def validate_record(record: dict[str, Any], required: list[str]) -> dict[str, Any]:

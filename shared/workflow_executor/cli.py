@@ -45,7 +45,8 @@ def _execution_view(ex: Execution) -> dict[str, Any]:
         "error": ex.error.model_dump() if ex.error else None,
         "steps": [{"id": r.step_id, "status": r.status.value, "attempts": r.attempts,
                    "error": r.error.message if r.error else None,
-                   "usage": r.usage.model_dump(exclude_defaults=True) if r.usage else None}
+                   "usage": r.usage.model_dump(exclude_defaults=True) if r.usage else None,
+                   **({"warnings": list(r.warnings)} if r.warnings else {})}
                   for r in sorted(ex.steps.values(), key=lambda r: r.seq)],
         "usage": live_usage(ex).model_dump(),
         "rerun_of": ex.rerun_of,
@@ -63,6 +64,9 @@ def _show(ex: Execution, as_json: bool) -> int:
             print(spent)
         if ex.result is not None:
             print(json.dumps(ex.result, indent=2, default=str, ensure_ascii=False))
+        for r in sorted(ex.steps.values(), key=lambda r: r.seq):
+            for note in r.warnings:
+                print(f"warning step '{r.step_id}': {note}", file=sys.stderr)
         if ex.error:
             where = f" at step '{ex.error.step}'" if ex.error.step else ""
             print(f"error{where}: [{ex.error.code}] {ex.error.message}", file=sys.stderr)

@@ -128,3 +128,32 @@ def test_what_langswarm_rejects_is_still_rejected_with_its_path(tmp_path: Path) 
         except SpecError as exc:
             assert [(i.path, i.file) for i in exc.issues] == [
                 ("workflows.w.steps[0].output.to", str(folder / "workflows.yaml"))]
+
+
+def test_runtime_leniency_reaches_the_user_in_wfx_run_and_in_the_execution_status(tmp_path: Path) -> None:
+    doc = Path(__file__).parent / "corpus" / "27_condition_missing_field.yaml"
+    out = wfx(tmp_path, "run", str(doc), "--input", '{"status": "ok"}')
+    assert out.returncode == 0, out.stderr
+    assert "warning step 'check': output condition could not be evaluated" in out.stderr
+    view = json.loads(wfx(tmp_path, "run", str(doc), "--input", '{"status": "ok"}', "--json").stdout)
+    [check] = [s for s in view["steps"] if s["id"] == "check"]
+    assert "took the else branch" in check["warnings"][0]
+    s = replace(Settings.from_env({"WFX_HOME": str(tmp_path / "h")}), store="memory")
+    with Executor.local(settings=s, memory=True) as ex:
+        ex.register(doc)
+        run = ex.run("w", {"status": "ok"})
+        app = app_for(ex.services)
+        status = tools.call(app, OPEN_CALLER, "check_execution_status", {"execution_id": run.id}, False).structured
+        [step] = [st for st in status["steps"] if st["id"] == "check"]
+        assert "took the else branch" in step["warnings"][0]
+        assert all("warnings" not in st for st in status["steps"] if st["id"] != "check")
+
+
+def test_a_bare_langswarm_function_name_runs_ours(tmp_path: Path) -> None:
+    s = replace(Settings.from_env({"WFX_HOME": str(tmp_path / "h")}), store="memory")
+    with Executor.local(settings=s, memory=True) as ex:
+        ex.register({"workflows": {"w": {"steps": [
+            {"id": "call", "function": "mcp_call",
+             "args": {"mcp_url": "local://workflow_executor", "payload": {"name": "list_workflows"}}}]}}})
+        run = ex.run("w")
+        assert run.status.value == "completed" and run.result["success"] is True

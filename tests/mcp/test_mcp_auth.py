@@ -137,7 +137,7 @@ def test_open_mode_refuses_hosts_that_only_look_like_loopback(server: Server, ho
 
 def test_open_mode_refuses_a_cross_site_page_but_not_a_loopback_one(server: Server) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    assert server.post(body, {"Origin": "https://evil.example"}).status_code == 401
+    assert server.post(body, {"Origin": "https://evil.example"}).status_code == 403
     assert server.post(body, {"Origin": "http://127.0.0.1:6274"}).status_code == 200
 
 

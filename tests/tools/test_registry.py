@@ -131,3 +131,16 @@ workflows: {w: {steps: [{id: s, tool: d, params: {n: 21}, output: {to: user}}]}}
         assert wfx.run("w").result == 42
     with executor(tmp_path / "b") as wfx, pytest.raises(SpecError):
         wfx.register(doc)
+
+
+def test_an_isolated_job_gets_absolute_roots_and_the_allowed_header_variables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow_executor.adapters.subprocess_jobs import job_environment
+    from workflow_executor.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    environ = {"WFX_HOME": "h", "WFX_FS_ROOTS": "data=srv/data", "WFX_MCP_HEADER_ENV": "MCP_KEY",
+               "MCP_KEY": "k-1", "OTHER_SECRET": "nope"}
+    env = job_environment(Settings.from_env(environ), environ)
+    assert env["WFX_FS_ROOTS"] == f"data={tmp_path / 'srv' / 'data'}"
+    assert env["MCP_KEY"] == "k-1" and "OTHER_SECRET" not in env

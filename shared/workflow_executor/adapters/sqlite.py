@@ -92,6 +92,14 @@ def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite
     """Open (and create or migrate) the database; autocommit mode, transactions are explicit."""
     if synchronous not in ("NORMAL", "FULL"):
         raise InvalidArgument(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
+    try:
+        return _connect(path, synchronous)
+    except sqlite3.DatabaseError as exc:  # corrupt or truncated: say so, and never overwrite it
+        raise InvalidArgument(f"the database {os.fspath(path)} cannot be opened ({exc}); nothing was changed",
+                              fix="restore it from a backup, or move it away to start with an empty store") from None
+
+
+def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode = WAL")

@@ -26,6 +26,11 @@ def job_environment(settings: Settings, environ: dict[str, str]) -> dict[str, st
     env.update({k: v for k, v in settings.environ.items()})
     env["WFX_HOME"] = str(settings.home.resolve())
     env.setdefault("WFX_FILES_ROOT", str((settings.home / "files").resolve()))
+    # tools: the job runs in its own temporary directory, so roots must not be relative; the
+    # variables tools' headers may name go along (only those the operator allowed)
+    env.update(dict(settings.tools.header_env))
+    if settings.tools.fs_roots:
+        env["WFX_FS_ROOTS"] = ",".join(f"{name}={path.resolve()}" for name, path in settings.tools.fs_roots)
     return env
 
 

@@ -48,7 +48,7 @@ class FunctionRegistry:
                     "reach hosts outside the operator's control); the counterparts are: "
                     + ", ".join(sorted(langswarm_functions.REGISTRY)))
         if mod in ("", BUILTIN_PREFIX):
-            if name in builtin_functions.REGISTRY:
+            if name in builtin_functions.REGISTRY or name in langswarm_functions.REGISTRY:
                 return None
             return (f"'{ref}' is not a built-in function; built-ins are: "
                     + ", ".join(sorted(builtin_functions.REGISTRY)))
@@ -73,7 +73,8 @@ class FunctionRegistry:
         if mod in langswarm_functions.MODULES:
             fn = langswarm_functions.REGISTRY[name]
         elif mod in ("", BUILTIN_PREFIX):
-            fn = builtin_functions.REGISTRY[name]
+            # LangSwarm files also name its workflow functions bare (function: mcp_call)
+            fn = builtin_functions.REGISTRY.get(name) or langswarm_functions.REGISTRY[name]
         else:
             try:
                 module = importlib.import_module(mod)

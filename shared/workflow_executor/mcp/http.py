@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..services import Services
 from . import jsonrpc, protocol, tools
@@ -78,6 +79,12 @@ def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: 
 
         if routes.match(route) is not None:
             return routes.handle(app, method, route, query, lambda: _authenticate(app, headers))
+    if not _origin_ok(headers):
+        # MCP 2025-11-25 transport: a server MUST validate Origin; an invalid one gets 403,
+        # with a valid key too (a page on another site must not drive a caller's key).
+        return json_response(403, jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "Forbidden: foreign Origin",
+                                                {"code": "forbidden", "fix": "call from the same origin, a "
+                                                 "loopback page, or a client that sends no Origin"}))
     caller = _authenticate(app, headers)
     if not isinstance(caller, Caller):
         return caller
@@ -103,6 +110,14 @@ def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: 
     if ans.payload is None:
         return Response(202, b"", {"Cache-Control": "no-store"})
     return json_response(ans.status, ans.payload)
+
+
+def _origin_ok(headers: Mapping[str, str]) -> bool:
+    """No Origin (not a browser), a loopback page, or this very host (our own /ui)."""
+    origin = headers.get("origin")
+    if origin is None or is_loopback_origin(origin):
+        return True
+    return urlsplit(origin.strip()).netloc.lower() == headers.get("host", "").strip().lower() != ""
 
 
 def _authenticate(app: McpApp, headers: Mapping[str, str]) -> Caller | Response:

@@ -127,7 +127,10 @@ def dumps(payload: Any) -> bytes:
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str)
     except ValueError:
         text = json.dumps(_finite(payload), separators=(",", ":"), ensure_ascii=False, default=str)
-    return text.encode("utf-8")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (say, in a request id): JSON's \u escapes carry it
+        return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _finite(value: Any) -> Any:

@@ -116,6 +116,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
     try:
         app = app_for(services)
         resumed = app.executor.resume_pending()
+        from ..schedules import Scheduler  # the workflows' `schedules`, run by this server
+
+        scheduler = Scheduler(app.executor).start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = make_server(host, port, wsgi_app(services), threaded=True, request_handler=_Handler)
         url = f"http://{host}:{server.server_port}/"
@@ -135,6 +138,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
         except KeyboardInterrupt:
             pass
         finally:
+            scheduler.stop()
             server.server_close()
     finally:
         services.close()

@@ -32,7 +32,8 @@ def step_view(rec: StepRecord) -> dict[str, Any]:
     return {"id": rec.step_id, "status": rec.status.value, "attempts": rec.attempts,
             "started": iso(rec.started_at_s), "ended": iso(rec.ended_at_s), "wall_s": wall,
             "usage": rec.usage.model_dump(exclude_defaults=True) if rec.usage else None,
-            "error": rec.error.model_dump(exclude_defaults=True) if rec.error else None}
+            "error": rec.error.model_dump(exclude_defaults=True) if rec.error else None,
+            **({"warnings": list(rec.warnings)} if rec.warnings else {})}
 
 
 def progress(ex: Execution) -> str:

@@ -19,10 +19,12 @@ from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
 from .normalize import ID_RE, Collector, keys_ok, normalize_steps
 from .yamlsafe import load_yaml
 
-TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "settings")
+TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "schedules",
+            "schedule", "settings")
 WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
                  "max_cost_usd")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input")
+SCHEDULE_KEYS = ("cron", "time_zone", "workflow", "input")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
 
 
@@ -114,6 +116,7 @@ def _document(obj: Any, c: Collector) -> dict[str, Any]:
     _agent_tools(out["agents"], out["tools"], c)
     out["workflows"] = _workflows(obj.get("workflows"), c)
     out["triggers"] = _triggers(obj.get("triggers"), c)
+    out["schedules"] = _schedules(obj.get("schedules", obj.get("schedule")), c)
     settings = obj.get("settings")
     if isinstance(settings, dict):
         out["settings"] = settings
@@ -296,6 +299,25 @@ def _triggers(raw: Any, c: Collector) -> list[Any]:
             out.append({k: v for k, v in item.items() if k in TRIGGER_KEYS})
         else:
             c.add(f"triggers[{i}]", "a trigger must be a mapping", fix="write {topic: name, workflow: id}")
+    return out
+
+
+def _schedules(raw: Any, c: Collector) -> list[Any]:
+    """``schedules: [{cron, time_zone, workflow, input}]``, or one ``schedule: {...}``."""
+    if raw is None:
+        return []
+    items = [raw] if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        c.add("schedules", "schedules must be a list (or schedule: one mapping)",
+              fix="write schedules: [{cron: '0 3 * * *', time_zone: UTC}]")
+        return []
+    out: list[Any] = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            keys_ok(item, SCHEDULE_KEYS, f"schedules[{i}]", c, "schedule")
+            out.append({k: v for k, v in item.items() if k in SCHEDULE_KEYS})
+        else:
+            c.add(f"schedules[{i}]", "a schedule must be a mapping", fix="write {cron: '0 3 * * *'}")
     return out
 
 

@@ -183,6 +183,16 @@ class Trigger(_Frozen):
     input: Any = None
 
 
+class Schedule(_Frozen):
+    """Start ``workflow`` (default: the document's first) with ``input`` on ``cron`` in
+    ``time_zone``: run by ``wfx serve``; in the cloud by Cloud Scheduler (infra ``schedules``)."""
+
+    cron: str
+    time_zone: str = "UTC"
+    workflow: str | None = None
+    input: Any = None
+
+
 class WorkflowDocument(_Frozen):
     version: str | None = None
     project_name: str | None = None
@@ -191,6 +201,7 @@ class WorkflowDocument(_Frozen):
     tools: dict[str, Tool] = Field(default_factory=dict)
     workflows: dict[str, Workflow]
     triggers: tuple[Trigger, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
     settings: dict[str, Any] = Field(default_factory=dict)
 
     def workflow(self, name: str | None = None) -> Workflow:

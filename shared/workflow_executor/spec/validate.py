@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..cron import Cron, CronError
 from ..errors import Issue, SpecError
 from .agent_checks import check_agent_step, check_agents
 from .graph import Graph, graph
@@ -112,6 +113,15 @@ class _Checker:
             if trig.workflow is not None and not self._workflow_exists(trig.workflow):
                 self.error(f"triggers[{i}].workflow", f"unknown workflow '{trig.workflow}'",
                            f"use one of: {', '.join(self.doc.workflows)}")
+
+        for i, sched in enumerate(self.doc.schedules):
+            if sched.workflow is not None and not self._workflow_exists(sched.workflow):
+                self.error(f"schedules[{i}].workflow", f"unknown workflow '{sched.workflow}'",
+                           f"use one of: {', '.join(self.doc.workflows)}")
+            try:
+                Cron.parse(sched.cron, sched.time_zone)
+            except CronError as exc:
+                self.error(f"schedules[{i}].cron", str(exc), "write 5 fields, e.g. '0 3 * * *', and an IANA time_zone")
 
     def _workflow_exists(self, name: str) -> bool:
         return name in self.doc.workflows or bool(self.known_workflow and self.known_workflow(name))

@@ -44,6 +44,12 @@ class _SafeLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
+    def construct_yaml_binary(self, node: Any) -> Any:
+        """``!!binary`` would put bytes (perhaps not text at all) into a document that must
+        be JSON: refused like any other tag."""
+        raise yaml.constructor.ConstructorError(None, None, "!!binary values are not supported",
+                                                node.start_mark)
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
@@ -52,6 +58,9 @@ class _SafeLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+_SafeLoader.add_constructor("tag:yaml.org,2002:binary", _SafeLoader.construct_yaml_binary)
 
 
 def load_yaml(
@@ -99,7 +108,11 @@ def load_yaml(
         if node is None:
             return None
         _check_graph(node, source, max_nodes)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except ValueError as exc:  # an integer past Python's 4300-digit limit
+            raise SpecError([Issue(path="<document>", message=f"unsupported value: {str(exc)[:120]}", file=source,
+                                   fix="quote very long numbers so they are text")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
