@@ -142,6 +142,7 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
         "WFX_TASKS_QUEUE": f"projects/{project}/locations/{LOCATION}/queues/wfx-executions",
         "WFX_WORKER_URL": urls["worker"], "WFX_EVENTS_TOPIC": topic,
         "WFX_WORKER_SECRET": secrets.token_urlsafe(24), "WFX_HOME": str(state / "home"),
+        "WFX_TRIGGER_PUSH_URL": urls["events"],  # registering a trigger creates its topic here
     }
     stack = Stack(project=project, state_dir=str(state), env=env, urls=urls)
     try:

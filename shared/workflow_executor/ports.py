@@ -181,9 +181,10 @@ class AgentContext(Protocol):
         """Journal turn ``index`` before the next one starts; returns what is stored there (the
         first writer's turn wins, so a stale runner and its replacement agree)."""
 
-    def check_budget(self, spent: Usage) -> None:
+    def check_budget(self, spent: Usage, *, priced: bool = True) -> None:
         """Before each model call: raises BudgetExceeded when this step's ``spent`` plus the rest
-        of the execution (and of its ancestors) reaches a budget."""
+        of the execution (and of its ancestors) reaches a budget; ``priced=False`` (the model has
+        no price) fails where a cost budget applies, since it could not be enforced."""
 
     def sleep(self, seconds: float) -> None:
         """Wait (a retry backoff); raises Cancelled if the execution is cancelled meanwhile."""

@@ -35,6 +35,8 @@ class Services:
     jobs: JobRunner | None = None
     # where hashed API keys come from besides settings (the cloud's secret), re-read by the key ring
     key_source: Callable[[], str | None] | None = None
+    # creates a trigger topic (short name) where topics are not managed by Terraform (emulators)
+    ensure_topic: Callable[[str], None] | None = None
     closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -125,6 +127,16 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
             return read_secret(secret)
 
         services.key_source = read_keys
+    if settings.trigger_push_url and settings.events == "pubsub" and settings.gcp_project:
+        push_url, project, prefix = settings.trigger_push_url, settings.gcp_project, settings.trigger_topic_prefix
+
+        def ensure_topic(name: str) -> None:
+            from .adapters.pubsub_topics import ensure_push_topic
+
+            full = name if name.startswith("projects/") else f"projects/{project}/topics/{prefix}{name}"
+            ensure_push_topic(full, push_url)
+
+        services.ensure_topic = ensure_topic
     for obj in (events, store, registry, engine.agents):  # the event bus flushes what it has batched
         close = getattr(obj, "close", None)
         if close:

@@ -61,6 +61,8 @@ class Settings:
     job_cpu_s: int = 3600
     # the CLI as a client of an endpoint (wfx --url): WFX_URL and the key it sends, WFX_API_KEY
     remote_url: str | None = None
+    # emulator stack only: registering a trigger creates its topic, pushed to this events URL
+    trigger_push_url: str | None = None
     remote_api_key: str | None = field(default=None, repr=False)
     # untrusted data: the largest step output (JSON bytes) and ${...} rendering (characters)
     max_output_bytes: int = 524_288
@@ -130,6 +132,7 @@ class Settings:
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),
                 job_cpu_s=int(env.get("WFX_JOB_CPU_S", "3600")),
                 remote_url=env.get("WFX_URL") or None,
+                trigger_push_url=env.get("WFX_TRIGGER_PUSH_URL") or None,
                 remote_api_key=env.get("WFX_API_KEY") or None,
                 max_output_bytes=int(env.get("WFX_MAX_OUTPUT_BYTES", "524288")),
                 max_render_chars=int(env.get("WFX_MAX_RENDER_CHARS", "1048576")),

@@ -124,3 +124,20 @@ def test_an_api_key_budget_and_a_request_budget_apply_over_mcp(keyed: tuple[str,
     view = status["structuredContent"]
     assert view["usage"]["prompt_tokens"] == 300 and view["usage"]["cost_usd"] > 0
     assert [s["usage"]["completion_tokens"] for s in view["steps"]] == [10, 10, 10]
+
+
+def test_a_cost_budget_on_a_model_without_a_price_fails_before_any_call(wfx: Executor, llm: LLMServer) -> None:
+    ex = wfx.run(workflow=doc({"model": "my-local-model"}, workflow={"max_cost_usd": 1.0}), input="x")
+    assert ex.error is not None and ex.error.code == "budget_exceeded"
+    assert "WFX_PRICES" in str(ex.error.details)
+    assert llm.requests == []
+    tokens_only = wfx.run(workflow=doc({"model": "my-local-model"}, workflow={"max_tokens": 10_000}), input="x")
+    assert tokens_only.status == ExecutionStatus.COMPLETED
+
+
+def test_a_loop_that_fails_later_still_counts_what_its_earlier_iterations_spent(
+        wfx: Executor, llm: LLMServer) -> None:
+    llm.script({"text": "one", "usage": USAGE}, {"status": 401})
+    ex = wfx.run(workflow=doc(step={"loop": {"for_each": ["a", "b", "c"]}, "input": "${item}"}), input="x")
+    assert ex.error is not None and ex.error.code == "model_auth_failed"
+    assert (ex.usage.prompt_tokens, ex.usage.completion_tokens) == (100, 10)

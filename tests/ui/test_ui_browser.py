@@ -161,7 +161,8 @@ def test_a_running_execution_updates_live_and_cancel_works_from_the_page(
 def test_a_caller_without_the_cancel_scope_sees_no_button_and_is_refused(
         site: tuple[Served, UiKeys], browser: WebDriver) -> None:
     srv, keys = site
-    started = srv.tool(keys.bob, "execute_workflow", workflow_name="slow", input_data={"seconds": 0.2},
+    # long enough (7 x 0.6 s) that the page is still live after signing in on a loaded machine
+    started = srv.tool(keys.bob, "execute_workflow", workflow_name="slow", input_data={"seconds": 0.6},
                        execution_mode="async")
     eid = started["structuredContent"]["execution_id"]
     sign_in(browser, srv.url + f"ui/executions/{eid}", keys.bob)

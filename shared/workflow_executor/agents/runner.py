@@ -162,7 +162,8 @@ class OpenAIAgentRunner:
                     provider: str) -> dict[str, Any]:
         turn = st.replay("model")
         if turn is None:
-            st.ctx.check_budget(st.usage)
+            priced = providers.price(self.settings, provider, params["model"]) is not None
+            st.ctx.check_budget(st.usage, priced=priced)
             timeout = agent.timeout or self.settings.agent_call_timeout_s
             retries = agent.retries if agent.retries is not None else 2
             resp = calls.create(client, {**params, "messages": st.messages}, provider=provider, timeout_s=timeout,

@@ -220,6 +220,16 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     body_outputs: dict[str, Any] = {}  # the last iteration's body step outputs
 
     def iteration(i: int, item: Any, last: Any) -> Any:
+        try:
+            return one_iteration(i, item, last)
+        except WfxError as exc:  # the LLM usage of earlier iterations is paid for all the same
+            failed = exc.details.get("usage")
+            spent = usage.add(Usage(**failed)) if isinstance(failed, dict) else usage
+            if spent.prompt_tokens or spent.completion_tokens:
+                exc.details["usage"] = spent.model_dump()
+            raise
+
+    def one_iteration(i: int, item: Any, last: Any) -> Any:
         nonlocal usage, attempts
         vars_: LoopVars = {loop.var: item, "item": item, "index": i, "last": last}
         path = (*scope.loop_path, i)

@@ -48,11 +48,17 @@ def budget_of(run: Run) -> Budget | None:
     return None if out.empty else out
 
 
-def check_budget(run: Run) -> None:
-    """Raise BudgetExceeded when ``run`` or any ancestor has spent its budget."""
+def check_budget(run: Run, *, priced: bool = True) -> None:
+    """Raise BudgetExceeded when ``run`` or any ancestor has spent its budget (or has a cost
+    budget while the next model call has no price: its cost could not be counted)."""
     r: Run | None = run
     while r is not None:
         budget = budget_of(r)
+        if budget is not None and budget.max_cost_usd is not None and not priced:
+            raise BudgetExceeded("the model of this agent has no price, so the cost budget of "
+                                 f"{'this execution' if r is run else f'parent execution {r.ex.id}'} cannot be "
+                                 "enforced", fix="the operator adds the model to WFX_PRICES (or the provider's "
+                                 "prices), or use max_tokens instead of max_cost_usd", execution=r.ex.id)
         if budget is not None:
             spent = live_usage(r)
             tokens = spent.prompt_tokens + spent.completion_tokens
@@ -91,11 +97,11 @@ class StepAgentContext:
     def record_turn(self, index: int, turn: dict[str, Any]) -> dict[str, Any]:
         return self.run.store.record_turn(self.execution_id, self.key, index, turn)
 
-    def check_budget(self, spent: Usage) -> None:
+    def check_budget(self, spent: Usage, *, priced: bool = True) -> None:
         self.run.check_cancel()
         with self.run.spending.lock:
             self.run.spending.steps[self.key] = spent
-        check_budget(self.run)
+        check_budget(self.run, priced=priced)
 
     def done(self) -> None:
         """The step's usage now travels in its record: stop counting it as live."""

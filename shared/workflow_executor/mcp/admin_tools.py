@@ -24,6 +24,10 @@ def register_workflow(app: McpApp, caller: Caller, args: RegisterWorkflowInput, 
     # Validated from the text or object itself: a string is never taken as a path on this server.
     doc, report = app.executor.check(args.workflow)
     stored = app.executor.register(doc.model_dump(mode="json"))
+    ensure = app.services.ensure_topic
+    if ensure is not None:  # on the emulator stack: a topic exists as soon as its listener does
+        for topic in sorted({t.topic for t in doc.triggers}):
+            ensure(topic)
     rows = [{"name": s.name, "version": s.version, "hash": s.hash, "description": s.description} for s in stored]
     warnings = [{"path": i.path, "message": i.message} for i in report.warnings]
     names = ", ".join(f"{r['name']} v{r['version']}" for r in rows)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -142,7 +143,7 @@ def compile_expr(text: str) -> tuple[ast.Expression, tuple[str, ...]]:
         refs.append(m.group(1))
         return f"__ref{len(refs) - 1}"
 
-    src = REF_RE.sub(bind, text.strip())
+    src = _js_operators(REF_RE.sub(bind, text.strip()))
     try:
         tree = ast.parse(src, mode="eval")
     except SyntaxError as exc:
@@ -165,6 +166,26 @@ def _depth(root: ast.AST) -> int:
         deepest = max(deepest, d)
         todo.extend((child, d + 1) for child in ast.iter_child_nodes(node))
     return deepest
+
+
+_OPERAND = r"(\w+|'[^']*'|\"[^\"]*\")"
+_CONTAINS = re.compile(_OPERAND + r"\s+contains\s+" + _OPERAND)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _js_operators(src: str) -> str:
+    """LangSwarm files write ``a contains 'x' || b && c``: read them as ``'x' in a or b and c``
+    (outside quoted text only)."""
+    if "contains" not in src and "||" not in src and "&&" not in src:
+        return src
+    parts: list[str] = []
+    pos = 0
+    for m in _QUOTED.finditer(src):
+        parts.append(src[pos:m.start()].replace("||", " or ").replace("&&", " and "))
+        parts.append(m.group(0))
+        pos = m.end()
+    parts.append(src[pos:].replace("||", " or ").replace("&&", " and "))
+    return _CONTAINS.sub(r"(\2 in \1)", "".join(parts))
 
 
 def _check(node: ast.AST, text: str) -> None:
