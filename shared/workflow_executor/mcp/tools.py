@@ -43,12 +43,15 @@ TOOLS: Mapping[str, ToolSpec] = MappingProxyType(dict([
           "Run a workflow by name (registered, or defined in a file under the server's workflow roots) or "
           "inline. sync waits for the result; async/isolated return an execution_id at once.", tasks=True),
     _spec("generate_workflow", schemas.GenerateWorkflowInput, run_tools.generate_workflow, ("generate",),
-          "Turn a plain-language description into a validated workflow stored under workflow_name."),
+          "Turn a plain-language description into a validated multi-agent workflow (designed by the server's "
+          "model when it has one, else from templates) stored under workflow_name; the answer says generator "
+          "(llm|template), validation_status, errors and version."),
     _spec("execute_generated_workflow", schemas.ExecuteGeneratedWorkflowInput,
           run_tools.execute_generated_workflow, ("generate", "run"),
-          "Generate a workflow from a description and run it in one call.", tasks=True),
+          "Generate a multi-agent workflow from a description (as generate_workflow) and run it in one call.",
+          tasks=True),
     _spec("check_execution_status", schemas.CheckExecutionStatusInput, read_tools.check_execution_status,
-          ("read",), "Status, progress ('Processing step 3 of 5'), steps, result or error of an execution.",
+          ("read",), "Status, progress ('Running step 3 of 5: transform'), steps, result or error of an execution.",
           read_only=True),
     _spec("cancel_execution", schemas.CancelExecutionInput, read_tools.cancel_execution, ("cancel",),
           "Cancel a queued or running execution (it stops at its next step boundary)."),
