@@ -273,8 +273,8 @@ class Executor:
         self.engine.signal_cancel(execution_id)
         if self.services.queue is not None:
             self.services.queue.cancel(execution_id)
-        if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED and not ex.finished:
-            self.services.jobs.cancel(execution_id)
+        if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED:
+            self.services.jobs.cancel(execution_id)  # a job stuck in a step is stopped after a grace
         return ex
 
     def executions(self, *, status: str | None = None, workflow_name: str | None = None,
@@ -331,7 +331,11 @@ class Executor:
                 page = self.store.list(ExecutionQuery(status=status, limit=200, cursor=cursor))
                 for ex in page.items:
                     if ex.parent_id is None:
-                        self.services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True))
+                        if ex.mode == ExecutionMode.ISOLATED and self.services.jobs is not None:
+                            # only ever as a job, with the job's limits (never inside the server)
+                            self.services.jobs.start(ex.id)
+                        else:
+                            self.services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True))
                         ids.append(ex.id)
                 cursor = page.next_cursor
                 if not cursor:

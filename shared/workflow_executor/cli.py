@@ -41,7 +41,7 @@ def _print_json(obj: Any) -> None:
 def _execution_view(ex: Execution) -> dict[str, Any]:
     return {
         "execution_id": ex.id, "workflow_name": ex.workflow_name, "status": ex.status.value,
-        "mode": ex.mode.value, "progress": ex.progress.describe(), "result": ex.result,
+        "mode": ex.mode.value, "progress": ex.progress.describe(ex.finished), "result": ex.result,
         "error": ex.error.model_dump() if ex.error else None,
         "steps": [{"id": r.step_id, "status": r.status.value, "attempts": r.attempts,
                    "error": r.error.message if r.error else None,

@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="temporary directory to remove at the end")
     p.add_argument("--memory-mb", type=int, help="address-space limit for this process")
     p.add_argument("--cpu-s", type=int, help="CPU-time limit for this process")
+    p.add_argument("--resume", action="store_true", help="take over the lease of a dead predecessor")
     a = p.parse_args(argv)
     _limit(a.memory_mb, a.cpu_s)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # A Cloud Run retry of a one-task job runs after the failed attempt is gone: its lease
         # belongs to a dead runner, so take it over instead of waiting for it to expire.
-        retry = int(os.environ.get("CLOUD_RUN_TASK_ATTEMPT", "0") or 0) > 0
+        # Locally, a job started again after a server restart takes over its dead predecessor's
+        # lease the same way (takeover only ever takes a lease whose owner process is gone).
+        retry = int(os.environ.get("CLOUD_RUN_TASK_ATTEMPT", "0") or 0) > 0 or a.resume
         out = handle_task(services, TaskRequest(a.execution_id, takeover=retry))
     finally:
         services.close()

@@ -123,11 +123,15 @@ class Progress(BaseModel):
     total: int = 0
     current: list[str] = Field(default_factory=list)
 
-    def describe(self) -> str:
+    def describe(self, finished: bool = False) -> str:
+        """'Running step 2 of 5: transform' while it runs, '5 of 5 steps ran' once finished."""
+        if finished:
+            return f"{self.completed} of {self.total} steps ran"
         if self.total == 0:
-            return "Not started"
-        k = min(self.completed + (1 if self.current else 0), self.total)
-        return f"Processing step {max(k, 1)} of {self.total}"
+            return "Running its first step"  # progress is written with the first checkpoint
+        k = min(self.completed + 1, self.total)
+        names = ", ".join(self.current[:3]) + (", ..." if len(self.current) > 3 else "")
+        return f"Running step {k} of {self.total}" + (f": {names}" if names else "")
 
 
 class Execution(BaseModel):

@@ -143,7 +143,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
             services.closers.append(close)
     if with_queue:
         services.queue = _queue(settings, services)
-        services.jobs = _jobs(settings)
+        services.jobs = _jobs(settings, store)
     return services
 
 
@@ -166,7 +166,7 @@ class _LazyMcp:
         return self._bridge().remote(run, url, tool, arguments, headers)
 
 
-def _jobs(settings: Settings) -> JobRunner:
+def _jobs(settings: Settings, store: ExecutionStore) -> JobRunner:
     if settings.jobs == "cloud_run":
         from .adapters.cloud_run import CloudRunJobRunner
 
@@ -174,7 +174,7 @@ def _jobs(settings: Settings) -> JobRunner:
         return runner
     from .adapters.subprocess_jobs import SubprocessJobRunner
 
-    return SubprocessJobRunner(settings)
+    return SubprocessJobRunner(settings, store)  # it watches its jobs and ends what they leave
 
 
 def _queue(settings: Settings, services: Services) -> TaskQueue:

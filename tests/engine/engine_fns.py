@@ -93,3 +93,12 @@ def gate_then_mark(gate: str, log: str, name: str) -> str:
     """Wait for the file ``gate``, then mark ``name`` (a step still running when a cancel comes)."""
     wait_for_file(gate)
     return str(mark(log, name))
+
+
+def spin(seconds: float = 30.0) -> int:
+    """Burn CPU (for CPU limits)."""
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n

@@ -89,7 +89,7 @@ def test_a_running_execution_reports_its_progress_step_by_step(server: Server) -
 
     def running() -> str | None:
         p: str = server.tool("check_execution_status", execution_id=eid)["structuredContent"]["progress"]
-        return p if p.startswith("Processing step ") and p.endswith(" of 10") and p != "Processing step 1 of 10" \
+        return p if p.startswith("Running step ") and " of 10: s" in p and not p.startswith("Running step 1 ") \
             else None
 
     assert eventually(running)

@@ -5,14 +5,22 @@ twin of a Cloud Run job)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
+from ..errors import Conflict
+from ..models import ErrorInfo, ExecutionStatus
+from ..ports import ExecutionStore
 from ..settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # What a job inherits: its own settings and the bare minimum to start Python. Secrets and
 # everything else of the server's environment stay behind.
@@ -35,10 +43,15 @@ def job_environment(settings: Settings, environ: dict[str, str]) -> dict[str, st
 
 
 class SubprocessJobRunner:
-    """Starts ``python -m workflow_executor.job ID`` detached; ``cancel`` stops its group."""
+    """Starts ``python -m workflow_executor.job ID`` detached and watches it: when the job
+    exits, its process group is killed, its directory removed, and an execution it left
+    unfinished (killed by a limit or a signal, or crashed) ends ``failed`` with the cause.
+    ``cancel`` stops the group after a short grace."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: ExecutionStore | None = None, grace_s: float = 2.0) -> None:
         self.settings = settings
+        self.store = store
+        self.grace_s = grace_s
         self.dir = settings.home / "jobs"
 
     def start(self, execution_id: str) -> str:
@@ -51,7 +64,8 @@ class SubprocessJobRunner:
             proc = subprocess.Popen(
                 # The job lowers its own limits first thing (no preexec_fn: unsafe in a threaded server).
                 [sys.executable, "-m", "workflow_executor.job", execution_id, "--workdir", workdir,
-                 "--memory-mb", str(self.settings.job_memory_mb), "--cpu-s", str(self.settings.job_cpu_s)],
+                 "--memory-mb", str(self.settings.job_memory_mb), "--cpu-s", str(self.settings.job_cpu_s),
+                 "--resume"],
                 cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         finally:
             log.close()
@@ -61,24 +75,68 @@ class SubprocessJobRunner:
         pid_file.write_text(str(proc.pid))
 
         def reap() -> None:
-            proc.wait()
+            code = proc.wait()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever the job's steps started goes too
             pid_file.unlink(missing_ok=True)  # a stale pid could name another process later
+            shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                self._ended(execution_id, proc.pid, code)
+            except Exception:  # a watcher thread: log, never raise into nothing
+                logger.exception("could not end execution %s after its job exited", execution_id)
 
         threading.Thread(target=reap, name=f"wfx-reap-{proc.pid}", daemon=True).start()
         return str(proc.pid)
 
-    def cancel(self, execution_id: str) -> None:
-        """The run stops itself at the next step boundary when it sees the cancel flag; a job
-        stuck inside a step is stopped by its process group after a grace period."""
-        pid_file = self.dir / f"{execution_id}.pid"
-        if not pid_file.exists():
+    def _ended(self, execution_id: str, pid: int, code: int) -> None:
+        """End the execution the job left unfinished, with the cause; leave it alone when it
+        finished, or when another live runner holds it (a duplicate job that found it busy)."""
+        if self.store is None:
             return
-        pid = int(pid_file.read_text())
+        ex = self.store.get_head(execution_id)
+        if ex is None or ex.finished:
+            return
+        owner_pid = (ex.lease_owner or "").split(":")[1:2]
+        if ex.lease_owner and owner_pid != [str(pid)] and ex.status == ExecutionStatus.RUNNING:
+            return
+        cause = self._cause(code)
+        status = ExecutionStatus.CANCELLED if ex.cancel_requested else ExecutionStatus.FAILED
+        with contextlib.suppress(Conflict):
+            self.store.finish(execution_id, None, status, now_s=time.time(), error=ErrorInfo(
+                code="cancelled" if status == ExecutionStatus.CANCELLED else "job_failed",
+                message=f"the isolated job ended before its execution did: {cause}"))
+        logger.warning("isolated execution %s ended %s: %s", execution_id, status.value, cause)
 
-        def stop() -> None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
+    def _cause(self, code: int) -> str:
+        if code < 0:
+            sig = signal.Signals(-code)
+            if sig == signal.SIGXCPU:
+                return f"killed by {sig.name}: its CPU limit of {self.settings.job_cpu_s} s (WFX_JOB_CPU_S)"
+            if sig == signal.SIGKILL:
+                return (f"killed by SIGKILL (the CPU hard limit of {self.settings.job_cpu_s} s, the system's "
+                        "memory killer, or an operator)")
+            return f"killed by {sig.name}"
+        if code == 1:
+            return (f"exited with code 1 (a crash; MemoryError means its memory limit of "
+                    f"{self.settings.job_memory_mb} MB, WFX_JOB_MEMORY_MB; see jobs/<id>.log)")
+        return f"exited with code {code}"
 
-        timer = threading.Timer(5.0, stop)
-        timer.daemon = True
-        timer.start()
+    def cancel(self, execution_id: str) -> None:
+        """The run stops itself at the next step boundary when it sees the cancel; a job stuck
+        inside a step gets SIGTERM after ``grace_s`` and SIGKILL after twice that (its watcher
+        then removes its directory)."""
+        pid_file = self.dir / f"{execution_id}.pid"
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            return
+
+        def stop(sig: signal.Signals) -> None:
+            if pid_file.exists():  # still the same job (its watcher removes the file when it ends)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, sig)
+
+        for delay, sig in ((self.grace_s, signal.SIGTERM), (2 * self.grace_s, signal.SIGKILL)):
+            timer = threading.Timer(delay, stop, args=(sig,))
+            timer.daemon = True
+            timer.start()

@@ -51,7 +51,7 @@ TOOLS: Mapping[str, ToolSpec] = MappingProxyType(dict([
           "Generate a multi-agent workflow from a description (as generate_workflow) and run it in one call.",
           tasks=True),
     _spec("check_execution_status", schemas.CheckExecutionStatusInput, read_tools.check_execution_status,
-          ("read",), "Status, progress ('Processing step 3 of 5'), steps, result or error of an execution.",
+          ("read",), "Status, progress ('Running step 3 of 5: transform'), steps, result or error of an execution.",
           read_only=True),
     _spec("cancel_execution", schemas.CancelExecutionInput, read_tools.cancel_execution, ("cancel",),
           "Cancel a queued or running execution (it stops at its next step boundary)."),

@@ -37,7 +37,7 @@ def step_view(rec: StepRecord) -> dict[str, Any]:
 
 
 def progress(ex: Execution) -> str:
-    """'Processing step 3 of 5' while it runs; 'Completed: 5 of 5 steps ran' once finished
+    """'Running step 3 of 5: transform' while it runs; 'Completed: 5 of 5 steps ran' once finished
     (a step a condition routed around never runs)."""
     if not ex.finished:
         return ex.progress.describe()
@@ -72,7 +72,7 @@ def brief_view(ex: Execution, now: float) -> dict[str, Any]:
 
 
 def status_line(ex: Execution, now: float) -> str:
-    """A short human description: 'Processing step 3 of 5', 'completed in 0.01 s', ..."""
+    """A short human description: 'Running step 3 of 5: transform', 'completed in 0.01 s', ..."""
     if not ex.finished:
         return ex.progress.describe() if ex.status == ExecutionStatus.RUNNING else "Queued"
     took = f" in {elapsed(ex, now):.3f} s"

@@ -83,7 +83,7 @@ def _spec_answer(exc: SpecError) -> dict[str, Any]:
 
 def _view(ex: Execution) -> dict[str, Any]:
     out: dict[str, Any] = {"execution_id": ex.id, "workflow_name": ex.workflow_name, "status": ex.status.value,
-                           "progress": ex.progress.describe(),
+                           "progress": ex.progress.describe(ex.finished),
                            "steps": [{"id": sid, "status": r.status.value,
                                       **({"error": r.error.message} if r.error else {})}
                                      for sid, r in sorted(ex.steps.items(), key=lambda kv: kv[1].seq)]}
