@@ -22,4 +22,14 @@ def usage_line(u: Usage) -> str | None:
     if not (u.prompt_tokens or u.completion_tokens):
         return None
     return (f"usage: {u.prompt_tokens:,} prompt + {u.completion_tokens:,} completion tokens, "
-            f"${u.cost_usd:.4f}")
+            f"{dollars(u.cost_usd)}")
+
+
+def dollars(cost_usd: float) -> str:
+    """A cost for people: '$1.25', '$0.0123', and small agent runs in full ('$0.000035', not
+    '$0.0000')."""
+    if cost_usd >= 1:
+        return f"${cost_usd:,.2f}"
+    if cost_usd >= 0.01:
+        return f"${cost_usd:.4f}"
+    return "$" + (f"{cost_usd:.8f}".rstrip("0").rstrip(".") or "0")

@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from ..models import Usage
+from ..usage_view import dollars
 
 # No inline script or style anywhere: a string that slipped through escaping still cannot run.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -53,7 +54,7 @@ def tokens(u: Usage | None) -> str:
 
 
 def cost(u: Usage | None) -> str:
-    return f"${u.cost_usd:.4f}" if u is not None and u.cost_usd else ""
+    return dollars(u.cost_usd) if u is not None and u.cost_usd else ""
 
 
 def memory(kb: int | None) -> str:

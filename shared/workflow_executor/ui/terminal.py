@@ -8,6 +8,7 @@ from rich.tree import Tree
 from ..models import Execution
 from ..ports import ExecutionStore
 from ..spec.model import WorkflowDocument
+from ..usage_view import dollars
 from .html import seconds
 from .steptree import rows
 
@@ -27,7 +28,7 @@ def tree(store: ExecutionStore, ex: Execution, doc: WorkflowDocument | None, now
     if ex.usage.prompt_tokens or ex.usage.completion_tokens:
         head.append(f"  {ex.usage.prompt_tokens + ex.usage.completion_tokens} tokens")
     if ex.usage.cost_usd:
-        head.append(f"  ${ex.usage.cost_usd:.4f}")
+        head.append(f"  {dollars(ex.usage.cost_usd)}")
     root = Tree(head)
     parents: list[Tree] = [root]
     for r in rows(store, ex, doc, now)[0]:

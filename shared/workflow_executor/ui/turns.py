@@ -9,6 +9,7 @@ from typing import Any
 from ..models import Execution
 from ..ports import ExecutionStore
 from ..spec.model import Step
+from ..usage_view import dollars
 from .html import esc, preview
 
 MAX_ATTEMPTS = 5  # attempts of one step whose journals are shown
@@ -32,7 +33,7 @@ def _model_turn(turn: dict[str, Any]) -> str:
     msg = turn.get("message") or {}
     facts = [str(turn.get("model") or ""), f"{u.get('prompt_tokens', 0):,} in / {u.get('completion_tokens', 0):,} out"]
     if u.get("cost_usd"):
-        facts.append(f"${u['cost_usd']:.4f}")
+        facts.append(dollars(float(u['cost_usd'])))
     if turn.get("finish_reason"):
         facts.append(f"finish: {turn['finish_reason']}")
     calls = "".join(f"<li>calls <b>{esc((c.get('function') or {}).get('name'))}</b>"
