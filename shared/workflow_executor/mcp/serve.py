@@ -119,6 +119,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
         from ..schedules import Scheduler  # the workflows' `schedules`, run by this server
 
         scheduler = Scheduler(app.executor).start()
+        from ..sweeper import SweeperThread  # runs whose runner died are handed on again
+
+        sweeper = SweeperThread(services, settings.sweep_interval_s).start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = make_server(host, port, wsgi_app(services), threaded=True, request_handler=_Handler)
         url = f"http://{host}:{server.server_port}/"
@@ -139,6 +142,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
             pass
         finally:
             scheduler.stop()
+            sweeper.stop()
             server.server_close()
     finally:
         services.close()
