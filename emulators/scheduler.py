@@ -1,7 +1,12 @@
-"""A stand-in for the Cloud Scheduler job of infra/scheduler.tf that sweeps: POSTs to the worker's
-``/sweep`` every ``--every`` seconds with the worker secret (from WFX_WORKER_SECRET), as the cloud
-job does with its OIDC token. ``python -m emulators.scheduler --url URL --every S``; runs until
-SIGTERM. A failed call is logged and tried again at the next tick, like a scheduler job."""
+"""`python -m emulators.scheduler`: the emulator stack's scheduler process (what Cloud Scheduler
+is to a deployment). It fires the ``schedules`` of the workflows registered in the stack's store
+with the same code as ``wfx serve``: each firing is an async execution queued on the Cloud Tasks
+emulator for the worker function, keyed by (workflow, schedule, firing time), so a restarted
+scheduler never starts one firing twice. With ``--sweep-url`` it is also the sweep job of
+infra/sweeper.tf: it POSTs to the worker's ``/sweep`` every ``--sweep-every`` seconds with the
+worker secret (the cloud job sends an OIDC token); a failed call is logged and the next tick is
+its retry. It reads its backends from the environment that ``python -m emulators up`` gives the
+three functions, and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -15,11 +20,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
+READY = "scheduler: running"  # the line `emulators up` waits for
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def tick(url: str, secret: str | None, timeout: float) -> str:
-    """One call; returns the answer's status and body, or the error, as one line."""
+def sweep_once(url: str, secret: str | None, timeout: float) -> str:
+    """One call of the worker's sweep; returns the answer's status and body, or the error, as one line."""
     headers = {"Content-Type": "application/json"}
     if secret:
         headers["X-Wfx-Worker-Secret"] = secret
@@ -33,19 +39,43 @@ def tick(url: str, secret: str | None, timeout: float) -> str:
         return f"unreachable: {exc}"
 
 
+def _sweeping(url: str, every_s: float, stopping: threading.Event) -> None:
+    secret = os.environ.get("WFX_WORKER_SECRET")
+    while not stopping.wait(every_s):
+        started = time.monotonic()
+        line = sweep_once(url, secret, timeout=max(every_s, 30.0))
+        if not line.startswith("200 ") or '"requeued": []' not in line or '"ended": []' not in line:
+            print(f"sweep ({time.monotonic() - started:.2f} s): {line}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulators.scheduler", description=__doc__)
-    parser.add_argument("--url", required=True, help="the worker's sweep URL")
-    parser.add_argument("--every", type=float, default=60.0, help="seconds between calls (%(default)s)")
+    parser.add_argument("--refresh-s", type=float, default=2.0,
+                        help="how often the registered workflows' schedules are re-read (%(default)s s)")
+    parser.add_argument("--sweep-url", help="the worker's /sweep URL (no sweeping without it)")
+    parser.add_argument("--sweep-every", type=float, default=60.0, help="seconds between sweeps (%(default)s)")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    secret = os.environ.get("WFX_WORKER_SECRET")
-    print(f"scheduler: POST {args.url} every {args.every:g} s", flush=True)
-    while not stop.wait(args.every):
-        started = time.monotonic()
-        line = tick(args.url, secret, timeout=max(args.every, 30.0))
-        print(f"sweep ({time.monotonic() - started:.2f} s): {line}", flush=True)
+    from workflow_executor.api import Executor
+    from workflow_executor.schedules import Scheduler
+    from workflow_executor.services import build
+
+    services = build()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    scheduler = Scheduler(Executor(services), refresh_s=args.refresh_s).start()
+    if args.sweep_url and args.sweep_every > 0:
+        threading.Thread(target=_sweeping, args=(args.sweep_url, args.sweep_every, stopping), name="sweep",
+                         daemon=True).start()
+    print(f"{READY} (store {services.settings.store}, queue {services.settings.queue}"
+          + (f", sweeping every {args.sweep_every:g} s)" if args.sweep_url else ")"), flush=True)
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.stop()
+        services.close()
+    print(f"scheduler: stopped after {scheduler.fired} firings", flush=True)
     return 0
 
 

@@ -1,6 +1,7 @@
-"""The whole system on 127.0.0.1: the Firestore, Pub/Sub and Cloud Tasks emulators and the three
-functions under functions-framework, wired like the cloud deployment. Each process runs in its
-own process group; ``Stack.stop`` (``down``, through the state file) signals exactly those."""
+"""The whole system on 127.0.0.1: the Firestore, Pub/Sub and Cloud Tasks emulators, the three
+functions under functions-framework and a scheduler, wired like the cloud deployment. Each
+process runs in its own process group; ``Stack.stop`` (``down``, through the state file)
+signals exactly those."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Any
 from emulators.gcp import EmulatorError, free_port, start_firestore, start_pubsub
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = ("mcp", "worker", "events")  # plus "scheduler", the sweep job, when sweeping is on
+FUNCTIONS = ("mcp", "worker", "events")
 LOCATION = "local"
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -161,10 +162,13 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
             stack.procs.append(stack.spawn(name, argv, fn_env, port[name], state / f"{name}.log"))
         for p in stack.procs[-len(FUNCTIONS):]:
             _wait_http(p, 60.0)
-        if settings.sweep_interval_s > 0:  # Cloud Scheduler's sweep job (infra/scheduler.tf)
-            argv = [sys.executable, "-m", "emulators.scheduler", "--url", urls["worker"] + "sweep",
-                    "--every", f"{settings.sweep_interval_s:g}"]
-            stack.procs.append(stack.spawn("scheduler", argv, fn_env, 0, state / "scheduler.log"))
+        # What Cloud Scheduler is in the cloud: fires the registered workflows' `schedules`, and
+        # calls the worker's /sweep like the sweep job of infra/sweeper.tf.
+        argv = [sys.executable, "-m", "emulators.scheduler"]
+        if settings.sweep_interval_s > 0:
+            argv += ["--sweep-url", urls["worker"] + "sweep", "--sweep-every", f"{settings.sweep_interval_s:g}"]
+        stack.procs.append(stack.spawn("scheduler", argv, fn_env, 0, state / "scheduler.log"))
+        _wait_log(stack.procs[-1], "scheduler: running", 60.0)
         stack.save()
     except BaseException:
         stack.stop()
