@@ -5,7 +5,6 @@ child workflow's own execution record.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from types import MappingProxyType
@@ -120,28 +119,16 @@ def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None
         limit = left
     if limit is None:
         return fn()
-    # A thread cannot be killed: on timeout it is abandoned (daemon) and its result dropped.
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["ok"] = fn()
-        except BaseException as exc:  # handed back to the waiting thread below
-            box["err"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name=f"wfx-step-{step.id}", daemon=True).start()
-    if not done.wait(limit):
+    # A thread cannot be killed: on timeout it is abandoned (counted and bounded by engine.strays)
+    # and its result dropped.
+    finished, result = run.engine.strays.call(fn, limit, f"wfx-step-{step.id}", step.id)
+    if not finished:
         if by_deadline:
             raise ExecutionTimeout(f"execution timed out while step '{step.id}' ran")
         raise StepTimeout(f"step '{step.id}' did not finish within {limit:g} s",
                           fix="raise the step's timeout or make the step faster", step=step.id)
-    if "err" in box:
-        raise box["err"]
-    result: tuple[Any, Usage | None] = box["ok"]
-    return result
+    out: tuple[Any, Usage | None] = result
+    return out
 
 
 def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[Any, Usage | None]:

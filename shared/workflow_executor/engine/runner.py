@@ -34,6 +34,7 @@ from .clock import SystemClock
 from .frontier import chain_route, is_join, ready_steps, split_user
 from .functions import FunctionRegistry
 from .heartbeat import Heartbeat
+from .strays import Strays
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class EngineConfig:
     measure_process: bool = False
     max_output_bytes: int = 524_288   # a step's output (JSON size), checked when it returns
     max_render_chars: int = 1_048_576  # text one step's ${...} rendering may build
+    max_stray_threads: int = 32        # timed-out steps whose threads still run (engine.strays)
 
 
 class NullBus:
@@ -86,6 +88,7 @@ class Engine:
         self._docs_lock = threading.Lock()
         self._cancel_flags: dict[str, threading.Event] = {}
         self.heartbeat = Heartbeat(self)
+        self.strays = Strays(self.config.max_stray_threads)
 
     def new_owner(self) -> str:
         return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
