@@ -76,7 +76,7 @@ def with_retry(run: Run, step: Step,
         try:
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
-                u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
+                u = Usage(cpu_s=cpu[0]) if u is None else u.model_copy(update={"cpu_s": u.cpu_s + cpu[0]})
             if spent.prompt_tokens or spent.completion_tokens:
                 u = spent.add(u or Usage())
             return out, u, attempt
@@ -142,7 +142,9 @@ def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[A
 def _render(run: Run, step: Step, value: Any, scope: Scope) -> Any:
     limit = run.engine.config.max_render_chars
     try:
-        return render(value, scope, RenderBudget(limit))
+        out = render(value, scope, RenderBudget(limit))
+        scope.rendered = out  # the step record's input preview reuses it
+        return out
     except RenderTooLarge:
         raise LimitExceeded(f"step '{step.id}': its rendered arguments are larger than the limit of {limit} "
                             "characters (WFX_MAX_RENDER_CHARS)",
@@ -155,7 +157,7 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
         fn = run.engine.functions.resolve(step.function)
         args = _render(run, step, step.args, scope)
         if accepts_context(fn) and "context" not in args:
-            args["context"] = context_view(run, step, scope)
+            args = {**args, "context": context_view(run, step, scope)}  # a new dict: not in the preview
         if wants_run(fn):
             return fn(run, **args), None
         return fn(**args), None
