@@ -135,7 +135,8 @@ def test_a_task_sees_only_the_jobs_env_with_overrides_and_the_cloud_run_variable
     assert "EMULATOR_CANARY_SECRET" not in env and "s3cr3t" not in (tmp_path / "env").read_text()
     assert not Path(env["HOME"]).exists()  # the task's scratch home is removed with it
     # the execution reports the template it ran, overrides included
-    assert {e.name: e.value for e in ex.template.containers[0].env}["REPLACED"] == "override"
+    assert [(e.name, e.value) for e in ex.template.containers[0].env] == [
+        ("KEEP", "job"), ("REPLACED", "override"), ("ADDED", "override")]
 
 
 def test_a_failing_task_is_retried_max_retries_times_then_fails_with_its_exit_code(api: Api, tmp_path: Path) -> None:
@@ -168,6 +169,13 @@ def test_a_task_killed_by_sigkill_is_retried_and_the_retry_can_succeed(api: Api,
     ex = api.run(job).result(timeout=15)
     assert (tmp_path / "attempts").read_text().split() == ["0", "1"]
     assert ex.succeeded_count == 1 and ex.retried_count == 1 and ex.failed_count == 0
+
+
+def test_what_a_task_leaves_running_is_killed_when_it_ends(api: Api, tmp_path: Path) -> None:
+    job = api.job(f"sleep 60 & echo $! > {tmp_path}/child; exit 0")
+    ex = api.run(job).result(timeout=15)
+    assert ex.succeeded_count == 1
+    eventually(lambda: gone(int((tmp_path / "child").read_text())), timeout=5, what="the left-over child to be gone")
 
 
 def test_a_sigkilled_task_without_retries_reports_exit_code_137(api: Api) -> None:
