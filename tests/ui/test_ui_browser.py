@@ -167,7 +167,9 @@ def test_a_caller_without_the_cancel_scope_sees_no_button_and_is_refused(
     eid = started["structuredContent"]["execution_id"]
     sign_in(browser, srv.url + f"ui/executions/{eid}", keys.bob)
     assert browser.find_element(By.ID, "who").text.startswith("bob")
-    assert browser.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-live") == "1"
+    # the live page swaps its section as the run moves on: read it through wait(), which retries stale reads
+    assert wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-live")
+                == "1")
     assert not browser.find_elements(By.CSS_SELECTOR, "button[data-action=cancel]")
     refused = srv.tool(keys.bob, "cancel_execution", execution_id=eid)
     assert refused["isError"] is True and refused["structuredContent"]["code"] == "forbidden"

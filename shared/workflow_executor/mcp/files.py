@@ -140,6 +140,13 @@ def find_file(settings: Settings, name: str) -> Path | None:
     return None
 
 
+def defining_files(settings: Settings) -> Iterator[tuple[Path, Path]]:
+    """(root, file) for every file under the roots that may define workflows by name: YAML and
+    JSON alike (a name lookup and a name reservation must see the same files)."""
+    for pattern in ("**/*.y*ml", "**/*.json"):
+        yield from workflow_files(settings, None, pattern)
+
+
 def display(root: Path, f: Path) -> str:
     """A file as callers see it: relative to its root."""
     try:

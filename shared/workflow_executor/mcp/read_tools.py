@@ -84,12 +84,16 @@ def list_workflows(app: McpApp, caller: Caller, args: ListWorkflowsInput, as_tas
                 found.append(_entry(stored.name, stored.document, _shown(settings, stored.source),
                                     stored.description, True))
     skipped: list[dict[str, str]] = []
+    # A key limited to some workflows learns nothing of the files it may not use: a file that
+    # does not load may define anything, so its name and error stay with unlimited callers.
+    limited = caller.workflows is not None and not caller.admin
     for root, f in workflow_files(settings, args.config_path, args.pattern):
         shown = display(root, f)
         try:
             doc, _ = app.executor.check(f)
         except WfxError as exc:
-            skipped.append({"file": shown, "message": one_line(exc.message.replace(str(f), shown), 300)})
+            if not limited:
+                skipped.append({"file": shown, "message": one_line(exc.message.replace(str(f), shown), 300)})
             continue
         for name in doc.workflows:
             if caller.may_use(name) and name not in names:

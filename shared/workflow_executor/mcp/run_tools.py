@@ -18,7 +18,7 @@ from ..models import Budget, Execution, ExecutionMode, StoredWorkflow
 from ..spec.model import WorkflowDocument
 from .app import McpApp
 from .auth import Caller
-from .files import find_file, under_roots, workflow_files
+from .files import defining_files, find_file, under_roots
 from .results import ToolResult, error_result, from_error
 from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, GenerateWorkflowInput, RerunExecutionInput
 from .views import run_result
@@ -123,7 +123,7 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, Store
         _allowed(caller, first)
         ex.register(path)
         return first, None
-    for _root, f in workflow_files(app.services.settings, None, "**/*.y*ml"):
+    for _root, f in defining_files(app.services.settings):
         try:
             doc, _ = ex.check(f)
         except WfxError:
@@ -231,7 +231,7 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
             raise taken
     # a file under the roots that defines the name is registered lazily: it must win too
     if find_file(app.services.settings, name) is not None or any(
-            _defines(f, name, app) for _root, f in workflow_files(app.services.settings, None, "**/*.y*ml")):
+            _defines(f, name, app) for _root, f in defining_files(app.services.settings)):
         raise taken
     stored = app.executor.register(doc, name=name)
     version = next((s.version for s in stored if s.name == name), None)
