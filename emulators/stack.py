@@ -1,6 +1,7 @@
-"""The whole system on 127.0.0.1: the Firestore, Pub/Sub and Cloud Tasks emulators and the three
-functions under functions-framework, wired like the cloud deployment. Each process runs in its
-own process group; ``Stack.stop`` (``down``, through the state file) signals exactly those."""
+"""The whole system on 127.0.0.1: the Firestore, Pub/Sub and Cloud Tasks emulators, the three
+functions under functions-framework and a scheduler, wired like the cloud deployment. Each
+process runs in its own process group; ``Stack.stop`` (``down``, through the state file)
+signals exactly those."""
 
 from __future__ import annotations
 
@@ -158,6 +159,10 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
             stack.procs.append(stack.spawn(name, argv, fn_env, port[name], state / f"{name}.log"))
         for p in stack.procs[-len(FUNCTIONS):]:
             _wait_http(p, 60.0)
+        # What Cloud Scheduler is in the cloud: fires the registered workflows' `schedules`.
+        stack.procs.append(stack.spawn("scheduler", [sys.executable, "-m", "emulators.scheduler"], fn_env, 0,
+                                       state / "scheduler.log"))
+        _wait_log(stack.procs[-1], "scheduler: running", 60.0)
         stack.save()
     except BaseException:
         stack.stop()
