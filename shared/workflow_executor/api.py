@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .engine.outputs import check_input
-from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
+from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient
 from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
@@ -226,10 +226,25 @@ class Executor:
         self._check_mode(ex.mode)
         if ex.mode == ExecutionMode.ASYNC:
             assert self.services.queue is not None
-            self.services.queue.enqueue(TaskRequest(ex.id))
+            try:
+                self.services.queue.enqueue(TaskRequest(ex.id))
+            except Transient as exc:
+                # The run is stored: the sweeper queues it once the queue answers again
+                # (sweep_queued_after_s), so the caller gets its id, not an error to retry.
+                log.warning("execution %s is stored but could not be queued (%s); the sweeper will queue it",
+                            ex.id, exc)
             return ex
         assert self.services.jobs is not None
-        self.services.jobs.start(ex.id)
+        try:
+            self.services.jobs.start(ex.id)
+        except Transient as exc:  # no job will ever run it: end it with the cause, never leave it queued
+            try:
+                ex = self.store.finish(ex.id, None, ExecutionStatus.FAILED, error=ErrorInfo(
+                    code=exc.code, message=f"the isolated job could not be started: {exc.message}",
+                    details={"fix": "run it again"}), now_s=self.engine.clock.now())
+            except Conflict:
+                return self.status(ex.id)
+            self._publish("execution.failed", ex)
         return ex
 
     def status(self, execution_id: str) -> Execution:
@@ -279,8 +294,14 @@ class Executor:
             except Conflict:  # it ended on its own in between: report how
                 ex = self.status(execution_id)
         self.engine.signal_cancel(execution_id)
-        if self.services.queue is not None:
-            self.services.queue.cancel(execution_id)
+        # Drop the queued delivery only once the run has ended: until then it may be the last
+        # redelivery that can end it (its runner died). Best effort: the run is cancelled already.
+        if self.services.queue is not None and ex.finished:
+            try:
+                self.services.queue.cancel(execution_id)
+            except Transient as exc:
+                log.warning("the queued task of cancelled execution %s stays (%s): it will find it ended",
+                            execution_id, exc)
         if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED:
             self.services.jobs.cancel(execution_id)  # a job stuck in a step is stopped after a grace
         return ex
