@@ -31,6 +31,10 @@ class Settings:
     queue_workers: int = 4
     max_parallel: int = 8
     lease_ttl_s: float = 300.0
+    # the sweeper (sweeper.py): how often `wfx serve` sweeps (0: never), and how long a run may
+    # sit queued (or running with its lease given up) before it is handed to a runner again
+    sweep_interval_s: float = 60.0
+    sweep_queued_after_s: float = 120.0
     max_child_depth: int = 5
     max_body_bytes: int = 1_048_576
     worker_secret: str | None = field(default=None, repr=False)
@@ -117,6 +121,8 @@ class Settings:
                 queue_workers=int(env.get("WFX_QUEUE_WORKERS", "4")),
                 max_parallel=int(env.get("WFX_MAX_PARALLEL", "8")),
                 lease_ttl_s=float(env.get("WFX_LEASE_TTL_S", "300")),
+                sweep_interval_s=float(env.get("WFX_SWEEP_INTERVAL_S", "60")),
+                sweep_queued_after_s=float(env.get("WFX_SWEEP_QUEUED_AFTER_S", "120")),
                 max_child_depth=int(env.get("WFX_MAX_CHILD_DEPTH", "5")),
                 max_body_bytes=int(env.get("WFX_MAX_BODY_BYTES", "1048576")),
                 worker_secret=env.get("WFX_WORKER_SECRET"),

@@ -125,6 +125,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
         from ..schedules import Scheduler  # the workflows' `schedules`, run by this server
 
         scheduler = Scheduler(app.executor).start()
+        from ..sweeper import SweeperThread  # runs whose runner died are handed on again
+
+        sweeper = SweeperThread(services, settings.sweep_interval_s).start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = GuardedServer(host, port, wsgi_app(services), handler=_Handler,
                                max_connections=settings.http_max_connections,
@@ -148,6 +151,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
             pass
         finally:
             scheduler.stop()
+            sweeper.stop()
             server.server_close()
     finally:
         services.close()
