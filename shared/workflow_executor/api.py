@@ -174,6 +174,8 @@ class Executor:
             # run (whose first dispatch may have been lost) is queued again, deduplicated by name.
             if dispatch and ex.status == ExecutionStatus.QUEUED and ex.mode == ExecutionMode.ASYNC:
                 self._dispatch(ex)
+            if dispatch and ex.mode == ExecutionMode.SYNC and not ex.finished:
+                return self._rejoin(self.status(ex.id))
             return ex
         if not dispatch:
             return ex
@@ -246,6 +248,18 @@ class Executor:
                 return self.status(ex.id)
             self._publish("execution.failed", ex)
         return ex
+
+    def _rejoin(self, ex: Execution) -> Execution:
+        """A retry of a sync request whose run is unfinished. While a live runner holds it, the
+        answer is the running execution (poll it); once nothing runs it (the instance that did
+        crashed and its lease lapsed) the retry resumes it here, from its checkpoints."""
+        now = self.engine.clock.now()
+        if ex.status == ExecutionStatus.RUNNING and (ex.lease_expires_at_s or 0.0) > now:
+            return ex
+        try:
+            return self.engine.run(ex.id)
+        except Conflict:  # taken or ended in between (LeaseHeld is a Conflict): report what is stored
+            return self.status(ex.id)
 
     def status(self, execution_id: str) -> Execution:
         ex = self.store.get(execution_id)
