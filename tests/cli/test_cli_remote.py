@@ -94,11 +94,16 @@ def test_register_needs_an_admin_key_and_then_the_name_runs_for_every_caller(
     stored = wfx(client, "--url", url, "--api-key", keys["admin"], "register", str(doc))
     listed = wfx(client, "--url", url, "--api-key", keys["runner"], "list")
     nokey = wfx(client, "--url", url, "list")
+    local_home = client.parent / f"{client.name}-local"
+    wfx(local_home, "register", str(doc))
+    local = wfx(local_home, "list")
 
     assert refused.returncode == 1 and "[forbidden]" in refused.stderr
     assert stored.returncode == 0, stored.stderr
     assert stored.stdout.startswith("registered greet  v1")
-    assert "greet" in listed.stdout.split()
+    # the same line as `wfx list` prints locally for the same document: name, version, hash
+    assert local.stdout.splitlines() == ["greet  v1  " + local.stdout.split()[2] + "  "]
+    assert local.stdout.splitlines()[0] in listed.stdout.splitlines()
     assert nokey.returncode == 1 and "WFX_API_KEY" in nokey.stderr
 
 

@@ -193,3 +193,74 @@ def test_the_readmes_state_both_access_models_and_the_first_key_reaches_the_secr
     outputs = hcl2.loads((INFRA / "outputs.tf").read_text(), serialization_options=OPTIONS)
     secret_out = next(e["api_keys_secret"] for e in outputs["output"] if "api_keys_secret" in e)
     assert secret_out["value"] == "${google_secret_manager_secret.api_keys.id}"
+
+
+def _resources(path: Path, rtype: str) -> dict[str, Any]:
+    parsed = hcl2.loads(path.read_text(), serialization_options=OPTIONS)
+    return {name: body for entry in parsed.get("resource", []) for t, by_name in entry.items() if t == rtype
+            for name, body in by_name.items()}
+
+
+def test_the_secret_the_documented_command_fills_is_the_one_the_mcp_function_reads() -> None:
+    """The first-key path, wire by wire: the README's `gcloud secrets versions add` writes to the
+    `api_keys_secret` output; that is the secret the mcp function is told to read
+    (WFX_API_KEYS_SECRET, not overridable by `env`), and the account it runs as may read it."""
+    add = _documented(INFRA / "README.md", "gcloud secrets versions add")
+    secret_ref = "${google_secret_manager_secret.api_keys.id}"
+    outputs = hcl2.loads((INFRA / "outputs.tf").read_text(), serialization_options=OPTIONS)
+    locals_ = hcl2.loads((INFRA / "functions.tf").read_text(), serialization_options=OPTIONS)["locals"][0]
+    mcp = _resources(INFRA / "functions.tf", "google_cloudfunctions2_function")["mcp"]["service_config"][0]
+    grant = _resources(INFRA / "iam.tf", "google_secret_manager_secret_iam_member")["runtime_api_keys"]
+    runtime = hcl2.loads((INFRA / "iam.tf").read_text(), serialization_options=OPTIONS)["locals"][0]["runtime"]
+
+    assert '"$(terraform output -raw api_keys_secret)"' in add
+    assert next(e["api_keys_secret"] for e in outputs["output"] if "api_keys_secret" in e)["value"] == secret_ref
+    # merge(var.env, {...}): the fixed map comes last, so a user's `env` cannot point it elsewhere
+    assert re.fullmatch(r"\$\{merge\(var\.env, \{WFX_API_KEYS_SECRET = google_secret_manager_secret\.api_keys\.id,"
+                        r" .*\}\)\}", locals_["base_env"])
+    assert locals_["function_env"].startswith("${merge(local.base_env,")
+    assert mcp["environment_variables"].startswith("${merge(local.function_env,")
+    assert mcp["service_account_email"] == "${google_service_account.runtime.email}"
+    assert runtime == "serviceAccount:${google_service_account.runtime.email}"
+    assert grant == {"project": "${var.project_id}", "secret_id": "${google_secret_manager_secret.api_keys.secret_id}",
+                     "role": "roles/secretmanager.secretAccessor", "member": "${local.runtime}"}
+
+
+def test_until_the_secret_has_a_version_every_call_is_refused_and_the_documented_key_then_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mcp function's wiring (services.build with WFX_API_KEYS_SECRET) over a stand-in for
+    Secret Manager's `versions/latest`: no version means keyed and closed, never open; the
+    keys.json of the documented first-key command then lets the printed key in."""
+    from workflow_executor.adapters import secret_manager
+    from workflow_executor.mcp.http import handle
+    from workflow_executor.services import build
+    from workflow_executor.settings import Settings
+
+    key, keys_json = _first_key_by_the_documented_command(tmp_path)
+    name = "projects/my-project/secrets/wfx-api-keys"
+    versions: list[str] = []
+    asked: list[str] = []
+
+    def latest(secret: str) -> str | None:
+        asked.append(secret)
+        return versions[-1] if versions else None
+
+    monkeypatch.setattr(secret_manager, "read_secret", latest)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
+
+    def call() -> int:  # a fresh instance each time: the secret is re-read per instance
+        services = build(Settings.from_env({"WFX_HOME": str(tmp_path / "home"), "WFX_STORE": "memory",
+                                            "WFX_API_KEYS_SECRET": name}))
+        try:
+            return handle(services, "POST", "/", {"content-type": "application/json", "x-api-key": key},
+                          body, "").status
+        finally:
+            services.close()
+
+    before = call()
+    versions.append(keys_json)  # gcloud secrets versions add ... --data-file=keys.json
+    after = call()
+
+    assert asked == [name, name]
+    assert before == 401
+    assert after == 200

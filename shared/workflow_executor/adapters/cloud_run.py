@@ -171,8 +171,13 @@ class CloudRunJobRunner:
             pause = min(pause * 1.5, POLL_MAX_S)
 
     def _reconcile(self, execution_id: str, name: str, job_ex: Any) -> ExecutionStatus | None:
-        if not job_ex.completion_time or self.job_execution(execution_id) != name:
-            return None  # still running, or a later job execution took over
+        if not job_ex.completion_time:
+            return None
+        # Another job execution of this run still live (a sweeper's restart, or the one it
+        # found busy) may still finish it: only the last one to end speaks.
+        others = [t["name"] for t in self.store.load_turns(execution_id, JOURNAL_KEY)] if self.store else []
+        if any(not self.executions.get_execution(name=other).completion_time for other in others if other != name):
+            return None
         rv = self._run_v2
         done = next((c for c in job_ex.conditions if c.type_ == "Completed"), None)
         message = done.message if done is not None else ""

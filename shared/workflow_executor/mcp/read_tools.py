@@ -50,15 +50,19 @@ def cancel_execution(app: McpApp, caller: Caller, args: CancelExecutionInput, as
 
 
 def _entry(name: str, doc: WorkflowDocument | dict[str, Any], file: str | None,
-           description: str | None, registered: bool) -> dict[str, Any]:
+           description: str | None, registered: bool, version: int | None = None,
+           hash_: str | None = None) -> dict[str, Any]:
     if isinstance(doc, WorkflowDocument):
         wf = doc.workflows[name]
         steps, desc = len(wf.steps), wf.description or doc.description
     else:
         wf_data = (doc.get("workflows") or {}).get(name) or {}
         steps, desc = len(wf_data.get("steps") or []), wf_data.get("description") or doc.get("description")
-    return {"name": name, "file": file, "steps": steps, "description": description or desc or "",
-            "registered": registered}
+    out = {"name": name, "file": file, "steps": steps, "description": description or desc or "",
+           "registered": registered}
+    if version is not None:  # a registered name: which version it means now (`wfx --url list` shows it)
+        out.update(version=version, hash=hash_)
+    return out
 
 
 def _shown(settings: Settings, source: str | None) -> str | None:
@@ -82,7 +86,7 @@ def list_workflows(app: McpApp, caller: Caller, args: ListWorkflowsInput, as_tas
             if caller.may_use(stored.name):
                 names.add(stored.name)
                 found.append(_entry(stored.name, stored.document, _shown(settings, stored.source),
-                                    stored.description, True))
+                                    stored.description, True, stored.version, stored.hash))
     skipped: list[dict[str, str]] = []
     # A key limited to some workflows learns nothing of the files it may not use: a file that
     # does not load may define anything, so its name and error stay with unlimited callers.
