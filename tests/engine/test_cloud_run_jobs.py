@@ -227,3 +227,24 @@ def _job_pids(execution_id: str) -> list[int]:
             continue  # not ours to read, or gone
     return out
 
+
+
+def test_a_duplicate_job_execution_that_finds_the_run_busy_does_not_end_it(
+        tmp_path: Path, emulator: CloudRunEmulator, jobs: Any) -> None:
+    job = create(jobs, tmp_path / "home", max_retries=0)
+    wfx_ = executor(tmp_path, emulator, job)
+    try:
+        started = wfx_.submit(mode="isolated", workflow=hold(tmp_path))
+        eventually(lambda: "hold" in lines(tmp_path), timeout=30, what="the job to reach the held step")
+        duplicate = runner(wfx_).start(started.id)  # as the sweeper would, while the first one lives
+        job_ex = eventually(lambda: (e := jobs[1].get_execution(name=duplicate)).completion_time and e,
+                            timeout=30, what="the duplicate to give up")
+        assert job_ex.failed_count == 1  # it found the lease held
+        assert runner(wfx_).reconcile(started.id) is None  # what its watcher does when it sees it ended
+        assert wfx_.status(started.id).status == ExecutionStatus.RUNNING
+        (tmp_path / "gate").touch()
+        done = wfx_.wait(started.id, timeout=30)
+        assert done.status == ExecutionStatus.COMPLETED, done.error
+        assert lines(tmp_path) == ["first", "hold", "last"]
+    finally:
+        wfx_.close()
