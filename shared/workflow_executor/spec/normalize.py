@@ -114,6 +114,8 @@ def _step(raw: dict[str, Any], sid: str, path: str, c: Collector, depth: int) ->
                       fix=f"write {key}: <name>")
     if "input" in raw:
         step["input"] = raw["input"]
+    elif raw.get("agent") is not None:  # as LangSwarm's parser does: an agent with no input gets the run's input
+        step["input"] = "${user_input}"
     for key in ("args", "params"):
         if raw.get(key) is not None:
             if isinstance(raw[key], dict):

@@ -1,0 +1,82 @@
+"""CloudRunEmulator: the in-process API (start/stop/address) over the gRPC server and the RunStore."""
+
+from __future__ import annotations
+
+from concurrent import futures
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+
+from .servicer import handlers
+from .store import RunStore
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+class CloudRunEmulator:
+    """Cloud Run Admin API v2 (Jobs, Executions, Operations) over gRPC; tasks run as local process groups.
+
+    Connect the official client with
+    `JobsClient(transport=JobsGrpcTransport(channel=grpc.insecure_channel(emulator.address)))`.
+
+    - `kill_grace_s`: between SIGTERM and SIGKILL when a task times out or is cancelled (the
+      service gives 10 s).
+    - `log_dir`: where each execution's output goes (`<execution>.log`, also its `log_uri`).
+    - `max_active_executions`: more running executions than this answer RESOURCE_EXHAUSTED.
+    - `deny`: RPC names (e.g. {"RunJob"}) that answer PERMISSION_DENIED, as for a caller without the role.
+    """
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, kill_grace_s: float = 10.0,
+                 log_dir: Path | None = None, max_active_executions: int = 100,
+                 deny: frozenset[str] = frozenset()) -> None:
+        self.host = host
+        self._requested_port = port
+        self.store = RunStore(kill_grace_s=kill_grace_s, log_dir=log_dir,
+                              max_active_executions=max_active_executions, deny=deny)
+        self._server: grpc.Server | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def start(self) -> CloudRunEmulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already started")
+        self.store.log_dir.mkdir(parents=True, exist_ok=True)
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="cloud-run-grpc"),
+                             options=[("grpc.so_reuseport", 0)])
+        server.add_generic_rpc_handlers(handlers(self.store))
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        try:
+            port = server.add_insecure_port(f"{host}:{self._requested_port}")
+        except RuntimeError as exc:  # newer grpcio raises instead of returning 0
+            raise OSError(f"cannot listen on {host}:{self._requested_port}: {exc}") from exc
+        if port == 0:
+            raise OSError(f"cannot listen on {host}:{self._requested_port}")
+        server.start()
+        self._server, self._port = server, port
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop serving, and stop every task still running (its whole process group)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop(grace).wait()
+        self.store.shutdown()
+
+    def __enter__(self) -> CloudRunEmulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
