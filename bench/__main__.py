@@ -1,7 +1,8 @@
 """`python -m bench [suite ...]`: run the performance suites and write bench/RESULTS.md.
 
 Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), agents (a local LLM server), ui (headless
-Chromium). Running some suites keeps the other suites' sections of RESULTS.md as they were. Each suite module
+Chromium), peers (beside LangGraph and DBOS, in the shared peer harness; needs its venvs). Running some suites
+keeps the other suites' sections of RESULTS.md as they were. Each suite module
 has ``run() -> list[dict]`` with rows {metric, value, unit, target}.
 """
 
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("engine", "mcp", "cloud", "ui", "agents")
+SUITES = ("engine", "mcp", "cloud", "ui", "agents", "peers")
 OUT = Path(__file__).with_name("RESULTS.md")
 
 
@@ -30,12 +31,16 @@ def main(argv: list[str]) -> int:
             print(f"{suite}: skipped ({exc})", file=sys.stderr)
             continue
         print(f"running {suite} ...", file=sys.stderr, flush=True)
-        rows = mod.run()
+        try:
+            rows = mod.run()
+        except RuntimeError as exc:  # a suite that cannot run here says why (e.g. peers without its venvs)
+            print(f"{suite}: skipped ({exc})", file=sys.stderr)
+            continue
         lines = [f"## {suite}", "", f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
                  "| metric | value | unit | target |", "|---|---:|---|---|"]
         for r in rows:
             v = r["value"]
-            shown = f"{v:,.1f}" if isinstance(v, float) else str(v)
+            shown = f"{v:,.{r.get('digits', 1)}f}" if isinstance(v, float) else str(v)
             lines.append(f"| {r['metric']} | {shown} | {r['unit']} | {r['target']} |")
             print(f"  {r['metric']}: {shown} {r['unit']} (target {r['target']})", file=sys.stderr)
         fresh[suite] = "\n".join(lines)

@@ -1,8 +1,9 @@
 """`python -m emulators up|down|env`: the whole system on 127.0.0.1 for development.
 
 up    start the Firestore, Pub/Sub and Cloud Tasks emulators, the mcp, worker and events
-      functions and a scheduler (it fires registered workflows' schedules), wired together;
-      print the MCP URL and the environment to export; exit
+      functions and a scheduler (it fires registered workflows' schedules and calls the worker's
+      /sweep every WFX_SWEEP_INTERVAL_S), wired together; print the MCP URL and the environment
+      to export; exit
       (everything keeps running in its own process group, recorded in <state-dir>/stack.json)
 down  stop exactly what `up` started
 env   print the `export` lines again (eval "$(python -m emulators env)")

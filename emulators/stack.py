@@ -146,22 +146,28 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
         "WFX_TRIGGER_PUSH_URL": urls["events"],  # registering a trigger creates its topic here
     }
     stack = Stack(project=project, state_dir=str(state), env=env, urls=urls)
+    fn_env = {**os.environ, **env, **(extra_env or {})}
+    fn_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), fn_env.get("PYTHONPATH")]))
+    from workflow_executor.settings import Settings
+
+    settings = Settings.from_env(fn_env)  # what the functions will read: the lease, the sweep interval
     try:
         starters = {"firestore": start_firestore, "pubsub": start_pubsub}
         _start_emulators(stack, port, state, {n: f for n, f in starters.items()
                                               if not {"firestore": firestore_host, "pubsub": pubsub_host}[n]})
-        _wire(stack, topic, trigger_topics)
-        fn_env = {**os.environ, **env, **(extra_env or {})}
-        fn_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), fn_env.get("PYTHONPATH")]))
+        _wire(stack, topic, trigger_topics, queue_retry_config(settings.lease_ttl_s))
         for name in FUNCTIONS:
             argv = [sys.executable, "-m", "functions_framework", "--target", name, "--source",
                     str(ROOT / "functions" / "main.py"), "--host", "127.0.0.1", "--port", str(port[name])]
             stack.procs.append(stack.spawn(name, argv, fn_env, port[name], state / f"{name}.log"))
         for p in stack.procs[-len(FUNCTIONS):]:
             _wait_http(p, 60.0)
-        # What Cloud Scheduler is in the cloud: fires the registered workflows' `schedules`.
-        stack.procs.append(stack.spawn("scheduler", [sys.executable, "-m", "emulators.scheduler"], fn_env, 0,
-                                       state / "scheduler.log"))
+        # What Cloud Scheduler is in the cloud: fires the registered workflows' `schedules`, and
+        # calls the worker's /sweep like the sweep job of infra/sweeper.tf.
+        argv = [sys.executable, "-m", "emulators.scheduler"]
+        if settings.sweep_interval_s > 0:
+            argv += ["--sweep-url", urls["worker"] + "sweep", "--sweep-every", f"{settings.sweep_interval_s:g}"]
+        stack.procs.append(stack.spawn("scheduler", argv, fn_env, 0, state / "scheduler.log"))
         _wait_log(stack.procs[-1], "scheduler: running", 60.0)
         stack.save()
     except BaseException:
@@ -191,7 +197,15 @@ def _start_emulators(stack: Stack, port: dict[str, int], state: Path, starters: 
     _wait_log(tasks, "listening on", 30.0)
 
 
-def _wire(stack: Stack, topic: str, trigger_topics: tuple[str, ...]) -> None:
+def queue_retry_config(lease_ttl_s: float) -> dict[str, Any]:
+    """The task queue's retries: quick (0.1 s doubling up to 2 s) and kept up for twice the
+    lease plus a minute, so that a delivery answered 409 by a dead runner's lease is still
+    retried after that lease ran out (tests/infra checks this against the lease, as for infra/)."""
+    return {"max_attempts": -1, "min_backoff": {"nanos": 100_000_000}, "max_backoff": {"seconds": 2},
+            "max_doublings": 4, "max_retry_duration": {"seconds": int(2 * lease_ttl_s + 60)}}
+
+
+def _wire(stack: Stack, topic: str, trigger_topics: tuple[str, ...], retry: dict[str, Any]) -> None:
     """The events topic and trigger topics, each pushed to the events function (the topic path in
     the push URL tells the function which topic a message came from), and the task queue."""
     os.environ.update({k: stack.env[k] for k in ("PUBSUB_EMULATOR_HOST",)})
@@ -208,9 +222,7 @@ def _wire(stack: Stack, topic: str, trigger_topics: tuple[str, ...]) -> None:
     subscriber.close()
     tasks = tasks_client(stack.env["WFX_TASKS_EMULATOR_HOST"])
     queue = stack.env["WFX_TASKS_QUEUE"]
-    tasks.create_queue(parent=queue.rsplit("/queues/", 1)[0], queue={
-        "name": queue, "retry_config": {"max_attempts": 100, "min_backoff": {"nanos": 100_000_000},
-                                        "max_backoff": {"seconds": 2}, "max_doublings": 4}})
+    tasks.create_queue(parent=queue.rsplit("/queues/", 1)[0], queue={"name": queue, "retry_config": retry})
     tasks.transport.close()
 
 

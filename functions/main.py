@@ -1,6 +1,7 @@
 """Cloud Functions entrypoints: parse the transport, call the library, map the result.
 
-``mcp`` (HTTP): the MCP/JSON-RPC endpoint. ``worker`` (HTTP): the Cloud Tasks target.
+``mcp`` (HTTP): the MCP/JSON-RPC endpoint. ``worker`` (HTTP): the Cloud Tasks target (and
+Cloud Scheduler's ``/sweep``).
 ``events`` (CloudEvent): Pub/Sub messages. Services are built once per instance, lazily, so a
 cold start imports only what the first request needs.
 """
@@ -59,7 +60,8 @@ def _flush_events() -> None:
 def worker(request: flask.Request) -> flask.Response:
     from workflow_executor.worker_http import handle
 
-    return _to_flask(handle(services(), request.method, dict(request.headers), request.get_data(cache=False)))
+    return _to_flask(handle(services(), request.method, dict(request.headers), request.get_data(cache=False),
+                          request.path))
 
 
 @functions_framework.cloud_event

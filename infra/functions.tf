@@ -33,6 +33,7 @@ locals {
     WFX_GCP_PROJECT           = var.project_id
     WFX_QUEUE                 = "cloud_tasks"
     WFX_STORE                 = "firestore"
+    WFX_SWEEP_QUEUED_AFTER_S  = tostring(var.sweeper.queued_after_seconds)
     WFX_TASKS_QUEUE           = google_cloud_tasks_queue.executions.id
     WFX_TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
     WFX_TRIGGER_TOPIC_PREFIX  = "${var.prefix}-"

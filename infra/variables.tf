@@ -235,6 +235,21 @@ variable "source_dir" {
   default     = null
 }
 
+variable "sweeper" {
+  description = "The sweeper job (Cloud Scheduler -> worker /sweep): its unix-cron schedule, its deadline, and how long a run may sit queued (or running after handing its lease back) with no task before it is queued again. Runs whose lease lapsed are queued again at the next tick."
+  type = object({
+    attempt_deadline_seconds = optional(number, 180)
+    queued_after_seconds     = optional(number, 120)
+    schedule                 = optional(string, "* * * * *")
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = length(split(" ", trimspace(var.sweeper.schedule))) == 5 && var.sweeper.queued_after_seconds >= 30
+    error_message = "sweeper.schedule must be a 5-field unix-cron expression and sweeper.queued_after_seconds at least 30."
+  }
+}
+
 variable "trigger_topics" {
   description = "Names (prefixed) of extra Pub/Sub topics whose messages may start workflows; each is delivered to the events function."
   type        = list(string)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,14 @@ class RetryPolicy:
         attempts_done = self.max_retry_duration > 0 if unlimited_attempts else attempts >= self.max_attempts
         duration_done = self.max_retry_duration <= 0 or now - first_attempt_at >= self.max_retry_duration
         return attempts_done and duration_done
+
+    def last_attempt_s(self, horizon_s: float = 30 * 86400.0) -> float:
+        """When the last attempt of a task that always fails starts, in seconds after its first
+        (answer times neglected); ``inf`` when it is still retried after ``horizon_s``."""
+        at, attempts = 0.0, 1
+        while not self.gives_up(attempts, 0.0, at):
+            at += self.backoff(attempts)
+            attempts += 1
+            if at > horizon_s:
+                return math.inf
+        return at

@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
 from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
-from .ports import Event, ExecutionQuery, TaskRequest
+from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
 from .settings import Settings
 from .spec import check, graph, load_object, load_path, load_text
@@ -159,7 +159,13 @@ class Executor:
                        input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
                        budget=None if budget is None or budget.empty else budget,
                        allowed_workflows=allowed_workflows, created_at_s=now, updated_at_s=now)
-        ex, created = self.store.create(ex)
+        owner: str | None = None
+        if dispatch and mode == ExecutionMode.SYNC and self.engine.folds:
+            # Run here and now: stored already running under this runner's lease (one commit, not two).
+            owner = self.engine.new_owner()
+            ex, created = cast(FoldingStore, self.store).create_running(ex, owner, self.engine.config.lease_ttl_s, now)
+        else:
+            ex, created = self.store.create(ex)
         if created:
             self._publish("execution.queued", ex)
             _created(ex)
@@ -171,6 +177,8 @@ class Executor:
             return ex
         if not dispatch:
             return ex
+        if owner is not None:
+            return self.engine.run(ex.id, owner=owner, leased=ex)
         return self._dispatch(ex)
 
     def run(self, workflow_name: str | None = None, input: Any = None, **kw: Any) -> Execution:

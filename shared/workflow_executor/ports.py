@@ -95,6 +95,36 @@ class ExecutionStore(Protocol):
 
 
 @runtime_checkable
+class FoldingStore(Protocol):
+    """An ExecutionStore that folds a run's first and last writes into their neighbours, so a
+    sync run of n steps costs n commits (a store where each commit is an fsync wants this):
+
+    - ``create_running``: create the execution already ``running`` under ``owner``'s lease
+      (create + acquire_lease in one write; the same (existing, False) rule as ``create``);
+    - ``finish_with_step``: checkpoint the last step and finish in one transaction (save_step +
+      finish: either both are stored or neither; the same errors as they raise).
+    """
+
+    def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
+        ...
+
+    def finish_with_step(
+        self,
+        execution_id: str,
+        owner: str,
+        status: ExecutionStatus,
+        record: StepRecord,
+        progress: Progress,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        ...
+
+
+@runtime_checkable
 class WorkflowRegistry(Protocol):
     """Workflow definitions by name, versioned by content hash."""
 

@@ -114,7 +114,8 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
                             environ=dict(settings.environ), measure_process=measure_process,
                             max_output_bytes=settings.max_output_bytes,
-                            max_render_chars=settings.max_render_chars),
+                            max_render_chars=settings.max_render_chars,
+                            max_stray_threads=settings.max_stray_threads),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
     engine.mcp = _LazyMcp(services)

@@ -31,6 +31,10 @@ class Settings:
     queue_workers: int = 4
     max_parallel: int = 8
     lease_ttl_s: float = 300.0
+    # the sweeper (sweeper.py): how often `wfx serve` sweeps (0: never), and how long a run may
+    # sit queued (or running with its lease given up) before it is handed to a runner again
+    sweep_interval_s: float = 60.0
+    sweep_queued_after_s: float = 120.0
     max_child_depth: int = 5
     max_body_bytes: int = 1_048_576
     worker_secret: str | None = field(default=None, repr=False)
@@ -67,6 +71,13 @@ class Settings:
     # untrusted data: the largest step output (JSON bytes) and ${...} rendering (characters)
     max_output_bytes: int = 524_288
     max_render_chars: int = 1_048_576
+    # threads of timed-out steps still running (a thread cannot be killed); at the limit a step
+    # with a timeout fails at once. /healthz reports the count.
+    max_stray_threads: int = 32
+    # wfx serve: a connection that sends nothing for this long is closed; connections beyond the
+    # cap get 503 (GET /healthz is still answered)
+    http_read_timeout_s: float = 20.0
+    http_max_connections: int = 100
     # LLM agents (settings_llm.py): the default endpoint, named providers, default model, prices
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
@@ -110,6 +121,8 @@ class Settings:
                 queue_workers=int(env.get("WFX_QUEUE_WORKERS", "4")),
                 max_parallel=int(env.get("WFX_MAX_PARALLEL", "8")),
                 lease_ttl_s=float(env.get("WFX_LEASE_TTL_S", "300")),
+                sweep_interval_s=float(env.get("WFX_SWEEP_INTERVAL_S", "60")),
+                sweep_queued_after_s=float(env.get("WFX_SWEEP_QUEUED_AFTER_S", "120")),
                 max_child_depth=int(env.get("WFX_MAX_CHILD_DEPTH", "5")),
                 max_body_bytes=int(env.get("WFX_MAX_BODY_BYTES", "1048576")),
                 worker_secret=env.get("WFX_WORKER_SECRET"),
@@ -136,6 +149,9 @@ class Settings:
                 remote_api_key=env.get("WFX_API_KEY") or None,
                 max_output_bytes=int(env.get("WFX_MAX_OUTPUT_BYTES", "524288")),
                 max_render_chars=int(env.get("WFX_MAX_RENDER_CHARS", "1048576")),
+                max_stray_threads=int(env.get("WFX_MAX_STRAY_THREADS", "32")),
+                http_read_timeout_s=float(env.get("WFX_HTTP_READ_TIMEOUT_S", "20")),
+                http_max_connections=int(env.get("WFX_HTTP_MAX_CONNECTIONS", "100")),
                 openai_api_key=env.get("OPENAI_API_KEY") or None,
                 openai_base_url=env.get("OPENAI_BASE_URL") or None,
                 model=env.get("WFX_MODEL") or None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import Forbidden, InvalidArgument, Unauthorized, WfxError
 from .ports import TaskRequest
 from .settings import Settings
+from .sweeper import sweep
 from .worker import handle_task
 
 if TYPE_CHECKING:
@@ -40,14 +41,17 @@ def _json(http_status: int, **body: Any) -> Response:
     return Response(http_status, json.dumps(body).encode())
 
 
-def handle(services: Services, method: str, headers: dict[str, str], body: bytes) -> Response:
+def handle(services: Services, method: str, headers: dict[str, str], body: bytes, path: str = "/") -> Response:
     """One delivery. 401/403 unauthenticated, 400 malformed, else the worker outcome
-    (200 done, 409 lease held elsewhere, 503 retry)."""
+    (200 done, 409 lease held elsewhere, 503 retry). ``/sweep`` (Cloud Scheduler, with the same
+    credentials as a task) runs one sweep instead: 200 with what it did, 503 on a store error."""
     if method != "POST":
         return Response(405, b'{"error": "POST only"}', {"Content-Type": "application/json", "Allow": "POST"})
     h = {k.lower(): v for k, v in headers.items()}
     try:
         authenticate(services.settings, h)
+        if path.rstrip("/").endswith("/sweep"):
+            return _sweep(services)
         request = parse_task(body)
     except WfxError as exc:
         status = {"unauthorized": 401, "forbidden": 403}.get(exc.code, 400)
@@ -62,6 +66,17 @@ def handle(services: Services, method: str, headers: dict[str, str], body: bytes
     log.info("task %s segment %d (retry %s): %s in %.3fs", request.execution_id, request.segment, retries,
              outcome.status, time.monotonic() - started)
     return _json(outcome.http_status, status=outcome.status, message=outcome.message)
+
+
+def _sweep(services: Services) -> Response:
+    try:
+        report = sweep(services)
+    except WfxError as exc:
+        return _json(503 if exc.retryable else 500, status="error", error=exc.to_dict())
+    flush = getattr(services.events, "flush", None)
+    if flush is not None:
+        flush()
+    return _json(200, status="swept", **report.to_dict())
 
 
 def parse_task(body: bytes) -> TaskRequest:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wfx_e2e_support import LEASE_TTL_S, PROJECT, TRIGGER_TOPIC, post, push_body, rpc
+from wfx_e2e_support import LEASE_TTL_S, PROJECT, SWEEP_INTERVAL_S, TRIGGER_TOPIC, post, push_body, rpc
 from workflow_executor.services import Services, build
 from workflow_executor.settings import Settings
 
@@ -27,7 +27,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     fs, ps = emulators.firestore(), emulators.pubsub()
     st = start(project=PROJECT, state_dir=tmp_path_factory.mktemp("stack"), trigger_topics=(TRIGGER_TOPIC,),
                firestore_host=fs.host_port, pubsub_host=ps.host_port,
-               extra_env={"WFX_FUNCTION_MODULES": "tests.e2e.fixtures", "WFX_LEASE_TTL_S": str(LEASE_TTL_S)})
+               extra_env={"WFX_FUNCTION_MODULES": "tests.e2e.fixtures", "WFX_LEASE_TTL_S": str(LEASE_TTL_S),
+                          # the sweep job every second; runs the tests deliver by hand stay queued
+                          "WFX_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S), "WFX_SWEEP_QUEUED_AFTER_S": "60"})
     try:
         warm_up(st)
         yield st

@@ -13,6 +13,7 @@ from typing import Any
 PROJECT = "wfx-e2e"
 TRIGGER_TOPIC = "orders"
 LEASE_TTL_S = 2.0  # short, so a killed worker's lease expires quickly in the fault tests
+SWEEP_INTERVAL_S = 1.0  # the stack's stand-in for the Cloud Scheduler sweep job
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _ids = count(1)
 

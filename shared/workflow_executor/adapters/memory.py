@@ -151,15 +151,49 @@ class MemoryExecutionStore:
                 raise LeaseLost(
                     f"execution {execution_id} is no longer leased by {owner}", fix="stop this run"
                 )
-            run.status = status
-            run.result = copy.deepcopy(result)
-            run.error = error
-            if usage is not None:
-                run.usage = usage.model_copy()
-            run.ended_at_s = run.updated_at_s = now_s
-            run.lease_owner = run.lease_expires_at_s = None
-            run.version += 1
-            return self._full(run)
+            return self._finish(run, status, result, error, usage, now_s)
+
+    def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
+        """``create`` of the execution already running under ``owner``'s lease."""
+        return self.create(execution.model_copy(update={
+            "status": ExecutionStatus.RUNNING, "lease_owner": owner, "lease_expires_at_s": now_s + ttl_s,
+            "started_at_s": execution.started_at_s or now_s, "updated_at_s": now_s}))
+
+    def finish_with_step(
+        self,
+        execution_id: str,
+        owner: str,
+        status: ExecutionStatus,
+        record: StepRecord,
+        progress: Progress,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """Checkpoint the last step and finish, atomically. Errors as ``finish``."""
+        if not status.terminal:
+            raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
+        with self._lock:
+            run = self._live(execution_id)
+            if run.lease_owner != owner:
+                raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+            self._steps[execution_id][record.step_id] = record.model_copy(deep=True)
+            run.progress = progress.model_copy(deep=True)
+            return self._finish(run, status, result, error, usage, now_s)
+
+    def _finish(self, run: Execution, status: ExecutionStatus, result: Any, error: ErrorInfo | None,
+                usage: Usage | None, now_s: float) -> Execution:
+        run.status = status
+        run.result = copy.deepcopy(result)
+        run.error = error
+        if usage is not None:
+            run.usage = usage.model_copy()
+        run.ended_at_s = run.updated_at_s = now_s
+        run.lease_owner = run.lease_expires_at_s = None
+        run.version += 1
+        return self._full(run)
 
     def request_cancel(self, execution_id: str, now_s: float) -> Execution:
         """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""

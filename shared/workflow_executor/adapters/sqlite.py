@@ -194,7 +194,16 @@ class SqliteExecutionStore(SqliteBase):
                 ),
             )
             db.executemany(_UPSERT_STEP, [(e.id, k, r.model_dump_json()) for k, r in e.steps.items()])
-        return execution.model_copy(deep=True), True
+        # The file holds its own (serialized) copy: a copy of the caller's object would add
+        # nothing but a deep copy per run.
+        return execution, True
+
+    def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
+        """``create`` of the execution already running under ``owner``'s lease (one commit in
+        place of create + acquire_lease); (existing, False) as ``create``."""
+        return self.create(execution.model_copy(update={
+            "status": ExecutionStatus.RUNNING, "lease_owner": owner, "lease_expires_at_s": now_s + ttl_s,
+            "started_at_s": execution.started_at_s or now_s, "updated_at_s": now_s}))
 
     def get(self, execution_id: str) -> Execution | None:
         """The execution with all its step records, or None."""
@@ -305,6 +314,44 @@ class SqliteExecutionStore(SqliteBase):
             return self._rewrite(
                 db,
                 run,
+                status=status,
+                result=result,
+                error=error,
+                usage=usage if usage is not None else run.usage,
+                ended_at_s=now_s,
+                updated_at_s=now_s,
+                lease_owner=None,
+                lease_expires_at_s=None,
+            )
+
+    def finish_with_step(
+        self,
+        execution_id: str,
+        owner: str,
+        status: ExecutionStatus,
+        record: StepRecord,
+        progress: Progress,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """Checkpoint the last step and finish, in one transaction (one commit where save_step
+        and finish took two). Errors as ``finish``; nothing is written when one is raised."""
+        if not status.terminal:
+            raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
+        with self._tx() as db:
+            run = self._live(db, execution_id)
+            if run.lease_owner != owner:
+                raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+            db.execute(_UPSERT_STEP, (execution_id, record.step_id, record.model_dump_json()))
+            steps = {**run.steps, record.step_id: record}
+            return self._rewrite(
+                db,
+                run,
+                steps=steps,
+                progress=progress,
                 status=status,
                 result=result,
                 error=error,

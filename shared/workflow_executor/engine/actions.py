@@ -5,7 +5,6 @@ child workflow's own execution record.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from types import MappingProxyType
@@ -77,7 +76,7 @@ def with_retry(run: Run, step: Step,
         try:
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
-                u = (u or Usage()).model_copy(update={"cpu_s": (u.cpu_s if u else 0.0) + cpu[0]})
+                u = Usage(cpu_s=cpu[0]) if u is None else u.model_copy(update={"cpu_s": u.cpu_s + cpu[0]})
             if spent.prompt_tokens or spent.completion_tokens:
                 u = spent.add(u or Usage())
             return out, u, attempt
@@ -120,28 +119,16 @@ def _with_timeout(run: Run, step: Step, fn: Callable[[], tuple[Any, Usage | None
         limit = left
     if limit is None:
         return fn()
-    # A thread cannot be killed: on timeout it is abandoned (daemon) and its result dropped.
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["ok"] = fn()
-        except BaseException as exc:  # handed back to the waiting thread below
-            box["err"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name=f"wfx-step-{step.id}", daemon=True).start()
-    if not done.wait(limit):
+    # A thread cannot be killed: on timeout it is abandoned (counted and bounded by engine.strays)
+    # and its result dropped.
+    finished, result = run.engine.strays.call(fn, limit, f"wfx-step-{step.id}", step.id)
+    if not finished:
         if by_deadline:
             raise ExecutionTimeout(f"execution timed out while step '{step.id}' ran")
         raise StepTimeout(f"step '{step.id}' did not finish within {limit:g} s",
                           fix="raise the step's timeout or make the step faster", step=step.id)
-    if "err" in box:
-        raise box["err"]
-    result: tuple[Any, Usage | None] = box["ok"]
-    return result
+    out: tuple[Any, Usage | None] = result
+    return out
 
 
 def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[Any, Usage | None]:
@@ -155,7 +142,9 @@ def call_action(run: Run, step: Step, scope: Scope, attempt: int = 1) -> tuple[A
 def _render(run: Run, step: Step, value: Any, scope: Scope) -> Any:
     limit = run.engine.config.max_render_chars
     try:
-        return render(value, scope, RenderBudget(limit))
+        out = render(value, scope, RenderBudget(limit))
+        scope.rendered = out  # the step record's input preview reuses it
+        return out
     except RenderTooLarge:
         raise LimitExceeded(f"step '{step.id}': its rendered arguments are larger than the limit of {limit} "
                             "characters (WFX_MAX_RENDER_CHARS)",
@@ -168,7 +157,7 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
         fn = run.engine.functions.resolve(step.function)
         args = _render(run, step, step.args, scope)
         if accepts_context(fn) and "context" not in args:
-            args["context"] = context_view(run, step, scope)
+            args = {**args, "context": context_view(run, step, scope)}  # a new dict: not in the preview
         if wants_run(fn):
             return fn(run, **args), None
         return fn(**args), None

@@ -5,11 +5,13 @@ Inputs that read ``${env.*}`` are not kept: the store must not collect the opera
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..spec.model import Step
 from ..spec.refs import RenderBudget, Scope, render
 
+_ENV_REF = re.compile(r"\$\{\s*env\.")
 PREVIEW_CHARS = 4000
 RENDER_CHARS = 4 * PREVIEW_CHARS  # text a preview may build before it gives up
 
@@ -28,10 +30,26 @@ def preview(step: Step, scope: Scope) -> str | None:
     if step.loop is not None or value in (None, {}, [], ""):
         return None
     try:
-        if "${env." in json.dumps(value, default=str):
+        if scope.rendered is not None:  # the input as the action rendered it
+            shown = scope.rendered
+        elif _reads_env(value):
             return None
-        # a small budget of its own: a preview never costs what the step's own render may
-        text = json.dumps(render(value, scope, RenderBudget(RENDER_CHARS)), ensure_ascii=False, default=str)
+        else:  # a render with a small budget of its own: a preview never costs what the step's own may
+            shown = render(value, scope, RenderBudget(RENDER_CHARS))
+        if scope.read_env:
+            return None
+        text = json.dumps(shown, ensure_ascii=False, default=str)
     except Exception:  # the step itself reports what is wrong with its input
         return None
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
+
+
+def _reads_env(value: Any) -> bool:
+    """True when a string anywhere in ``value`` holds an ``${env.`` reference."""
+    if isinstance(value, str):
+        return "${" in value and _ENV_REF.search(value) is not None
+    if isinstance(value, dict):
+        return any(_reads_env(k) or _reads_env(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_reads_env(v) for v in value)
+    return False

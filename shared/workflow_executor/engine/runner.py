@@ -18,12 +18,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ..agents.toolbox import ToolHost
 from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
-from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, McpBridge, WorkflowRegistry
+from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, FoldingStore, McpBridge, WorkflowRegistry
 from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
@@ -34,6 +34,7 @@ from .clock import SystemClock
 from .frontier import chain_route, is_join, ready_steps, split_user
 from .functions import FunctionRegistry
 from .heartbeat import Heartbeat
+from .strays import Strays
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class EngineConfig:
     measure_process: bool = False
     max_output_bytes: int = 524_288   # a step's output (JSON size), checked when it returns
     max_render_chars: int = 1_048_576  # text one step's ${...} rendering may build
+    max_stray_threads: int = 32        # timed-out steps whose threads still run (engine.strays)
 
 
 class NullBus:
@@ -86,6 +88,8 @@ class Engine:
         self._docs_lock = threading.Lock()
         self._cancel_flags: dict[str, threading.Event] = {}
         self.heartbeat = Heartbeat(self)
+        self.strays = Strays(self.config.max_stray_threads)
+        self.folds = isinstance(store, FoldingStore)  # once: a runtime Protocol check is slow
 
     def new_owner(self) -> str:
         return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -144,17 +148,21 @@ class Engine:
 
     def run(self, execution_id: str, *, owner: str | None = None, now_s: float | None = None,
             budget_s: float | None = None, parent_cancelled: Callable[[], bool] | None = None,
-            parent: Run | None = None) -> Execution:
+            parent: Run | None = None, leased: Execution | None = None) -> Execution:
         """Run or resume ``execution_id`` to a terminal status and return it. With ``budget_s``
         the run stops between steps once that much time has passed, gives the lease up and
         returns the unfinished execution (the caller hands over to a follow-up task).
 
         Errors: NotFound, LeaseHeld (another live runner has it), LeaseLost (taken over
         mid-run: this runner stops writing). Workflow failures are not errors: they end in
-        the returned execution's status."""
+        the returned execution's status. ``leased``: the execution as created already running
+        under ``owner``'s lease (``FoldingStore.create_running``), so no lease write is needed."""
         owner = owner or self.new_owner()
         now = self.clock.now() if now_s is None else now_s
-        ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
+        if leased is not None and leased.id == execution_id and leased.lease_owner == owner:
+            ex = leased
+        else:
+            ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
         flag = self._cancel_flags.setdefault(execution_id, threading.Event())
         run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None, parent=parent)
         self.heartbeat.add(run)
@@ -187,6 +195,10 @@ class Run:
         self.takeover = takeover
         self.renewed_at = time.monotonic()
         self.done = False  # set before the final write: the heartbeat leaves the lease alone then
+        # The last step's checkpoint, held back to go out with the finish in one commit when the
+        # store can fold them (FoldingStore): (record, progress, step event data).
+        self.folds = engine.folds
+        self.last: tuple[StepRecord, Progress, dict[str, Any]] | None = None
         # A child run stops when its parent is cancelled (the parent waits inside the child).
         self.parent_cancelled = parent_cancelled
         self.budget_end = time.monotonic() + budget_s if budget_s is not None else None
@@ -300,6 +312,9 @@ class Run:
                                                                          message="execution was cancelled"))
         except ExecutionTimeout as exc:
             return self._end(ExecutionStatus.TIMEOUT, error=ErrorInfo(code=exc.code, message=exc.message))
+        except BaseException:
+            self._flush_last()  # a step that finished stays checkpointed, whatever ends this pass
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -412,8 +427,17 @@ class Run:
                 ready = self._ready(running)
             if rec.status != StepStatus.FAILED:
                 self.finished_count += 1
+            others = set(running)
             progress = Progress(completed=self.finished_count, total=len(self.workflow.steps),
-                                current=sorted(set(running) | set(ready)))
+                                current=sorted(others | set(ready)))
+            data: dict[str, Any] = {"step": rec.step_id, "attempts": rec.attempts}
+            if rec.usage is not None and (rec.usage.prompt_tokens or rec.usage.completion_tokens):
+                data["usage"] = rec.usage.model_dump()  # LLM tokens and cost of this step
+            if self.folds and not ready and not others:
+                # Nothing else runs or can start: the run ends next, and this checkpoint goes out
+                # with the finish in one commit (``_end``; ``_flush_last`` if the pass ends otherwise).
+                self.last = (rec, progress, data)
+                return ready
             try:
                 self.store.save_step(self.ex.id, self.owner, rec, progress,
                                      self.clock.now() + self.engine.config.lease_ttl_s)
@@ -424,11 +448,22 @@ class Run:
                 # that was running when it came is discarded.
                 raise Cancelled("execution was cancelled") from None
             self.renewed_at = time.monotonic()
-        data: dict[str, Any] = {"step": rec.step_id, "attempts": rec.attempts}
-        if rec.usage is not None and (rec.usage.prompt_tokens or rec.usage.completion_tokens):
-            data["usage"] = rec.usage.model_dump()  # LLM tokens and cost of this step
         self._emit(f"step.{rec.status.value}", data)
         return ready
+
+    def _flush_last(self) -> None:
+        """Write a held-back last checkpoint on its own (best effort: this pass is ending)."""
+        with self.lock:
+            last, self.last = self.last, None
+        if last is None:
+            return
+        rec, progress, data = last
+        try:
+            self.store.save_step(self.ex.id, self.owner, rec, progress,
+                                 self.clock.now() + self.engine.config.lease_ttl_s)
+        except WfxError:
+            return  # not ours or finished already: the redelivery decides
+        self._emit(f"step.{rec.status.value}", data)
 
     def _result(self) -> Any:
         finished = sorted((r for r in self.records.values() if r.status != StepStatus.FAILED),
@@ -447,15 +482,25 @@ class Run:
             self.usage = self.usage.model_copy(update={"cpu_s": max(self.usage.cpu_s, ru.ru_utime + ru.ru_stime),
                                                         "peak_memory_kb": max(self.usage.peak_memory_kb,
                                                                               ru.ru_maxrss)})
+        with self.lock:
+            last, self.last = self.last, None
         try:
-            ex = self.store.finish(self.ex.id, self.owner, status, result=result, error=error,
-                                   usage=self.usage, now_s=self.clock.now())
+            if last is not None:
+                ex = cast(FoldingStore, self.store).finish_with_step(
+                    self.ex.id, self.owner, status, last[0], last[1], result=result, error=error, usage=self.usage,
+                    now_s=self.clock.now())
+            else:
+                ex = self.store.finish(self.ex.id, self.owner, status, result=result, error=error,
+                                       usage=self.usage, now_s=self.clock.now())
         except Conflict:
             # Someone finished it first (a cancel of this run, say): report what is stored.
             cur = self.store.get(self.ex.id)
             if cur is None:
                 raise
             ex = cur
+            last = None  # its step was discarded with the run
+        if last is not None:
+            self._emit(f"step.{last[0].status.value}", last[2])
         self._emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None,
                                                     "usage": ex.usage.model_dump()})
         return ex

@@ -69,8 +69,7 @@ def _safe_id(body: bytes) -> jsonrpc.Id | None:
 def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: bytes, query: str) -> Response:
     route = path.rstrip("/") or "/"
     if method == "GET" and (route == "/healthz" or route.endswith("/healthz")):
-        return json_response(200, {"status": "ok", "service": protocol.SERVER_INFO["name"],
-                                   "version": protocol.SERVER_INFO["version"]})
+        return json_response(200, health(app))
     limit = app.services.settings.max_body_bytes
     if len(body) > limit:
         return too_large(limit, len(body))
@@ -110,6 +109,13 @@ def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: 
     if ans.payload is None:
         return Response(202, b"", {"Cache-Control": "no-store"})
     return json_response(ans.status, ans.payload)
+
+
+def health(app: McpApp) -> dict[str, Any]:
+    """What ``GET /healthz`` answers: up, and the threads of timed-out steps still running."""
+    strays = app.executor.engine.strays
+    return {"status": "ok", "service": protocol.SERVER_INFO["name"], "version": protocol.SERVER_INFO["version"],
+            "stray_step_threads": strays.count(), "stray_step_threads_limit": strays.limit}
 
 
 def _origin_ok(headers: Mapping[str, str]) -> bool:

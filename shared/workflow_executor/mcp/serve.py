@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from ..errors import InvalidArgument, WfxError
 from ..services import Services, build
@@ -24,7 +24,8 @@ from ..settings import Settings
 from . import jsonrpc
 from .app import app_for
 from .auth import KeyRing
-from .http import handle, json_response, too_large
+from .conns import GuardedServer
+from .http import handle, health, json_response, too_large
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -88,6 +89,11 @@ class _Handler(WSGIRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def log_error(self, format: str, *args: Any) -> None:
+        """An idle keep-alive connection closed by the read timeout is routine, not an error."""
+        if not format.startswith("Request timed out"):
+            super().log_error(format, *args)
+
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
           ready: Callable[[str], None] | None = None) -> None:
@@ -119,8 +125,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
         from ..schedules import Scheduler  # the workflows' `schedules`, run by this server
 
         scheduler = Scheduler(app.executor).start()
+        from ..sweeper import SweeperThread  # runs whose runner died are handed on again
+
+        sweeper = SweeperThread(services, settings.sweep_interval_s).start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = make_server(host, port, wsgi_app(services), threaded=True, request_handler=_Handler)
+        server = GuardedServer(host, port, wsgi_app(services), handler=_Handler,
+                               max_connections=settings.http_max_connections,
+                               read_timeout_s=settings.http_read_timeout_s,
+                               health=lambda: jsonrpc.dumps(health(app)))
         url = f"http://{host}:{server.server_port}/"
         mode = "API keys required" if keyed else "OPEN (no API keys configured; loopback only)"
         print(f"wfx serve: MCP at {url} (health {url}healthz), {mode}"
@@ -139,6 +151,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
             pass
         finally:
             scheduler.stop()
+            sweeper.stop()
             server.server_close()
     finally:
         services.close()

@@ -10,6 +10,7 @@ reference keeps the value's native type.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -52,6 +53,11 @@ LANGSWARM_NAMES = frozenset({"user_query", "previous_output", "step_outputs"})
 
 def parse_ref(text: str) -> Ref:
     """Parse the inside of ``${...}``. Raises UnresolvedReference on bad syntax."""
+    return _parse_ref(text) if len(text) <= 200 else _parse_ref.__wrapped__(text)
+
+
+@functools.lru_cache(maxsize=4096)  # a workflow's references repeat at every step and run; Ref is frozen
+def _parse_ref(text: str) -> Ref:
     parts: list[str | int] = []
     pos = 0
     text = text.strip()
@@ -92,7 +98,7 @@ class Scope:
     """What references resolve against while one step runs."""
 
     __slots__ = ("absent", "allowed_env", "branches", "environ", "input", "loop", "loop_path", "names", "notes",
-                 "outputs", "previous", "step_output")
+                 "outputs", "previous", "read_env", "rendered", "step_output")
 
     def __init__(
         self,
@@ -125,6 +131,9 @@ class Scope:
         # and what such leniency did (for the step record)
         self.absent = absent
         self.notes: list[str] = []
+        # the step's input as its action rendered it (None: not rendered yet), for the step record
+        self.rendered: Any = None
+        self.read_env = False  # set by any ${env.X} lookup: such an input is never kept in a preview
 
     def replace(self, **changes: Any) -> Scope:
         """A copy with some slots changed (``outputs=``, ``loop=``, ``step_output=`` ...)."""
@@ -170,6 +179,7 @@ class Scope:
                     f"'${{{ref.text}}}': environment variable {name} is not available to workflows",
                     fix="the operator must list it in WFX_ENV_ALLOW and set it",
                 )
+            self.read_env = True
             return self.environ[name]
         elif root == "context":
             if path[:1] == ["user_input"]:
