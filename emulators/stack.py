@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from emulators.cloud_run.wfx import JOB_ID
 from emulators.gcp import EmulatorError, free_port, start_firestore, start_pubsub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +132,7 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
     existing = Stack.load(state)
     if existing is not None and any(_alive(p) for p in existing.procs):
         raise EmulatorError(f"a stack is already up (state in {state}); run `python -m emulators down` first")
-    port = {n: (ports or {}).get(n) or free_port() for n in ("firestore", "pubsub", "tasks", *FUNCTIONS)}
+    port = {n: (ports or {}).get(n) or free_port() for n in ("firestore", "pubsub", "tasks", "run", *FUNCTIONS)}
     hosts = {"firestore": firestore_host or f"127.0.0.1:{port['firestore']}",
              "pubsub": pubsub_host or f"127.0.0.1:{port['pubsub']}"}
     urls = {n: f"http://127.0.0.1:{port[n]}/" for n in FUNCTIONS}
@@ -144,6 +145,9 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
         "WFX_WORKER_URL": urls["worker"], "WFX_EVENTS_TOPIC": topic,
         "WFX_WORKER_SECRET": secrets.token_urlsafe(24), "WFX_HOME": str(state / "home"),
         "WFX_TRIGGER_PUSH_URL": urls["events"],  # registering a trigger creates its topic here
+        # isolated runs: a job execution on the Cloud Run emulator (emulators/cloud_run)
+        "WFX_JOBS": "cloud_run", "WFX_RUN_JOB": f"projects/{project}/locations/{LOCATION}/jobs/{JOB_ID}",
+        "WFX_RUN_EMULATOR_HOST": f"127.0.0.1:{port['run']}",
     }
     stack = Stack(project=project, state_dir=str(state), env=env, urls=urls)
     fn_env = {**os.environ, **env, **(extra_env or {})}
@@ -156,6 +160,7 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
         _start_emulators(stack, port, state, {n: f for n, f in starters.items()
                                               if not {"firestore": firestore_host, "pubsub": pubsub_host}[n]})
         _wire(stack, topic, trigger_topics, queue_retry_config(settings.lease_ttl_s))
+        _start_cloud_run(stack, port["run"], state, extra_env or {})
         for name in FUNCTIONS:
             argv = [sys.executable, "-m", "functions_framework", "--target", name, "--source",
                     str(ROOT / "functions" / "main.py"), "--host", "127.0.0.1", "--port", str(port[name])]
@@ -301,3 +306,21 @@ def stop_group(p: Proc, timeout: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGKILL)
         _wait_gone(p, timeout)
+
+
+def _start_cloud_run(stack: Stack, port: int, state: Path, extra_env: dict[str, str]) -> None:
+    """The Cloud Run emulator and the isolated-mode job on it, defined as infra/run_job.tf does
+    (emulators/cloud_run/wfx.py): the job gets the functions' settings, never their secrets."""
+    from workflow_executor.adapters.cloud_run import run_clients
+
+    from emulators.cloud_run import wfx
+
+    argv = [sys.executable, "-m", "emulators.cloud_run", "--host", "127.0.0.1", "--port", str(port),
+            "--kill-grace", "2", "--log-dir", str(state / "jobs")]
+    run = stack.spawn("cloud_run", argv, {**os.environ, "PYTHONPATH": str(ROOT)}, port, state / "cloud_run.log")
+    stack.procs.append(run)
+    _wait_log(run, "listening on", 30.0)
+    jobs, _ = run_clients(stack.env["WFX_RUN_EMULATOR_HOST"])
+    job = stack.env["WFX_RUN_JOB"]
+    wfx.create_job(jobs, job.split("/jobs/")[0], wfx.job_env(stack.env, extra_env))
+    jobs.transport.close()

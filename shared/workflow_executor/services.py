@@ -145,6 +145,8 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     if with_queue:
         services.queue = _queue(settings, services)
         services.jobs = _jobs(settings, store)
+        if hasattr(services.jobs, "close"):  # the Cloud Run runner's watchers stop
+            services.closers.append(services.jobs.close)
     return services
 
 
@@ -171,7 +173,7 @@ def _jobs(settings: Settings, store: ExecutionStore) -> JobRunner:
     if settings.jobs == "cloud_run":
         from .adapters.cloud_run import CloudRunJobRunner
 
-        runner: JobRunner = CloudRunJobRunner(settings)
+        runner: JobRunner = CloudRunJobRunner(settings, store)  # it watches its job executions
         return runner
     from .adapters.subprocess_jobs import SubprocessJobRunner
 

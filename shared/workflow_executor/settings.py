@@ -54,6 +54,7 @@ class Settings:
     # cloud backends (issue 4)
     retention_days: float = 30.0     # finished executions expire (Firestore TTL field expire_at)
     tasks_emulator_host: str | None = None   # host:port of a local Cloud Tasks emulator (insecure gRPC)
+    run_emulator_host: str | None = None     # host:port of a local Cloud Run Jobs emulator (insecure gRPC)
     tasks_dispatch_deadline_s: float = 1800.0  # per task; the worker hands over before it runs out
 
     # deployed trigger topics are named <prefix><name>; workflows' triggers say just <name>
@@ -139,6 +140,7 @@ class Settings:
                 environ={k: env[k] for k in allowed_env if k in env},
                 retention_days=float(env.get("WFX_RETENTION_DAYS", "30")),
                 tasks_emulator_host=env.get("WFX_TASKS_EMULATOR_HOST") or None,
+                run_emulator_host=env.get("WFX_RUN_EMULATOR_HOST") or None,
                 tasks_dispatch_deadline_s=float(env.get("WFX_TASKS_DISPATCH_DEADLINE_S", "1800")),
                 trigger_topic_prefix=env.get("WFX_TRIGGER_TOPIC_PREFIX", ""),
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),

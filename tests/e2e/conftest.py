@@ -4,6 +4,8 @@ It stops, by process group, at the end of the session."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,11 +27,16 @@ def _stop_emulators() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     fs, ps = emulators.firestore(), emulators.pubsub()
-    st = start(project=PROJECT, state_dir=tmp_path_factory.mktemp("stack"), trigger_topics=(TRIGGER_TOPIC,),
-               firestore_host=fs.host_port, pubsub_host=ps.host_port,
-               extra_env={"WFX_FUNCTION_MODULES": "tests.e2e.fixtures", "WFX_LEASE_TTL_S": str(LEASE_TTL_S),
-                          # the sweep job every second; runs the tests deliver by hand stay queued
-                          "WFX_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S), "WFX_SWEEP_QUEUED_AFTER_S": "60"})
+    # A secret the functions inherit from their environment and an isolated job must never see.
+    os.environ["WFX_E2E_CANARY_SECRET"] = secrets.token_hex(12)
+    try:
+        st = start(project=PROJECT, state_dir=tmp_path_factory.mktemp("stack"), trigger_topics=(TRIGGER_TOPIC,),
+                   firestore_host=fs.host_port, pubsub_host=ps.host_port,
+                   extra_env={"WFX_FUNCTION_MODULES": "tests.e2e.fixtures", "WFX_LEASE_TTL_S": str(LEASE_TTL_S),
+                              # the sweep job every second; runs the tests deliver by hand stay queued
+                              "WFX_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S), "WFX_SWEEP_QUEUED_AFTER_S": "60"})
+    finally:
+        os.environ.pop("WFX_E2E_CANARY_SECRET", None)
     try:
         warm_up(st)
         yield st

@@ -31,3 +31,10 @@ def pause(seconds: float) -> float:
     """Sleep ``seconds`` (a long step, for the hand-over test)."""
     time.sleep(seconds)
     return seconds
+
+
+def environment() -> dict[str, str]:
+    """The running process's environment (what an isolated job can see)."""
+    import os
+
+    return dict(os.environ)
