@@ -237,16 +237,7 @@ class Executor:
                             ex.id, exc)
             return ex
         assert self.services.jobs is not None
-        try:
-            self.services.jobs.start(ex.id)
-        except Transient as exc:  # no job will ever run it: end it with the cause, never leave it queued
-            try:
-                ex = self.store.finish(ex.id, None, ExecutionStatus.FAILED, error=ErrorInfo(
-                    code=exc.code, message=f"the isolated job could not be started: {exc.message}",
-                    details={"fix": "run it again"}), now_s=self.engine.clock.now())
-            except Conflict:
-                return self.status(ex.id)
-            self._publish("execution.failed", ex)
+        self.services.jobs.start(ex.id)
         return ex
 
     def _rejoin(self, ex: Execution) -> Execution:

@@ -117,22 +117,6 @@ def test_a_run_whose_enqueue_failed_is_answered_queued_with_its_id_and_the_sweep
     assert wfx.wait(ex.id, 10).status == ExecutionStatus.COMPLETED
 
 
-class DownJobs:
-    def start(self, execution_id: str) -> str:
-        raise Transient("could not start the Cloud Run job: ServiceUnavailable")
-
-    def cancel(self, execution_id: str) -> None:
-        return None
-
-
-def test_an_isolated_run_whose_job_could_not_start_ends_failed_with_the_cause(wfx: Executor) -> None:
-    wfx.services.jobs = DownJobs()
-    ex = wfx.submit("w", None, workflow=TWO, mode="isolated")
-    assert ex.status == ExecutionStatus.FAILED and ex.error is not None
-    assert ex.error.code == "transient" and "could not start" in ex.error.message
-    assert wfx.status(ex.id).status == ExecutionStatus.FAILED
-
-
 class RecordingQueue:
     def __init__(self, inner: object) -> None:
         self.inner, self.cancelled = inner, []
