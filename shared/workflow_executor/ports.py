@@ -102,7 +102,8 @@ class FoldingStore(Protocol):
     - ``create_running``: create the execution already ``running`` under ``owner``'s lease
       (create + acquire_lease in one write; the same (existing, False) rule as ``create``);
     - ``finish_with_step``: checkpoint the last step and finish in one transaction (save_step +
-      finish: either both are stored or neither; the same errors as they raise).
+      finish: either both are stored or neither; the same errors as they raise); it may return
+      the final execution without its step records (the runner holds them).
     """
 
     def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:

@@ -88,10 +88,12 @@ class TriggerIndex:
 
     def matching(self, topic: str, msg: Message, *, refresh_on_miss: bool = False) -> list[Route]:
         """The routes ``msg`` on ``topic`` takes. ``refresh_on_miss``: a topic that only triggers
-        push here, so when no cached route listens to it and the cache is older than the message,
-        the trigger was probably registered just before the message: re-read the registry."""
+        push here, so when no cached route takes the message and the cache is older than it, the
+        trigger it was meant for was probably registered just before: re-read the registry. (Also
+        when another trigger listens on the topic: a second workflow on a topic must not miss the
+        messages of its first seconds. A message the filters drop costs at most one re-read.)"""
         found = [r for r in self.routes() if r.accepts(topic, msg)]
-        if not found and refresh_on_miss and not any(r.listens(topic) for r in self.routes()):
+        if not found and refresh_on_miss:
             found = [r for r in self.routes(fresh_since=msg.published_at_s + CLOCK_SKEW_S)
                      if r.accepts(topic, msg)]
         return found

@@ -120,3 +120,24 @@ def test_register_locally_takes_a_folder_of_files(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert [r["name"] for r in json.loads(out.stdout)] == ["one", "two"]
     assert {r["name"] for r in json.loads(listed.stdout)} == {"one", "two"}
+
+
+def test_rerun_through_the_endpoint_prints_the_same_as_locally(
+        endpoint: tuple[str, dict[str, str], Path], tmp_path: Path) -> None:
+    url, keys, client = endpoint
+    env = {"WFX_URL": url, "WFX_API_KEY": keys["runner"]}
+
+    def first_then_rerun(home: Path, **env: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+        first = wfx(home, "run", "examples/fan_out.yaml", "--input", '"a, b"', "--json", **env)
+        eid = json.loads(first.stdout)["execution_id"]
+        return eid, wfx(home, "rerun", eid, "--from-step", "each", **env)
+
+    _, local = first_then_rerun(tmp_path)
+    remote_id, remote = first_then_rerun(client, **env)
+    shown = json.loads(wfx(client, "status", remote.stdout.split()[0], "--json", **env).stdout)
+
+    assert remote.returncode == local.returncode == 0, remote.stderr
+    assert remote.stdout.split()[0] != remote_id  # a new execution, on the server
+    assert remote.stdout.splitlines()[0].split()[1:] == local.stdout.splitlines()[0].split()[1:]
+    assert remote.stdout.splitlines()[1:] == local.stdout.splitlines()[1:]
+    assert shown["status"] == "completed" and shown["result"] == ["word 0: a", "word 1: b"]

@@ -73,8 +73,8 @@ def test_finish_with_step_stores_the_step_and_the_end_together(folding: Any) -> 
     for ex in (done, stored):
         assert (ex.status, ex.lease_owner, ex.result, ex.ended_at_s) == (ExecutionStatus.COMPLETED, None,
                                                                           {"x": [2]}, T0 + 1)
-        assert list(ex.steps) == ["a", "b"] and ex.steps["b"].output == {"x": [2]}
         assert ex.progress.completed == 2
+    assert list(stored.steps) == ["a", "b"] and stored.steps["b"].output == {"x": [2]}
 
 
 def test_finish_with_step_without_the_lease_writes_nothing(folding: Any) -> None:

@@ -1,8 +1,7 @@
-"""The README's trigger and schedule walkthroughs on the emulator stack, driven by the CLI:
-`wfx --url` registers a workflow whose trigger topic does not exist yet (registering creates it
-and its push subscription), one message published over the Pub/Sub emulator's REST API starts it
-exactly once, and `wfx --url ... executions` shows it; a workflow registered with a schedule is
-fired by the stack's scheduler process, once per firing."""
+"""The README's trigger walkthrough on the emulator stack, driven by the CLI: `wfx --url`
+registers a workflow whose trigger topic does not exist yet (registering creates it and its
+push subscription), one message published over the Pub/Sub emulator's REST API starts it
+exactly once, and `wfx --url ... executions` shows it."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ import uuid
 from pathlib import Path
 
 from support import eventually
-from workflow_executor.services import Services
 
 from emulators.stack import Stack
 
@@ -60,33 +58,3 @@ def test_a_workflow_registered_with_wfx_url_is_started_once_by_a_message_on_its_
 
     assert len(rows) == 1
     assert shown["result"] == "order 7"
-
-
-def test_a_schedule_registered_with_wfx_url_fires_on_the_stack_once_per_firing(
-        stack: Stack, client: Services, tmp_path: Path) -> None:
-    name = f"tick_{uuid.uuid4().hex[:8]}"
-    steps = (f"workflows:\n  {name}:\n    steps:\n"
-             "      - {id: a, function: builtins.echo, args: {value: \"${user_input}\"}}\n")
-    doc = tmp_path / "tick.yaml"
-    doc.write_text(steps + "schedule: {cron: '* * * * * *', time_zone: Europe/Stockholm, input: {user_input: tock}}\n")
-
-    def two_done() -> list[dict[str, object]]:
-        rows = json.loads(wfx(stack, tmp_path, "executions", "--workflow", name, "--json").stdout)
-        done = [r for r in rows if r["status"] == "completed"]
-        return done if len(done) >= 2 else []
-
-    registered = wfx(stack, tmp_path, "register", str(doc))
-    try:
-        assert registered.returncode == 0, registered.stderr
-        done = eventually(two_done, timeout=60, interval=0.3, what="two scheduled runs on the stack")
-    finally:  # a new version without the schedule: the scheduler stops firing it
-        doc.write_text(steps)
-        wfx(stack, tmp_path, "register", str(doc))
-    shown = json.loads(wfx(stack, tmp_path, "status", str(done[-1]["execution_id"]), "--json").stdout)
-    records = [client.store.get(str(r["execution_id"])) for r in done]
-
-    assert shown["result"] == "tock"
-    keys = [r.idempotency_key for r in records if r is not None]
-    assert all(r is not None and r.mode.value == "async" for r in records)  # queued as Cloud Tasks for the worker
-    assert len(keys) == len(done) and len(set(keys)) == len(keys)  # one execution per firing
-    assert all(k is not None and k.startswith(f"schedule:{name}:0:") for k in keys)

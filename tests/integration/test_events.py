@@ -149,3 +149,36 @@ def test_a_deployed_trigger_topic_matches_without_its_deployment_prefix(queued_s
         svc.settings = original
     [ex] = started(svc, name)
     assert ex.idempotency_key == f"msg:m-p:{name}"
+
+
+def test_a_cloud_scheduler_firing_of_the_documented_schedule_starts_its_workflow_once(queued_services):
+    """The README's `-var 'schedules=...'`, fired as infra/scheduler.tf makes Cloud Scheduler
+    publish it (the data as is, attributes + schedule=<name>, on the prefixed trigger topic),
+    starts a workflow whose trigger names the topic once, with the data as its input."""
+    import re
+    from dataclasses import replace
+
+    import hcl2
+    from wfx_procs import ROOT
+
+    command = re.search(r"-var '(schedules=\{.*?\}\})'", (ROOT / "README.md").read_text(), re.S)
+    assert command, "the README documents no schedules variable"
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False,
+                                        preserve_heredocs=False)
+    [(job, spec)] = hcl2.loads(command.group(1), serialization_options=options)["schedules"].items()
+    svc, q = queued_services
+    name = fresh("nightly")
+    Executor(svc).register(triggered_doc(name, spec["topic"]))
+    original = svc.settings
+    svc.settings = replace(original, trigger_topic_prefix="wfx-")
+    firing = push_event(f"projects/{PROJECT}/topics/wfx-{spec['topic']}", fresh("m"), json.loads(spec["data"]),
+                        {"schedule": job})
+    try:
+        for _ in range(2):  # Pub/Sub may push the firing twice
+            handle_cloud_event(svc, *firing)
+    finally:
+        svc.settings = original
+
+    [ex] = started(svc, name)
+    assert ex.input["data"] == {"id": "nightly"} and ex.input["attributes"] == {"schedule": "nightly-report"}
+    assert {r.execution_id for r in q.requests} == {ex.id}

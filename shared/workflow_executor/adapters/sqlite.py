@@ -338,19 +338,23 @@ class SqliteExecutionStore(SqliteBase):
         now_s: float,
     ) -> Execution:
         """Checkpoint the last step and finish, in one transaction (one commit where save_step
-        and finish took two). Errors as ``finish``; nothing is written when one is raised."""
+        and finish took two); returns the final execution without its step records (the runner
+        holds them). Errors as ``finish``; nothing is written when one is raised."""
         if not status.terminal:
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
         with self._tx() as db:
-            run = self._live(db, execution_id)
+            row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            run = _execution(row, {})  # the head only: the step records stay as they are
+            if run.finished:
+                raise frozen_error(execution_id, run.status)
             if run.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
             db.execute(_UPSERT_STEP, (execution_id, record.step_id, record.model_dump_json()))
-            steps = {**run.steps, record.step_id: record}
             return self._rewrite(
                 db,
                 run,
-                steps=steps,
                 progress=progress,
                 status=status,
                 result=result,

@@ -215,6 +215,10 @@ class Run:
         self.outputs: dict[str, Any] = {k: r.output for k, r in self.records.items()
                                         if r.status in (StepStatus.COMPLETED, StepStatus.SKIPPED)}
         self.seq = max((r.seq for r in self.records.values()), default=0)
+        self.input_names = frozenset(self.workflow.inputs)
+        # LangSwarm's ``previous_output``: the output of the step that finished last (kept as steps end)
+        done = [r for r in self.records.values() if r.status == StepStatus.COMPLETED]
+        self.previous = max(done, key=lambda r: r.seq).output if done else None
         self.finished_count = sum(1 for r in self.records.values() if r.status != StepStatus.FAILED)
         self.lock = threading.Lock()
         limit = ex.timeout_s or self.workflow.timeout
@@ -333,14 +337,8 @@ class Run:
         cfg = self.engine.config
         absent = self.graph.ancestors(step.id) if is_join(self.graph, step) else frozenset()
         return Scope(self.ex.input, self.outputs, branches=branches, allowed_env=cfg.allowed_env,
-                     environ=cfg.environ, names=frozenset(self.workflow.inputs), previous=self._previous(),
+                     environ=cfg.environ, names=self.input_names, previous=self.previous,
                      absent=absent)
-
-    def _previous(self) -> Any:
-        """LangSwarm's ``previous_output``: the output of the step that finished last."""
-        with self.lock:
-            done = [r for r in self.records.values() if r.status == StepStatus.COMPLETED]
-        return max(done, key=lambda r: r.seq).output if done else None
 
     def _run_step(self, step: Step) -> StepRecord:
         started = self.clock.now()
@@ -417,6 +415,8 @@ class Run:
             self.records[rec.step_id] = rec
             if rec.status != StepStatus.FAILED:
                 self.outputs[rec.step_id] = rec.output
+            if rec.status == StepStatus.COMPLETED:
+                self.previous = rec.output
             if rec.usage:
                 self.usage = self.usage.add(rec.usage)
             if rec.status == StepStatus.FAILED:
@@ -486,9 +486,11 @@ class Run:
             last, self.last = self.last, None
         try:
             if last is not None:
-                ex = cast(FoldingStore, self.store).finish_with_step(
+                head = cast(FoldingStore, self.store).finish_with_step(
                     self.ex.id, self.owner, status, last[0], last[1], result=result, error=error, usage=self.usage,
                     now_s=self.clock.now())
+                # this runner wrote (or read at its start) every step record: no need to read them back
+                ex = head.model_copy(update={"steps": dict(self.records)})
             else:
                 ex = self.store.finish(self.ex.id, self.owner, status, result=result, error=error,
                                        usage=self.usage, now_s=self.clock.now())
