@@ -1,8 +1,9 @@
 """`python -m bench [suite ...]`: run the performance suites and write bench/RESULTS.md.
 
-Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), agents (a local LLM server), ui (headless
-Chromium), peers (beside LangGraph and DBOS, in the shared peer harness; needs its venvs). Running some suites
-keeps the other suites' sections of RESULTS.md as they were. Each suite module
+Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), isolated (the Cloud Run
+emulator on the stack), agents (a local LLM server), ui (headless Chromium), peers (beside LangGraph and
+DBOS, in the shared peer harness; needs its venvs). Running some suites keeps the other suites'
+sections of RESULTS.md as they were. Each suite module
 has ``run() -> list[dict]`` with rows {metric, value, unit, target}.
 """
 
@@ -15,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("engine", "mcp", "cloud", "ui", "agents", "peers")
+SUITES = ("engine", "mcp", "cloud", "isolated", "ui", "agents", "peers")
 OUT = Path(__file__).with_name("RESULTS.md")
 
 

@@ -1,6 +1,6 @@
 """`python -m emulators up|down|env`: the whole system on 127.0.0.1 for development.
 
-up    start the Firestore, Pub/Sub and Cloud Tasks emulators, the mcp, worker and events
+up    start the Firestore, Pub/Sub, Cloud Tasks and Cloud Run emulators, the mcp, worker and events
       functions and a scheduler (it fires registered workflows' schedules and calls the worker's
       /sweep every WFX_SWEEP_INTERVAL_S), wired together; print the MCP URL and the environment
       to export; exit

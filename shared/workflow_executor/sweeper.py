@@ -95,6 +95,12 @@ def _handle(services: Services, ex: Execution, now: float, report: SweepReport) 
                 report.ended.append(ex.id)
             return
         if ex.mode == ExecutionMode.ISOLATED:
+            # A runner that can ask how its job ended (Cloud Run) ends a run whose job executions
+            # all ended without finishing it, with the cause, instead of starting yet another.
+            reconcile = getattr(services.jobs, "reconcile", None)
+            if reconcile is not None and reconcile(ex.id) is not None:
+                report.ended.append(ex.id)
+                return
             # Only once a job held it and died: a queued one may be a job that is still starting,
             # and a second job would race it.
             if services.jobs is None or ex.status == ExecutionStatus.QUEUED:

@@ -232,6 +232,15 @@ def test_task_count_runs_every_index_once_within_the_parallelism(api: Api, tmp_p
     assert ex.task_count == 3 and ex.succeeded_count == 3 and ex.parallelism == 2
 
 
+def test_tasks_within_the_parallelism_run_at_the_same_time(api: Api, tmp_path: Path) -> None:
+    # each task waits (bounded) until the other one has started: only concurrent tasks both succeed
+    job = api.job(f'touch {tmp_path}/$CLOUD_RUN_TASK_INDEX; other=$((1 - CLOUD_RUN_TASK_INDEX)); '
+                  f'for i in $(seq 100); do [ -e {tmp_path}/$other ] && exit 0; sleep 0.05; done; exit 1',
+                  parallelism=2, max_retries=0)
+    ex = api.run(job, task_count=2).result(timeout=15)
+    assert ex.succeeded_count == 2
+
+
 def test_executions_are_listed_newest_first_in_pages_and_unknown_ones_are_not_found(api: Api) -> None:
     job = api.job("exit 0")
     names = [api.run(job).metadata.name for _ in range(3)]

@@ -248,3 +248,27 @@ def test_a_duplicate_job_execution_that_finds_the_run_busy_does_not_end_it(
         assert lines(tmp_path) == ["first", "hold", "last"]
     finally:
         wfx_.close()
+
+
+def test_the_sweeper_ends_a_run_whose_job_execution_ended_unwatched_with_the_cause(
+        tmp_path: Path, emulator: CloudRunEmulator, jobs: Any) -> None:
+    from workflow_executor.sweeper import sweep
+
+    job = create(jobs, tmp_path / "home", command=["/bin/sh", "-c", "exit 3"], max_retries=0)
+    wfx_ = executor(tmp_path, emulator, job)
+    try:
+        # an mcp instance whose CPU is throttled after its answer: nothing watches the job execution
+        wfx_.services.jobs = CloudRunJobRunner(wfx_.services.settings, wfx_.services.store, clients=jobs, watch=False)
+        started = wfx_.submit(mode="isolated", workflow=hold(tmp_path))
+        name = runner(wfx_).job_execution(started.id)
+        eventually(lambda: jobs[1].get_execution(name=name).completion_time, what="the job execution to end")
+        assert wfx_.status(started.id).status == ExecutionStatus.QUEUED
+        later = wfx_.services.settings.sweep_queued_after_s + started.created_at_s + 1
+        report = sweep(wfx_.services, now_s=later)
+        assert report.ended == [started.id] and report.requeued == []
+        done = wfx_.status(started.id)
+        assert done.status == ExecutionStatus.FAILED and done.error is not None
+        assert done.error.code == "job_failed" and "exit code of 3" in done.error.message
+        assert [t["name"] for t in wfx_.services.store.load_turns(started.id, "cloud_run_job")] == [name]
+    finally:
+        wfx_.close()

@@ -115,7 +115,10 @@ class CloudRunJobRunner:
             raise error from None
         if self.store is not None:
             index = len(self.store.load_turns(execution_id, JOURNAL_KEY))
-            self.store.record_turn(execution_id, JOURNAL_KEY, index, {"name": name, "at_s": time.time()})
+            # the first writer of an index wins: a concurrent start (the sweeper's) takes the next
+            while self.store.record_turn(execution_id, JOURNAL_KEY, index,
+                                         {"name": name, "at_s": time.time()})["name"] != name:
+                index += 1
         if self._watch:
             threading.Thread(target=self._watch_until_done, args=(execution_id, name), daemon=True,
                              name=f"wfx-cloud-run-{execution_id[:12]}").start()
@@ -129,20 +132,23 @@ class CloudRunJobRunner:
         return str(turns[-1]["name"]) if turns else None
 
     def cancel(self, execution_id: str) -> None:
-        """Cancel the execution's job execution by name. The run also stops itself at the next
-        step boundary when it sees the cancel flag in the store; this stops one stuck in a step."""
-        name = self.job_execution(execution_id)
-        if name is None:
+        """Cancel the execution's job executions by name (never a scan of the job's history). The
+        run also stops itself at the next step boundary when it sees the cancel flag in the store;
+        this stops one stuck in a step."""
+        names = [str(t["name"]) for t in self.store.load_turns(execution_id, JOURNAL_KEY)] if self.store else []
+        if not names:
             log.warning("no Cloud Run job execution is recorded for %s: nothing to cancel", execution_id)
             return
         from google.api_core import exceptions as gexc
 
-        try:
-            self.executions.cancel_execution(name=name)
-        except gexc.FailedPrecondition:
-            pass  # it had finished already
-        except Exception:  # cancellation is cooperative anyway; log and move on
-            log.warning("could not cancel the Cloud Run job execution %s of %s", name, execution_id, exc_info=True)
+        for name in reversed(names):  # usually one; more only after a restart by the sweeper
+            try:
+                self.executions.cancel_execution(name=name)
+            except gexc.FailedPrecondition:
+                pass  # it had finished already
+            except Exception:  # cancellation is cooperative anyway; log and move on
+                log.warning("could not cancel the Cloud Run job execution %s of %s", name, execution_id,
+                            exc_info=True)
 
     def reconcile(self, execution_id: str) -> ExecutionStatus | None:
         """If the execution's latest job execution has ended and left it unfinished, end it with
