@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .engine.outputs import check_input
-from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError
+from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient
 from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
@@ -174,6 +174,8 @@ class Executor:
             # run (whose first dispatch may have been lost) is queued again, deduplicated by name.
             if dispatch and ex.status == ExecutionStatus.QUEUED and ex.mode == ExecutionMode.ASYNC:
                 self._dispatch(ex)
+            if dispatch and ex.mode == ExecutionMode.SYNC and not ex.finished:
+                return self._rejoin(self.status(ex.id))
             return ex
         if not dispatch:
             return ex
@@ -226,11 +228,29 @@ class Executor:
         self._check_mode(ex.mode)
         if ex.mode == ExecutionMode.ASYNC:
             assert self.services.queue is not None
-            self.services.queue.enqueue(TaskRequest(ex.id))
+            try:
+                self.services.queue.enqueue(TaskRequest(ex.id))
+            except Transient as exc:
+                # The run is stored: the sweeper queues it once the queue answers again
+                # (sweep_queued_after_s), so the caller gets its id, not an error to retry.
+                log.warning("execution %s is stored but could not be queued (%s); the sweeper will queue it",
+                            ex.id, exc)
             return ex
         assert self.services.jobs is not None
         self.services.jobs.start(ex.id)
         return ex
+
+    def _rejoin(self, ex: Execution) -> Execution:
+        """A retry of a sync request whose run is unfinished. While a live runner holds it, the
+        answer is the running execution (poll it); once nothing runs it (the instance that did
+        crashed and its lease lapsed) the retry resumes it here, from its checkpoints."""
+        now = self.engine.clock.now()
+        if ex.status == ExecutionStatus.RUNNING and (ex.lease_expires_at_s or 0.0) > now:
+            return ex
+        try:
+            return self.engine.run(ex.id)
+        except Conflict:  # taken or ended in between (LeaseHeld is a Conflict): report what is stored
+            return self.status(ex.id)
 
     def status(self, execution_id: str) -> Execution:
         ex = self.store.get(execution_id)
@@ -279,8 +299,14 @@ class Executor:
             except Conflict:  # it ended on its own in between: report how
                 ex = self.status(execution_id)
         self.engine.signal_cancel(execution_id)
-        if self.services.queue is not None:
-            self.services.queue.cancel(execution_id)
+        # Drop the queued delivery only once the run has ended: until then it may be the last
+        # redelivery that can end it (its runner died). Best effort: the run is cancelled already.
+        if self.services.queue is not None and ex.finished:
+            try:
+                self.services.queue.cancel(execution_id)
+            except Transient as exc:
+                log.warning("the queued task of cancelled execution %s stays (%s): it will find it ended",
+                            execution_id, exc)
         if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED:
             self.services.jobs.cancel(execution_id)  # a job stuck in a step is stopped after a grace
         return ex

@@ -3,8 +3,8 @@ out. Raising fails the delivery (Pub/Sub redelivers): only Transient errors do t
 
 # 1. Views: a finished execution's event updates execution_views/{id} (when the store keeps views).
 # 2. Triggers: every stored workflow whose document has a trigger on the message's topic (with a
-#    matching filter) starts once per message: the idempotency key msg:<message id>:<workflow>
-#    makes a redelivered message find the execution it started.
+#    matching filter) starts once per message: the idempotency key msg:<topic>:<message id>:<workflow>
+#    makes a redelivered message find the execution it started (ids are unique per topic only).
 # 3. Parents: children run inline in their parent's runner, so a parent normally goes on by
 #    itself. When a child finishes while its parent is running with no live lease (its runner is
 #    gone), the parent is enqueued: it resumes from its checkpoints and finds the child's result
@@ -84,8 +84,8 @@ def handle_cloud_event(services: Services, attributes: dict[str, Any], data: Any
         topic = services.settings.events_topic
         if msg.attributes["type"] in _TERMINAL_TYPES:
             view, parent = _on_finished(services, msg)
-    started = _start_triggered(services, msg, _trigger_topic(topic, services.settings.trigger_topic_prefix)) \
-        if topic else ()
+    started = _start_triggered(services, msg, _trigger_topic(topic, services.settings.trigger_topic_prefix),
+                               topic) if topic else ()
     return Handled(view=view, resumed_parent=parent, started=started)
 
 
@@ -126,7 +126,13 @@ def resume_parent(services: Services, child: Execution, now_s: float | None = No
     return parent.id
 
 
-def _start_triggered(services: Services, msg: Message, topic: str) -> tuple[str, ...]:
+def dedup_key(source_topic: str, message_id: str, workflow: str) -> str:
+    """The idempotency key of the run a message starts. Message ids are unique per topic only
+    (a re-created topic or the emulator numbers from 1 again): the topic is part of the key."""
+    return f"msg:{source_topic}:{message_id}:{workflow}"
+
+
+def _start_triggered(services: Services, msg: Message, topic: str, source_topic: str) -> tuple[str, ...]:
     from .api import Executor
 
     routes = TriggerIndex.of(services.registry).matching(
@@ -138,7 +144,8 @@ def _start_triggered(services: Services, msg: Message, topic: str) -> tuple[str,
     for route in routes:
         try:
             ex = executor.submit(route.workflow, render_input(route.input, msg), mode="async",
-                                 idempotency_key=f"msg:{msg.id}:{route.workflow}", principal=TRIGGER_PRINCIPAL)
+                                 idempotency_key=dedup_key(source_topic, msg.id, route.workflow),
+                                 principal=TRIGGER_PRINCIPAL)
         except Transient:
             raise
         except WfxError as exc:  # a broken trigger must not block the others, nor be retried forever

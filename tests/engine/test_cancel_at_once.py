@@ -32,3 +32,20 @@ workflows:
     final = wfx.status(started.id)
     assert final.status == ExecutionStatus.CANCELLED and list(final.steps) == ["first"]
     assert "after" not in Path(log).read_text().split()
+
+
+def test_a_redelivery_honours_a_cancel_already_stored_before_any_step_starts(wfx: Executor, log: str) -> None:
+    # The cancel flag is stored but the run is not yet ended (the cancel's own finish failed, say):
+    # the next delivery must end it, not start a step first and look at the flag half a second later.
+    ex = wfx.submit("w", None, mode="async", dispatch=False, workflow=f"""
+workflows:
+  w:
+    steps:
+      - {{id: first, function: engine_fns.mark, args: {{log: "{log}", name: first}}}}
+""")
+    wfx.store.acquire_lease(ex.id, "another-host:1:dead", 60.0, wfx.engine.clock.now() - 100)
+    flagged = wfx.store.request_cancel(ex.id, wfx.engine.clock.now())
+    assert flagged.cancel_requested and flagged.status == ExecutionStatus.RUNNING
+    final = wfx.engine.run(ex.id)
+    assert final.status == ExecutionStatus.CANCELLED and final.steps == {}
+    assert not Path(log).exists()

@@ -166,3 +166,25 @@ def test_a_takeover_never_takes_a_lease_from_a_live_process(wfx: Executor) -> No
     wfx.store.acquire_lease(other.id, dead, 60, wfx.engine.clock.now())
     assert handle_task(wfx.services, TaskRequest(other.id, takeover=True)).http_status == 200
     assert wfx.status(other.id).status == ExecutionStatus.COMPLETED
+
+
+def test_a_retried_sync_request_whose_runner_died_resumes_the_run_instead_of_answering_poll(
+        wfx: Executor, log: str) -> None:
+    # The instance that ran the sync request crashed mid-run and its lease lapsed: the retry with
+    # the same key finishes the run, from its checkpoint (a live runner's run is answered as is).
+    text = f"""
+workflows:
+  w:
+    steps:
+      - {{id: a, function: engine_fns.mark, args: {{log: "{log}", name: a}}}}
+      - {{id: b, function: engine_fns.mark, args: {{log: "{log}", name: b}}}}
+"""
+    ex = wfx.submit("w", None, workflow=text, idempotency_key="k1", dispatch=False)
+    now = wfx.engine.clock.now()
+    wfx.store.acquire_lease(ex.id, "another-host:1:dead", 60.0, now - 100.0)
+    wfx.store.save_step(ex.id, "another-host:1:dead", StepRecord(step_id="a", status=StepStatus.COMPLETED,
+                                                                 output=1, seq=1, routed_to=["b"]),
+                        Progress(completed=1, total=2), now - 40.0)
+    again = wfx.run("w", None, workflow=text, idempotency_key="k1", timeout=30)
+    assert (again.id, again.status) == (ex.id, ExecutionStatus.COMPLETED)
+    assert Path(log).read_text().split() == ["b"]  # a finished before the crash: never again

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from support import eventually
 from workflow_executor.api import Executor
+from workflow_executor.errors import Transient
 from workflow_executor.models import Execution, ExecutionStatus
 from workflow_executor.sweeper import SweeperThread, sweep
 from workflow_executor.worker_http import handle
@@ -91,3 +93,66 @@ def test_the_sweeper_thread_hands_on_a_lapsed_run_by_itself(wfx: Executor) -> No
     finally:
         thread.stop()
     assert wfx.status(ex.id).status == ExecutionStatus.COMPLETED
+
+
+class DownQueue:
+    """A task queue whose API is unreachable."""
+
+    def enqueue(self, request: object) -> None:
+        raise Transient("could not enqueue: the Cloud Tasks API is unavailable", fix="retry")
+
+    def cancel(self, execution_id: str) -> None:
+        raise Transient("unavailable")
+
+
+def test_a_run_whose_enqueue_failed_is_answered_queued_with_its_id_and_the_sweeper_queues_it(wfx: Executor) -> None:
+    queue, wfx.services.queue = wfx.services.queue, DownQueue()  # type: ignore[assignment]
+    try:
+        ex = wfx.start("w", None, workflow=TWO)  # no error to retry (a retry would start a second run)
+    finally:
+        wfx.services.queue = queue
+    assert wfx.status(ex.id).status == ExecutionStatus.QUEUED
+    later = wfx.engine.clock.now() + wfx.services.settings.sweep_queued_after_s + 1
+    assert sweep(wfx.services, now_s=later).requeued == [ex.id]
+    assert wfx.wait(ex.id, 10).status == ExecutionStatus.COMPLETED
+
+
+class RecordingQueue:
+    def __init__(self, inner: object) -> None:
+        self.inner, self.cancelled = inner, []
+
+    def enqueue(self, request: object) -> None:
+        self.inner.enqueue(request)  # type: ignore[attr-defined]
+
+    def cancel(self, execution_id: str) -> None:
+        self.cancelled.append(execution_id)
+
+
+def test_a_cancel_that_could_not_end_the_run_keeps_its_redelivery_which_ends_it(wfx: Executor) -> None:
+    ex = queued(wfx)
+    orphaned(wfx, ex)  # its worker died mid-run: the queued redelivery is all that is left
+    queue = RecordingQueue(wfx.services.queue)
+    wfx.services.queue = queue  # type: ignore[assignment]
+    finish = wfx.store.finish
+
+    def store_down(*args: object, **kwargs: object) -> Execution:
+        raise Transient("Firestore is unavailable", fix="retry shortly")
+
+    wfx.store.finish = store_down  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Transient):
+            wfx.cancel(ex.id)
+    finally:
+        wfx.store.finish = finish  # type: ignore[method-assign]
+    assert queue.cancelled == [] and wfx.status(ex.id).cancel_requested
+    assert wfx.engine.run(ex.id).status == ExecutionStatus.CANCELLED  # the redelivery ends it
+    assert wfx.cancel(ex.id).status == ExecutionStatus.CANCELLED and queue.cancelled == [ex.id]
+
+
+def test_a_cancel_answers_cancelled_while_the_queue_api_is_down(wfx: Executor) -> None:
+    ex = queued(wfx)
+    queue, wfx.services.queue = wfx.services.queue, DownQueue()  # type: ignore[assignment]
+    try:
+        assert wfx.cancel(ex.id).status == ExecutionStatus.CANCELLED
+    finally:
+        wfx.services.queue = queue

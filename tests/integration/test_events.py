@@ -53,11 +53,24 @@ def test_a_message_starts_its_workflow_once_even_when_delivered_twice(queued_ser
     for _ in range(2):
         handle_cloud_event(svc, *push_event(path, "m-1", {"n": 1}, {"kind": "new"}))
     [ex] = started(svc, name)
-    assert (ex.idempotency_key, ex.principal, ex.mode) == (f"msg:m-1:{name}", "trigger", "async")
+    assert (ex.idempotency_key, ex.principal, ex.mode) == (f"msg:{path}:m-1:{name}", "trigger", "async")
     assert ex.input["data"] == {"n": 1} and ex.input["attributes"] == {"kind": "new"}
     assert {r.execution_id for r in q.requests} == {ex.id}
     handle_cloud_event(svc, *push_event(path, "m-2", {"n": 2}, {"kind": "new"}))
     assert len(started(svc, name)) == 2
+
+
+def test_the_same_message_id_on_two_topics_starts_two_runs(queued_services):
+    # Ids are unique per topic only: a re-created topic (or the emulator) numbers from 1 again.
+    svc, _ = queued_services
+    name, first, second = fresh("wf"), fresh("orders"), fresh("refunds")
+    Executor(svc).register(json.dumps({
+        "workflows": {name: {"steps": [{"id": "a", "function": "builtins.echo", "args": {"value": "${input}"}}]}},
+        "triggers": [{"topic": first, "workflow": name}, {"topic": second, "workflow": name}]}))
+    for topic in (first, second, first):
+        handle_cloud_event(svc, *push_event(f"projects/{PROJECT}/topics/{topic}", "1", {"n": 1}, {}))
+    assert sorted(ex.input["topic"] for ex in started(svc, name)) == sorted(
+        f"projects/{PROJECT}/topics/{t}" for t in (first, second))
 
 
 def test_a_message_that_fails_the_filter_or_comes_from_another_topic_starts_nothing(queued_services):
@@ -148,7 +161,7 @@ def test_a_deployed_trigger_topic_matches_without_its_deployment_prefix(queued_s
     finally:
         svc.settings = original
     [ex] = started(svc, name)
-    assert ex.idempotency_key == f"msg:m-p:{name}"
+    assert ex.idempotency_key == f"msg:projects/{PROJECT}/topics/wfx-{topic}:m-p:{name}"
 
 
 def test_a_cloud_scheduler_firing_of_the_documented_schedule_starts_its_workflow_once(queued_services):

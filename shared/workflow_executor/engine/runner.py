@@ -164,6 +164,8 @@ class Engine:
         else:
             ex = self.store.acquire_lease(execution_id, owner, self.config.lease_ttl_s, now)
         flag = self._cancel_flags.setdefault(execution_id, threading.Event())
+        if ex.cancel_requested:  # stored before this delivery: no step may start
+            flag.set()
         run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None, parent=parent)
         self.heartbeat.add(run)
         try:
