@@ -116,7 +116,28 @@ def cmd_run(a: argparse.Namespace) -> int:
         started = ex.submit(name, data, mode=ExecutionMode.ASYNC, dispatch=False)
         _spawn_worker(started.id)
         return _show(ex.status(started.id), a.json)
-    return _show(ex.run(name, data, workflow=path, timeout=a.timeout), a.json)
+    return _run_here(ex, path, name, data, a)
+
+
+def _run_here(ex: Any, path: Path, name: str, data: Any, a: argparse.Namespace) -> int:
+    """A sync run in this process. Ctrl-C cancels it, so that it does not stay `running` with
+    no runner (a later `wfx serve` would otherwise resume what the user stopped)."""
+    from .api import ON_CREATED
+
+    created: list[str] = []
+    token = ON_CREATED.set(lambda e: created.append(e.id))
+    try:
+        return _show(ex.run(name, data, workflow=path, timeout=a.timeout), a.json)
+    except KeyboardInterrupt:
+        if created:
+            try:
+                ended = ex.cancel(created[0])
+                print(f"execution {ended.id} {ended.status.value}", file=sys.stderr)
+            except WfxError as err:
+                print(f"execution {created[0]} could not be cancelled: {err}", file=sys.stderr)
+        raise
+    finally:
+        ON_CREATED.reset(token)
 
 
 def _spawn_worker(execution_id: str) -> None:

@@ -133,3 +133,27 @@ def test_executor_register_accepts_a_path_given_as_a_string(tmp_path: Path) -> N
     assert [s.name for s in stored] == ["one", "two"]
     assert stored[0].source == str(two)
     assert [s.name for s in inline] == ["solo"]
+
+
+def test_ctrl_c_during_a_sync_run_cancels_it_instead_of_leaving_it_running(tmp_path: Path) -> None:
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("workflows:\n  slow:\n    steps:\n" + "".join(
+        f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.3}}}}\n" for i in range(40)))
+    proc = subprocess.Popen([sys.executable, "-m", "workflow_executor.cli", "run", str(slow)], cwd=ROOT,
+                            env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        running = eventually(lambda: json.loads(wfx(tmp_path, "executions", "--status", "running", "--json").stdout),
+                             timeout=30, interval=0.05, what="the sync run to start")
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    eid = running[0]["execution_id"]
+    shown = json.loads(wfx(tmp_path, "status", eid, "--json").stdout)
+
+    assert proc.returncode == 130
+    assert "Traceback" not in err.decode() and f"execution {eid} cancelled" in err.decode()
+    assert shown["status"] == "cancelled"
