@@ -156,3 +156,12 @@ def test_a_cancel_answers_cancelled_while_the_queue_api_is_down(wfx: Executor) -
         assert wfx.cancel(ex.id).status == ExecutionStatus.CANCELLED
     finally:
         wfx.services.queue = queue
+
+
+def test_a_run_whose_workflow_version_is_gone_ends_failed_instead_of_being_swept_forever(wfx: Executor) -> None:
+    now = wfx.engine.clock.now()
+    ex, _ = wfx.store.create(Execution(id="lost-version", workflow_name="w", workflow_hash="0" * 64, mode="async",
+                                       created_at_s=now, updated_at_s=now))
+    done = wfx.engine.run(ex.id)
+    assert done.status == ExecutionStatus.FAILED and done.error is not None and done.error.code == "not_found"
+    assert sweep(wfx.services, now_s=now + 10_000).requeued == []

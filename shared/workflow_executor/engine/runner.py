@@ -175,7 +175,18 @@ class Engine:
         flag = self._cancel_flags.setdefault(execution_id, threading.Event())
         if ex.cancel_requested:  # stored before this delivery: no step may start
             flag.set()
-        run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None, parent=parent)
+        try:
+            run = Run(self, ex, owner, flag, budget_s, parent_cancelled, takeover=now_s is not None, parent=parent)
+        except NotFound as exc:
+            # Its workflow version is not stored: no delivery can ever run it, so end it with the
+            # cause (else every redelivery and sweep would find it running again).
+            self._cancel_flags.pop(execution_id, None)
+            return self._unrunnable(execution_id, owner, exc)
+        except BaseException:
+            self._cancel_flags.pop(execution_id, None)
+            with contextlib.suppress(WfxError):
+                self.store.release_lease(execution_id, owner)
+            raise
         self.heartbeat.add(run)
         try:
             return run.execute()
@@ -193,6 +204,20 @@ class Engine:
             if parent is not None:  # its usage now counts through the parent's step record
                 with parent.spending.lock:
                     parent.spending.children.discard(run)
+
+    def _unrunnable(self, execution_id: str, owner: str, exc: WfxError) -> Execution:
+        error = ErrorInfo(code=exc.code, message=exc.message, details={"fix": exc.fix} if exc.fix else {})
+        try:
+            ex = self.store.finish(execution_id, owner, ExecutionStatus.FAILED, error=error, now_s=self.clock.now())
+        except Conflict:  # ended meanwhile (a cancel): report what is stored
+            cur = self.store.get(execution_id)
+            if cur is None:
+                raise
+            return cur
+        with contextlib.suppress(Exception):  # events are projections
+            self.events.publish(Event(type="execution.failed", execution_id=ex.id, workflow=ex.workflow_name,
+                                      data={"error": error.model_dump()}))
+        return ex
 
 
 class Run:
