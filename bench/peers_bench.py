@@ -22,8 +22,28 @@ from typing import Any
 PEERS_SRC = Path(os.environ.get("PEERS_SRC", "/work/shared/bench-peers"))
 PEER_VENVS = Path(os.environ.get("PEER_VENVS", "/tmp/peer-bench"))
 ROUNDS = int(os.environ.get("PEER_ROUNDS", "3"))
+# PEER_BASE_REF=<git ref>: that version of our engine runs too ("wfxbase"), interleaved with this one
+BASE_REF = os.environ.get("PEER_BASE_REF")
 RUNS = ("langgraph:sqlite-sync dbos:sqlite-wal floor:sqlite-wal-full floor:sqlite-wal-normal "
-        "wfx:sqlite-normal wfx:sqlite-full")
+        "wfx:sqlite-normal wfx:sqlite-full" + (" wfxbase:sqlite-normal wfxbase:sqlite-full" if BASE_REF else ""))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _add_base(work: Path, tmp: Path) -> None:
+    """A copy of the harness's wfx script that imports the engine at BASE_REF, run after each wfx run."""
+    assert BASE_REF is not None
+    base = tmp / "base"
+    base.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASE_REF, "shared"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    script = (work / "bench_wfx.py").read_text()
+    script = f"import sys; sys.path.insert(0, {str(base / 'shared')!r})\n" + script
+    (work / "bench_wfxbase.py").write_text(script.replace('common.main("wfx",', 'common.main("wfxbase",'))
+    runner = (work / "run_all.sh").read_text()
+    for variant in ("sqlite-normal", "sqlite-full"):
+        runner = runner.replace(f'  "wfx wfx {variant}"\n', f'  "wfx wfx {variant}"\n  "wfx wfxbase {variant}"\n')
+    (work / "run_all.sh").write_text(runner)
 
 
 def peer_run(out: Path) -> list[dict[str, Any]]:
@@ -40,6 +60,8 @@ def peer_run(out: Path) -> list[dict[str, Any]]:
         (venvs / "venv-wfx").symlink_to(sys.prefix)  # this checkout's venv (editable): not an install of it
         for venv in ("langgraph", "dbos"):
             (venvs / f"venv-{venv}").symlink_to(PEER_VENVS / f"venv-{venv}")
+        if BASE_REF:
+            _add_base(work, Path(tmp))
         env = {**os.environ, "VENVS": str(venvs), "ROUNDS": str(ROUNDS), "ONLY": RUNS, "OUT": str(out),
                "DURATION": os.environ.get("PEER_DURATION", "3")}
         subprocess.run(["bash", str(work / "run_all.sh")], env=env, check=True, timeout=3600)
@@ -90,7 +112,7 @@ def run() -> list[dict[str, Any]]:
          "target": "(reference)"} for p, v in marginal]
     rows += [
         {"metric": "wfx FULL / one FULL commit per step (floor), same run", "value": full / floor_full, "unit": "x",
-         "target": "≤ 1.3"},
+         "target": "≤ 1.3", "digits": 2},
         {"metric": "wfx NORMAL / one NORMAL commit per step (floor), same run", "value": normal / floor_normal,
          "unit": "x", "target": "≤ 2", "digits": 2},
         {"metric": "LangGraph + SQLite / wfx FULL, same run", "value": us["langgraph", "sqlite-sync"] / full,
@@ -98,4 +120,30 @@ def run() -> list[dict[str, Any]]:
         {"metric": "DBOS on SQLite-WAL / wfx FULL, same run", "value": us["dbos", "sqlite-wal"] / full, "unit": "x",
          "target": "(reference)"},
     ]
+    if BASE_REF:
+        rows += [{"metric": f"wfx {v} / wfx at {BASE_REF} (before), same run", "value": us["wfx", v] / us["wfxbase", v],
+                  "unit": "x", "target": "(reference)", "digits": 2} for v in ("sqlite-full", "sqlite-normal")]
+    rows.append({"metric": "SQLite commits of one 10-step sync run (the floor: 10)", "value": commits_per_run(10),
+                 "unit": "commits", "target": "(reference)"})
     return rows + output_check_rows(max(normal - floor_normal, 1e-9))
+
+
+def commits_per_run(steps: int) -> int:
+    """COMMITs our engine issues for one sync run of ``steps`` steps (traced on its connection)."""
+    from workflow_executor.adapters.sqlite import SqliteExecutionStore
+    from workflow_executor.api import Executor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wfx = Executor.local(home=Path(tmp))
+        try:
+            wfx.register({"workflows": {"w": {"steps": [
+                {"id": f"s{i}", "function": "builtins.echo", "args": {"value": i}} for i in range(steps)]}}})
+            wfx.run("w")
+            assert isinstance(wfx.store, SqliteExecutionStore)
+            seen: list[str] = []
+            wfx.store._db.set_trace_callback(seen.append)
+            wfx.run("w")
+            wfx.store._db.set_trace_callback(None)
+            return seen.count("COMMIT")
+        finally:
+            wfx.close()

@@ -64,7 +64,8 @@ class Usage(BaseModel):
     peak_memory_kb: int = 0
 
     def add(self, other: Usage) -> Usage:
-        return Usage(
+        # model_construct: the sums of valid values are valid (this runs for every step)
+        return Usage.model_construct(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost_usd=self.cost_usd + other.cost_usd,

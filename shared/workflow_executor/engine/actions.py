@@ -76,7 +76,8 @@ def with_retry(run: Run, step: Step,
         try:
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
-                u = Usage(cpu_s=cpu[0]) if u is None else u.model_copy(update={"cpu_s": u.cpu_s + cpu[0]})
+                u = (Usage.model_construct(cpu_s=cpu[0]) if u is None
+                     else u.model_copy(update={"cpu_s": u.cpu_s + cpu[0]}))
             if spent.prompt_tokens or spent.completion_tokens:
                 u = spent.add(u or Usage())
             return out, u, attempt
