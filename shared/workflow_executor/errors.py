@@ -148,6 +148,11 @@ class Transient(WfxError):
     retryable = True
 
 
+class StoreUnavailable(Transient):
+    """The execution store could not be reached (an outage, not a fault of the step): the run's
+    pass ends without failing any step and the delivery is retried."""
+
+
 class ToolFailed(WfxError):
     """A tool call failed: the remote answered with an error, or not in time, or too much."""
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..errors import InvalidArgument, Transient
+from ..errors import InvalidArgument, StoreUnavailable
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def doc_id(text: str) -> str:
 @contextmanager
 def translated() -> Iterator[None]:
     """Map client errors onto the library's: create conflicts and failed preconditions to the
-    internal markers above, a backend hiccup to Transient (the queue redelivers)."""
+    internal markers above, a backend hiccup to StoreUnavailable (a Transient: the queue redelivers)."""
     from google.api_core import exceptions as gex
 
     try:
@@ -71,4 +71,4 @@ def translated() -> Iterator[None]:
         raise PreconditionFailed(str(exc)) from exc
     except (gex.ServiceUnavailable, gex.DeadlineExceeded, gex.InternalServerError, gex.ResourceExhausted,
             gex.RetryError) as exc:
-        raise Transient(f"Firestore is unavailable: {exc}", fix="retry shortly") from exc
+        raise StoreUnavailable(f"Firestore is unavailable: {exc}", fix="retry shortly") from exc

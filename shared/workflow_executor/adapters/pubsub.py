@@ -3,8 +3,8 @@ execution id, attributes ``type``/``execution_id``/``workflow``. ``publish`` nev
 
 # publish only appends to a buffer; one sender thread publishes whatever has gathered, one request
 # at a time (so one key's messages leave in order, and without the thread per batch the client
-# library's batcher starts). flush (the worker calls it before it answers, close calls it) waits
-# until everything published so far is sent.
+# library's batcher starts). flush (the functions call it before they answer) waits until the
+# calling thread's events are sent (briefly only while the API is failing); close sends all.
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 10_000
 MAX_BATCH = 500  # messages per request (the API allows 1000 and 10 MB)
 PUBLISH_TIMEOUT_S = 30.0
+OUTAGE_WAIT_S = 0.5  # the longest a request's flush waits while the API is failing
 
 
 def encode(event: Event) -> tuple[bytes, dict[str, str]]:
@@ -49,6 +50,8 @@ class PubSubEventBus:
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._mine = threading.local()  # .last: the counter value of this thread's latest message
+        self._failing = False  # the latest send failed: requests' flushes wait briefly only
 
     def publish(self, event: Event) -> None:
         """Queue the message for the sender; never raises into the engine."""
@@ -67,20 +70,26 @@ class PubSubEventBus:
                     log.warning("event buffer full (%d): the oldest event was dropped", MAX_BUFFER)
                 self._buffer.append(message)
                 self._queued += 1
+                self._mine.last = self._queued
                 self._start()
                 self._cond.notify_all()
         except Exception:  # events are projections: a publishing failure must not fail a run
             log.exception("event %s of %s was not published", event.type, event.execution_id)
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every message published so far is sent (or given up). False on timeout."""
+    def flush(self, timeout_s: float = 10.0, *, everything: bool = False) -> bool:
+        """Wait until the messages this thread published (a request's own: its run publishes from
+        the request's thread last) are sent or given up; ``everything``: all of them. While the
+        API is failing (the latest send failed) a request waits OUTAGE_WAIT_S at most, so that
+        an outage does not stall every request. True when settled, False on timeout."""
         with self._cond:
-            target = self._queued
+            target = self._queued if everything else getattr(self._mine, "last", 0)
+            if self._failing and not everything:
+                timeout_s = min(timeout_s, OUTAGE_WAIT_S)
             return self._cond.wait_for(lambda: self._sent >= target, timeout=timeout_s)
 
     def close(self) -> None:
         """Send what is buffered, then stop the sender."""
-        self.flush()
+        self.flush(everything=True)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
@@ -101,17 +110,20 @@ class PubSubEventBus:
                 if not self._buffer:
                     return
                 batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
-            self._send(batch)
+            ok = self._send(batch)
             with self._cond:
                 self._sent += len(batch)
+                self._failing = not ok
                 self._cond.notify_all()
 
-    def _send(self, batch: list[dict[str, Any]]) -> None:
+    def _send(self, batch: list[dict[str, Any]]) -> bool:
         # The generated client retries transient errors itself (within the timeout).
         try:
             self._client().publish(topic=self.topic, messages=batch, timeout=PUBLISH_TIMEOUT_S)
+            return True
         except Exception as exc:  # the sender thread must survive anything: log and drop
             log.error("%d events for %s were dropped: %s", len(batch), self.topic, exc)
+            return False
 
     def _client(self) -> Any:
         if self._api is None:

@@ -20,6 +20,7 @@ from ..errors import (
     NotFound,
     StepFailed,
     StepTimeout,
+    StoreUnavailable,
     WfxError,
 )
 from ..models import Usage
@@ -81,7 +82,7 @@ def with_retry(run: Run, step: Step,
             if spent.prompt_tokens or spent.completion_tokens:
                 u = spent.add(u or Usage())
             return out, u, attempt
-        except (Cancelled, ExecutionTimeout):
+        except (Cancelled, ExecutionTimeout, StoreUnavailable):
             raise
         except Exception as exc:  # a step's own code may raise anything: classify it
             err = exc if isinstance(exc, WfxError) else StepFailed(f"{type(exc).__name__}: {exc}")

@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ..agents.toolbox import ToolHost
-from ..errors import Cancelled, Conflict, ExecutionTimeout, LeaseHeld, LeaseLost, NotFound, WfxError
+from ..errors import (
+    Cancelled,
+    Conflict,
+    ExecutionTimeout,
+    LeaseHeld,
+    LeaseLost,
+    NotFound,
+    StoreUnavailable,
+    WfxError,
+)
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, FoldingStore, McpBridge, WorkflowRegistry
 from ..spec import expr
@@ -362,8 +371,8 @@ class Run:
             return StepRecord(step_id=step.id, status=StepStatus.COMPLETED, attempts=res.attempts,
                               started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
                               routed_to=targets, to_user=to_user, usage=res.usage, warnings=list(scope.notes))
-        except (Cancelled, ExecutionTimeout, LeaseHeld):
-            raise
+        except (Cancelled, ExecutionTimeout, LeaseHeld, StoreUnavailable):
+            raise  # a store outage (say inside a child workflow) ends this pass: redelivered, no step failed
         except WfxError as exc:
             rec = self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
             if isinstance(exc.details.get("usage"), dict):  # an agent step's spending before it failed
