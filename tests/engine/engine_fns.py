@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,14 @@ def spin(seconds: float = 30.0) -> int:
     while time.monotonic() < end:
         n += 1
     return n
+
+
+_THREAD = threading.local()
+
+
+def thread_id(step: int = 0) -> list[Any]:
+    """[a token of the thread that runs the step (new for every new thread), its ident]; ``step``
+    only tells calls apart."""
+    if not hasattr(_THREAD, "token"):
+        _THREAD.token = uuid.uuid4().hex
+    return [_THREAD.token, threading.get_ident()]

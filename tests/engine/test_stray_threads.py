@@ -4,6 +4,7 @@ the count falls again as their code returns."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from executors import make_executor
@@ -38,3 +39,21 @@ workflows:
     eventually(lambda: wfx.engine.strays.count() == 0, what="the abandoned step threads to end")
     assert wfx.run(workflow=doc).status == ExecutionStatus.COMPLETED
     wfx.close()
+
+
+def test_steps_with_a_timeout_reuse_worker_threads_and_still_time_out(tmp_path: Path) -> None:
+    wfx = make_executor(tmp_path, "memory")
+    steps = "".join(f"""
+      - id: s{i}
+        function: engine_fns.thread_id
+        args: {{step: {i}}}
+        timeout: 5
+""" for i in range(4))
+    try:
+        res = wfx.run(workflow=f"workflows:\n  w:\n    steps:{steps}")
+        assert res.status == ExecutionStatus.COMPLETED
+        seen = [res.steps[f"s{i}"].output for i in range(4)]
+        assert len({token for token, _ in seen}) == 1  # one worker thread, handed each step in turn
+        assert threading.get_ident() not in {ident for _, ident in seen}  # not run inline: the timeout holds
+    finally:
+        wfx.close()

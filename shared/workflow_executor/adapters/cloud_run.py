@@ -29,7 +29,7 @@ JOURNAL_KEY = "cloud_run_job"
 # killed), so it leaves room for a cold start and the final write.
 TASK_TIMEOUT_MARGIN_S = 30
 MAX_TASK_TIMEOUT_S = 7 * 24 * 3600
-POLL_MIN_S, POLL_MAX_S = 0.25, 2.0
+POLL_MIN_S, POLL_MAX_S = 0.25, 5.0  # GetExecution reads count against the Admin API quota
 
 
 def run_clients(emulator_host: str | None) -> tuple[Any, Any]:
