@@ -73,3 +73,25 @@ def test_a_sync_run_cut_off_by_an_mcp_crash_is_finished_by_the_sweeper(
     release.touch()
     assert finished(stack, ex.id, timeout=30)["status"] == "completed"
     assert lines(log) == ["a", "b", "b", "c"] and isinstance(answers[0], OSError)
+
+
+CALL = '      - {id: call, invoke_workflow: held, input: {log: "${input.log}", release: "${input.release}"}}\n'
+FAMILY = HELD.replace("held:", "family:").replace("      - {id: a,", CALL + "  held:\n    steps:\n      - {id: a,", 1)
+
+
+def test_cancelling_a_parent_whose_worker_died_inside_its_child_ends_the_child_too(
+        stack: Stack, client: Services, log: Path, tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    started = tool(stack.mcp_url, "execute_workflow", workflow=FAMILY, workflow_name="family",
+                   execution_mode="async", input_data={"log": str(log), "release": str(release)})
+    eventually(lambda: "b" in lines(log), what="the child's step b to start")
+    stack.kill("worker")
+    cancelled = tool(stack.mcp_url, "cancel_execution", execution_id=started["execution_id"])
+    assert cancelled["status"] == "cancelled"
+    stack.restart("worker")
+    child_id = f"{started['execution_id']}.call"
+    child = eventually(lambda: (c := client.store.get(child_id)) is not None and c.finished and c,
+                       timeout=20, what="the orphaned child to be ended")
+    assert child.status == "cancelled" and started["execution_id"] in (child.error.message if child.error else "")
+    release.touch()
+    assert lines(log) == ["a", "b"]
