@@ -93,10 +93,24 @@ def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite
     if synchronous not in ("NORMAL", "FULL"):
         raise InvalidArgument(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
     try:
-        return _connect(path, synchronous)
+        return _connect_when_free(path, synchronous)
     except sqlite3.DatabaseError as exc:  # corrupt or truncated: say so, and never overwrite it
         raise InvalidArgument(f"the database {os.fspath(path)} cannot be opened ({exc}); nothing was changed",
                               fix="restore it from a backup, or move it away to start with an empty store") from None
+
+
+def _connect_when_free(path: str | os.PathLike[str], synchronous: str, attempts: int = 40) -> sqlite3.Connection:
+    """``_connect``, again while another process holds the file locked: switching to WAL (or its
+    recovery) right as another process creates the database answers "locked" at once, without
+    the busy timeout (seen with `wfx executions` beside a starting `wfx run`)."""
+    for attempt in range(attempts):
+        try:
+            return _connect(path, synchronous)
+        except sqlite3.OperationalError as exc:
+            if attempt + 1 == attempts or not any(w in str(exc) for w in ("locked", "busy")):
+                raise
+            time.sleep(min(0.01 * 2**attempt, 0.25))
+    raise AssertionError("unreachable")
 
 
 def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connection:
