@@ -30,7 +30,7 @@ class Settings:
     workflow_roots: tuple[Path, ...] = ()
     queue_workers: int = 4
     max_parallel: int = 8
-    lease_ttl_s: float = 300.0
+    lease_ttl_s: float = 60.0
     # the sweeper (sweeper.py): how often `wfx serve` sweeps (0: never), and how long a run may
     # sit queued (or running with its lease given up) before it is handed to a runner again
     sweep_interval_s: float = 60.0
@@ -121,7 +121,7 @@ class Settings:
                 workflow_roots=tuple(Path(r) for r in roots),
                 queue_workers=int(env.get("WFX_QUEUE_WORKERS", "4")),
                 max_parallel=int(env.get("WFX_MAX_PARALLEL", "8")),
-                lease_ttl_s=float(env.get("WFX_LEASE_TTL_S", "300")),
+                lease_ttl_s=float(env.get("WFX_LEASE_TTL_S", "60")),
                 sweep_interval_s=float(env.get("WFX_SWEEP_INTERVAL_S", "60")),
                 sweep_queued_after_s=float(env.get("WFX_SWEEP_QUEUED_AFTER_S", "120")),
                 max_child_depth=int(env.get("WFX_MAX_CHILD_DEPTH", "5")),

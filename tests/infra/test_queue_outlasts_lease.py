@@ -9,6 +9,7 @@ from typing import Any
 
 from google.cloud import tasks_v2
 from wfx_procs import ROOT
+from workflow_executor.mcp.schemas import ExecuteWorkflowInput
 from workflow_executor.settings import Settings
 
 from emulators.cloud_tasks.queue_config import normalize_queue
@@ -48,18 +49,19 @@ def test_the_terraform_queue_retries_past_the_default_lease() -> None:
 
 
 def test_the_stack_queue_retries_past_its_functions_lease_default_or_short() -> None:
-    for lease in (Settings.from_env({}).lease_ttl_s, 2.0, 10.0):
+    for lease in (Settings.from_env({}).lease_ttl_s, 2.0, 10.0, 300.0):
         policy = _policy({"name": "projects/p/locations/l/queues/q", "retry_config": queue_retry_config(lease)})
         assert policy.last_attempt_s() >= lease + HEARTBEAT_SLACK_S
         assert policy.max_backoff <= 2.0  # a redelivery follows a lapsed lease within seconds
 
 
-def test_the_old_stack_retries_would_have_given_up_before_the_default_lease() -> None:
-    # What the stack used before (100 attempts, 2 s apart at most): the test above can fail.
+def test_the_old_stack_retries_would_have_given_up_before_a_300_s_lease() -> None:
+    # What the stack used before (100 attempts, 2 s apart at most), against the lease default of
+    # then (300 s; an operator may still set it): the test above can fail.
     old = _policy({"name": "projects/p/locations/l/queues/q", "retry_config": {
         "max_attempts": 100, "min_backoff": {"nanos": 100_000_000}, "max_backoff": {"seconds": 2},
         "max_doublings": 4}})
-    assert old.last_attempt_s() < Settings.from_env({}).lease_ttl_s
+    assert old.last_attempt_s() < 300.0
 
 
 def test_the_sweeper_defaults_agree_between_terraform_and_the_app() -> None:
@@ -85,3 +87,14 @@ def test_cloud_scheduler_calls_the_worker_sweep_as_the_tasks_account() -> None:
     assert target["uri"] == worker + "/sweep"
     assert target["oidc_token"][0] == {"service_account_email": "${google_service_account.tasks.email}",
                                        "audience": worker}
+
+
+def test_a_run_with_the_default_timeout_outlives_the_recovery_of_a_dead_worker() -> None:
+    # A worker that dies mid-run is found when its lease lapses and is taken over at the next
+    # sweep (or the queue's next retry). With the defaults that must happen well inside the
+    # default execution timeout, or every run in flight on a crashed instance ends `timeout`
+    # instead of resuming (seen with a 300 s lease against the 300 s default timeout).
+    defaults = Settings.from_env({})
+    recovery = defaults.lease_ttl_s + defaults.sweep_interval_s
+    timeout = ExecuteWorkflowInput.model_fields["timeout"].default
+    assert recovery <= timeout / 2, (recovery, timeout)

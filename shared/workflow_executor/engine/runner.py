@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EngineConfig:
-    lease_ttl_s: float = 300.0
+    lease_ttl_s: float = 60.0
     max_parallel: int = 8
     max_child_depth: int = 5
     cancel_poll_s: float = 0.5
