@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..grpc_listen import serve_until_signalled
 from .server import DEFAULT_HOST, CloudRunEmulator
 
 
@@ -29,26 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING", help="logging level for stderr (default %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    stop_requested = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop_requested.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     emulator = CloudRunEmulator(args.host, args.port, kill_grace_s=args.kill_grace, log_dir=args.log_dir,
                                 max_active_executions=args.max_active_executions)
-    try:
-        emulator.start()
-    except OSError as exc:
-        print(f"cloud-run-emulator: {exc}", file=sys.stderr)
-        return 1
-    print(f"cloud-run-emulator listening on {emulator.address}", flush=True)
-    try:
-        stop_requested.wait()
-    finally:
-        emulator.stop(grace=1.0)
-    return 0
+    return serve_until_signalled(emulator, "cloud-run-emulator")
 
 
 if __name__ == "__main__":

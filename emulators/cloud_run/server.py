@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent import futures
 from pathlib import Path
 from types import TracebackType
 
 import grpc
 
+from ..grpc_listen import bracketed, listen
 from .servicer import handlers
 from .store import RunStore
 
@@ -46,25 +46,14 @@ class CloudRunEmulator:
     @property
     def address(self) -> str:
         """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{bracketed(self.host)}:{self.port}"
 
     def start(self) -> CloudRunEmulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already started")
         self.store.log_dir.mkdir(parents=True, exist_ok=True)
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="cloud-run-grpc"),
-                             options=[("grpc.so_reuseport", 0)])
-        server.add_generic_rpc_handlers(handlers(self.store))
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        try:
-            port = server.add_insecure_port(f"{host}:{self._requested_port}")
-        except RuntimeError as exc:  # newer grpcio raises instead of returning 0
-            raise OSError(f"cannot listen on {host}:{self._requested_port}: {exc}") from exc
-        if port == 0:
-            raise OSError(f"cannot listen on {host}:{self._requested_port}")
-        server.start()
-        self._server, self._port = server, port
+        self._server, self._port = listen(handlers(self.store), self.host, self._requested_port, workers=16,
+                                          name="cloud-run")
         return self
 
     def stop(self, grace: float | None = None) -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
+from ..grpc_listen import serve_until_signalled
 from .server import DEFAULT_DISPATCH_WORKERS, DEFAULT_HOST, CloudTasksEmulator
 from .store import MIN_DISPATCH_DEADLINE_S
 
@@ -45,14 +44,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    stop_requested = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop_requested.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
     emulator = CloudTasksEmulator(
         args.host,
         args.port,
@@ -60,17 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         min_dispatch_deadline=args.min_dispatch_deadline,
         tombstone_ttl=args.tombstone_ttl,
     )
-    try:
-        emulator.start()
-    except OSError as exc:
-        print(f"cloud-tasks-emulator: {exc}", file=sys.stderr)
-        return 1
-    print(f"cloud-tasks-emulator listening on {emulator.address}", flush=True)
-    try:
-        stop_requested.wait()
-    finally:
-        emulator.stop(grace=1.0)
-    return 0
+    return serve_until_signalled(emulator, "cloud-tasks-emulator")
 
 
 if __name__ == "__main__":

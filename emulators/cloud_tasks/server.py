@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent import futures
 from types import TracebackType
 
 import grpc
 
+from ..grpc_listen import bracketed, listen
 from .scheduler import Scheduler
 from .servicer import CloudTasksServicer, generic_handler
 from .store import MIN_DISPATCH_DEADLINE_S, TaskStore
@@ -59,8 +59,7 @@ class CloudTasksEmulator:
     @property
     def address(self) -> str:
         """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{bracketed(self.host)}:{self.port}"
 
     def start(self) -> CloudTasksEmulator:
         if self._server is not None:
@@ -71,20 +70,8 @@ class CloudTasksEmulator:
             tombstone_ttl=self._tombstone_ttl,
         )
         scheduler = Scheduler(store, self._dispatch_workers)
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="cloud-tasks-grpc"),
-            # gRPC sets SO_REUSEPORT on Linux by default: a second process could then silently share the port.
-            options=[("grpc.so_reuseport", 0)],
-        )
-        server.add_generic_rpc_handlers((generic_handler(CloudTasksServicer(store, scheduler)),))
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        try:
-            port = server.add_insecure_port(f"{host}:{self._requested_port}")
-        except RuntimeError as exc:  # newer grpcio raises instead of returning 0
-            raise OSError(f"cannot listen on {host}:{self._requested_port}: {exc}") from exc
-        if port == 0:
-            raise OSError(f"cannot listen on {host}:{self._requested_port}")
-        server.start()
+        server, port = listen((generic_handler(CloudTasksServicer(store, scheduler)),), self.host,
+                              self._requested_port, workers=8, name="cloud-tasks")
         scheduler.start()
         self._server, self._scheduler, self._port = server, scheduler, port
         return self
