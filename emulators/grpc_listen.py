@@ -18,6 +18,29 @@ def bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+class Listening:
+    """Where a gRPC emulator listens: the host and port asked for, and once started, its server
+    and the port it got."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self._requested_port = port
+        self._server: grpc.Server | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on. RuntimeError before start."""
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
+        return f"{bracketed(self.host)}:{self.port}"
+
+
 def listen(handlers: Sequence[grpc.GenericRpcHandler], host: str, port: int, *, workers: int,
            name: str) -> tuple[grpc.Server, int]:
     """A started insecure gRPC server with ``handlers`` on ``host:port`` (0: a free port) and

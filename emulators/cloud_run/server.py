@@ -5,16 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
-import grpc
-
-from ..grpc_listen import bracketed, listen
+from ..grpc_listen import Listening, listen
 from .servicer import handlers
 from .store import RunStore
 
 DEFAULT_HOST = "127.0.0.1"
 
 
-class CloudRunEmulator:
+class CloudRunEmulator(Listening):
     """Cloud Run Admin API v2 (Jobs, Executions, Operations) over gRPC; tasks run as local process groups.
 
     Connect the official client with
@@ -30,23 +28,9 @@ class CloudRunEmulator:
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, kill_grace_s: float = 10.0,
                  log_dir: Path | None = None, max_active_executions: int = 100,
                  deny: frozenset[str] = frozenset()) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(host, port)
         self.store = RunStore(kill_grace_s=kill_grace_s, log_dir=log_dir,
                               max_active_executions=max_active_executions, deny=deny)
-        self._server: grpc.Server | None = None
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the emulator is not started")
-        return self._port
-
-    @property
-    def address(self) -> str:
-        """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
-        return f"{bracketed(self.host)}:{self.port}"
 
     def start(self) -> CloudRunEmulator:
         if self._server is not None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-import grpc
-
-from ..grpc_listen import bracketed, listen
+from ..grpc_listen import Listening, listen
 from .scheduler import Scheduler
 from .servicer import CloudTasksServicer, generic_handler
 from .store import MIN_DISPATCH_DEADLINE_S, TaskStore
@@ -15,7 +13,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_DISPATCH_WORKERS = 16
 
 
-class CloudTasksEmulator:
+class CloudTasksEmulator(Listening):
     """Cloud Tasks v2 gRPC emulator that dispatches HTTP tasks for real.
 
     Connect the official client with
@@ -41,25 +39,11 @@ class CloudTasksEmulator:
     ) -> None:
         if dispatch_workers < 1:
             raise ValueError("dispatch_workers must be at least 1")
-        self.host = host
-        self._requested_port = port
+        super().__init__(host, port)
         self._dispatch_workers = dispatch_workers
         self._min_dispatch_deadline = min_dispatch_deadline
         self._tombstone_ttl = tombstone_ttl
-        self._server: grpc.Server | None = None
         self._scheduler: Scheduler | None = None
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the emulator is not started")
-        return self._port
-
-    @property
-    def address(self) -> str:
-        """`host:port` for grpc.insecure_channel (IPv6 hosts are bracketed)."""
-        return f"{bracketed(self.host)}:{self.port}"
 
     def start(self) -> CloudTasksEmulator:
         if self._server is not None:

@@ -325,18 +325,7 @@ class SqliteExecutionStore(SqliteBase):
                 raise LeaseLost(
                     f"execution {execution_id} is no longer leased by {owner}", fix="stop this run"
                 )
-            return self._rewrite(
-                db,
-                run,
-                status=status,
-                result=result,
-                error=error,
-                usage=usage if usage is not None else run.usage,
-                ended_at_s=now_s,
-                updated_at_s=now_s,
-                lease_owner=None,
-                lease_expires_at_s=None,
-            )
+            return self._finish(db, run, status, result, error, usage, now_s)
 
     def finish_with_step(
         self,
@@ -366,19 +355,13 @@ class SqliteExecutionStore(SqliteBase):
             if run.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
             db.execute(_UPSERT_STEP, (execution_id, record.step_id, record.model_dump_json()))
-            return self._rewrite(
-                db,
-                run,
-                progress=progress,
-                status=status,
-                result=result,
-                error=error,
-                usage=usage if usage is not None else run.usage,
-                ended_at_s=now_s,
-                updated_at_s=now_s,
-                lease_owner=None,
-                lease_expires_at_s=None,
-            )
+            return self._finish(db, run, status, result, error, usage, now_s, progress=progress)
+
+    def _finish(self, db: sqlite3.Connection, run: Execution, status: ExecutionStatus, result: Any,
+                error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:
+        return self._rewrite(db, run, status=status, result=result, error=error,
+                             usage=usage if usage is not None else run.usage, ended_at_s=now_s,
+                             updated_at_s=now_s, lease_owner=None, lease_expires_at_s=None, **more)
 
     def request_cancel(self, execution_id: str, now_s: float) -> Execution:
         """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""

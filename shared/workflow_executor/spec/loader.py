@@ -292,14 +292,7 @@ def _triggers(raw: Any, c: Collector) -> list[Any]:
     if not isinstance(raw, list):
         c.add("triggers", "triggers must be a list", fix="write triggers: [{topic: name, workflow: id}]")
         return []
-    out: list[Any] = []
-    for i, item in enumerate(raw):
-        if isinstance(item, dict):
-            keys_ok(item, TRIGGER_KEYS, f"triggers[{i}]", c, "trigger")
-            out.append({k: v for k, v in item.items() if k in TRIGGER_KEYS})
-        else:
-            c.add(f"triggers[{i}]", "a trigger must be a mapping", fix="write {topic: name, workflow: id}")
-    return out
+    return _mappings(raw, TRIGGER_KEYS, "triggers", "trigger", "write {topic: name, workflow: id}", c)
 
 
 def _schedules(raw: Any, c: Collector) -> list[Any]:
@@ -311,13 +304,19 @@ def _schedules(raw: Any, c: Collector) -> list[Any]:
         c.add("schedules", "schedules must be a list (or schedule: one mapping)",
               fix="write schedules: [{cron: '0 3 * * *', time_zone: UTC}]")
         return []
+    return _mappings(items, SCHEDULE_KEYS, "schedules", "schedule", "write {cron: '0 3 * * *'}", c)
+
+
+def _mappings(items: list[Any], keys: tuple[str, ...], section: str, what: str, fix: str,
+              c: Collector) -> list[Any]:
+    """Each item of ``section`` as a mapping of its known ``keys``; others are findings."""
     out: list[Any] = []
     for i, item in enumerate(items):
         if isinstance(item, dict):
-            keys_ok(item, SCHEDULE_KEYS, f"schedules[{i}]", c, "schedule")
-            out.append({k: v for k, v in item.items() if k in SCHEDULE_KEYS})
+            keys_ok(item, keys, f"{section}[{i}]", c, what)
+            out.append({k: v for k, v in item.items() if k in keys})
         else:
-            c.add(f"schedules[{i}]", "a schedule must be a mapping", fix="write {cron: '0 3 * * *'}")
+            c.add(f"{section}[{i}]", f"a {what} must be a mapping", fix=fix)
     return out
 
 
