@@ -14,13 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
+from . import access, reruns
+from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient
-from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StepStatus, StoredWorkflow
+from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StoredWorkflow
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
 from .settings import Settings
-from .spec import check, graph, load_object, load_path, load_text
+from .spec import check, load_object, load_path, load_text
 from .spec.folder import attribute_all
 from .spec.model import WorkflowDocument
 from .spec.validate import Report
@@ -134,15 +136,16 @@ class Executor:
         dispatch: bool = True,
         stored: StoredWorkflow | None = None,
         budget: Budget | None = None,
-        allowed_workflows: list[str] | None = None,
+        caller: Caller | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
         execution (finished for sync). ``stored``: the version the caller already looked up
         for ``workflow_name`` (saves a registry read); ``budget``: LLM limits of this run (the
-        workflow's own apply too, the stricter wins); ``allowed_workflows``: the caller's
-        allow-list, which every child workflow is checked against as it starts.
-        Errors: NotFound, SpecError, InvalidArgument."""
+        workflow's own apply too, the stricter wins, and the caller's); ``caller``: who starts it
+        (default: the operator as ``principal``), checked by the one gate (``access.check_run``)
+        and recorded, so that every child is checked against the same rights as it starts.
+        Errors: NotFound, SpecError, InvalidArgument, Forbidden."""
         try:
             mode = ExecutionMode(mode)
         except ValueError:
@@ -153,12 +156,18 @@ class Executor:
         if dispatch:
             self._check_mode(mode)  # before anything is stored
         check_input(input)
+        # the operator's own runs (CLI, Python API, triggers, schedules) hold every right
+        recorded = caller.run_fields() if caller is not None else {"principal": principal}
+        caller = caller or Caller(principal or LOCAL_PRINCIPAL, frozenset(SCOPES))
+        access.check_run(caller, workflow_name, inline=workflow is not None, override=bool(config_override),
+                         registry=self.registry, stored=stored)
         stored = self._resolve(workflow_name, workflow, config_override, stored)
+        budget = access.run_budget(caller, budget)
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
-                       input=input, idempotency_key=idempotency_key, principal=principal, timeout_s=timeout,
-                       budget=None if budget is None or budget.empty else budget,
-                       allowed_workflows=allowed_workflows, created_at_s=now, updated_at_s=now)
+                       input=input, idempotency_key=idempotency_key, timeout_s=timeout,
+                       budget=None if budget.empty else budget, **recorded,
+                       created_at_s=now, updated_at_s=now)
         owner: str | None = None
         if dispatch and mode == ExecutionMode.SYNC and self.engine.folds:
             # Run here and now: stored already running under this runner's lease (one commit, not two).
@@ -323,34 +332,10 @@ class Executor:
 
     def rerun(self, execution_id: str, from_step: str | None = None, *, mode: str | None = None) -> Execution:
         """A new execution of the same workflow version and input that reuses the finished
-        steps of ``execution_id`` up to its failed step (or up to ``from_step``)."""
-        old = self.status(execution_id)
-        if not old.finished:
-            raise Conflict(f"execution '{execution_id}' is still {old.status.value}",
-                           fix="wait for it to finish or cancel it first")
-        if old.status == ExecutionStatus.COMPLETED and from_step is None:
-            raise InvalidArgument("a completed execution has no failed step to rerun from",
-                                  fix="name from_step to rerun from that step")
-        doc = self.engine.document(old.workflow_name, old.workflow_hash)
-        wf = doc.workflow(old.workflow_name)
-        if from_step is not None and from_step not in {s.id for s in wf.steps}:
-            raise InvalidArgument(f"from_step '{from_step}' is not a step of workflow '{wf.id}'",
-                                  fix="use one of: " + ", ".join(s.id for s in wf.steps))
-        redo = _downstream(wf, from_step) if from_step else set()
-        keep = [r for r in old.steps.values()
-                if r.status in (StepStatus.COMPLETED, StepStatus.SKIPPED) and r.step_id not in redo]
-        now = self.engine.clock.now()
-        new = Execution(id=uuid.uuid4().hex, workflow_name=old.workflow_name, workflow_hash=old.workflow_hash,
-                        mode=ExecutionMode(mode) if mode else old.mode, input=old.input, principal=old.principal,
-                        allowed_workflows=old.allowed_workflows, timeout_s=old.timeout_s, rerun_of=old.id,
-                        created_at_s=now, updated_at_s=now)
-        new, _ = self.store.create(new)
+        steps of ``execution_id`` up to its failed step (or up to ``from_step``), for the same
+        caller and budget. Errors: NotFound, Conflict (still running), InvalidArgument."""
+        new = reruns.prepare(self.engine, self.status(execution_id), from_step, mode)
         _created(new)
-        owner = self.engine.new_owner()
-        self.store.acquire_lease(new.id, owner, 60.0, now)
-        for rec in sorted(keep, key=lambda r: r.seq):
-            self.store.save_step(new.id, owner, rec.model_copy(update={"reused": True}), new.progress, now + 60)
-        self.store.release_lease(new.id, owner)
         return self._dispatch(self.status(new.id))
 
     def resume_pending(self) -> list[str]:
@@ -409,22 +394,3 @@ def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, A
         else:
             target[last] = copy.deepcopy(value)
     return base
-
-
-def _downstream(wf: Any, start: str) -> set[str]:
-    """``start`` and every step that can run after it."""
-    g = graph(wf)
-    succ: dict[str, set[str]] = {s.id: set(g.successors.get(s.id, ())) for s in wf.steps}
-    for sid, deps in g.depends.items():
-        for d in deps:
-            succ.setdefault(d, set()).add(sid)
-    for key, fan_in in g.fan_ins.items():
-        for b in g.branches.get(key, ()):
-            succ.setdefault(b, set()).add(fan_in)
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in succ.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen

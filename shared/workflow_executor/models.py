@@ -149,6 +149,9 @@ class Execution(BaseModel):
     principal: str | None = None
     # The caller's workflow allow-list (None: not limited); checked again as each child starts.
     allowed_workflows: list[str] | None = None
+    # The caller's scopes (None: every scope - an admin, the operator, or a run stored before
+    # scopes were recorded); what its agents' workflow_executor tool may do (access.Caller.of_run).
+    scopes: list[str] | None = None
     parent_id: str | None = None
     parent_step: str | None = None
     depth: int = 0

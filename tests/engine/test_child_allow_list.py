@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from executors import make_executor
+from workflow_executor.access import Caller
+from workflow_executor.errors import Forbidden
 from workflow_executor.models import ExecutionStatus
 
 CHAIN = (
@@ -16,13 +18,31 @@ CHAIN = (
 )
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_the_engine_checks_each_child_against_the_allow_list_as_it_starts(tmp_path: Path, mode: str) -> None:
+LIMITED = Caller("limited", frozenset({"run", "read"}), frozenset({"a", "b"}))
+HARMLESS_B = "workflows: {b: {steps: [{id: call_c, function: builtins.echo, args: {value: b alone}}]}}\n"
+
+
+def test_the_gate_refuses_a_grandchild_outside_the_allow_list_at_submit(tmp_path: Path) -> None:
     wfx = make_executor(tmp_path, "sqlite")
     try:
-        for text in reversed(CHAIN):  # a child must be registered before its parent
+        for text in reversed(CHAIN):
             wfx.register(text)
-        ex = wfx.submit("a", {}, mode=mode, allowed_workflows=["a", "b"])
+        with pytest.raises(Forbidden) as info:
+            wfx.submit("a", {}, caller=LIMITED)
+        assert "'c'" in info.value.message
+        assert wfx.executions().items == []
+    finally:
+        wfx.close()
+
+
+def test_the_engine_checks_each_child_against_the_allow_list_as_it_starts(tmp_path: Path) -> None:
+    wfx = make_executor(tmp_path, "sqlite")
+    try:
+        for text in (CHAIN[2], HARMLESS_B, CHAIN[0]):  # a child must be registered before its parent
+            wfx.register(text)
+        ex = wfx.submit("a", {}, mode="async", caller=LIMITED, dispatch=False)  # passes the gate: b is harmless
+        wfx.register(CHAIN[1])  # the registry changes after submit: b now invokes c
+        assert wfx.resume_pending() == [ex.id]
         ex = wfx.wait(ex.id, timeout=20)
         assert ex.status == ExecutionStatus.FAILED and ex.error is not None
         assert ex.error.step == "call_b"
@@ -30,6 +50,8 @@ def test_the_engine_checks_each_child_against_the_allow_list_as_it_starts(tmp_pa
         assert child.error is not None and child.error.code == "forbidden" and child.error.step == "call_c"
         assert child.allowed_workflows == ["a", "b"]
         assert not any(e.workflow_name == "c" for e in wfx.executions().items)
-        assert wfx.run("a", {}, allowed_workflows=["a", "b", "c"]).result == "ran c"
+        assert child.scopes == ["read", "run"]
+        wider = Caller("limited", frozenset({"run"}), frozenset({"a", "b", "c"}))
+        assert wfx.run("a", {}, caller=wider).result == "ran c"
     finally:
         wfx.close()

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import yaml
 from llm_server import LLMServer
+from workflow_executor.access import OPEN_CALLER
 from workflow_executor.api import Executor
 from workflow_executor.errors import SpecError
 from workflow_executor.mcp import tools
 from workflow_executor.mcp.app import app_for
-from workflow_executor.mcp.auth import OPEN_CALLER
 from workflow_executor.models import StepStatus
 from workflow_executor.settings import Settings
 

@@ -69,7 +69,7 @@ def test_a_remote_mcp_server_is_called_only_when_the_operator_allows_it(tmp_path
         with executor(tmp_path / "a") as ex:
             ex.register(caller_doc("list_workflows", {}, url=url))
             out = ex.run("parent").steps["call"].output
-            assert out["success"] is False and out["error"]["code"] == "forbidden"
+            assert out["success"] is False and out["error"]["code"] == "mcp_url_not_allowed"
             assert "WFX_MCP_ALLOW" in out["error"]["fix"]
         with executor(tmp_path / "b", WFX_MCP_ALLOW=url) as ex:
             ex.register(caller_doc("list_workflows", {}, url=url))

@@ -203,8 +203,8 @@ def test_a_key_name_from_the_keys_file_cannot_inject_a_header(keyed: tuple[Execu
 
 
 def test_llm_tokens_and_cost_fill_the_columns_when_steps_report_usage(keyed: tuple[Executor, UiKeys]) -> None:
+    from workflow_executor.access import OPEN_CALLER
     from workflow_executor.mcp.app import app_for
-    from workflow_executor.mcp.auth import OPEN_CALLER
     from workflow_executor.models import Execution, StepRecord, StepStatus, Usage
     from workflow_executor.ui import execution, pages
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import access
+from ..access import Caller
 from ..errors import Cancelled, Forbidden, LeaseHeld, LimitExceeded, NotFound, StepFailed
 from ..models import Execution, ExecutionStatus, Usage
 from ..spec.model import Step
@@ -23,12 +25,13 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
                             f"{run.engine.config.max_child_depth}", fix="flatten the workflows")
     name = step.invoke_workflow or ""
     reg = run.engine.registry
-    allowed = run.ex.allowed_workflows
-    if allowed is not None and name not in run.document.workflows and name not in allowed:
-        # Checked again here, not only at submit: the registry may have changed since then.
-        raise Forbidden(f"step '{step.id}' invokes workflow '{name}', which the caller's key may not use",
+    try:
+        # The one gate, again here and not only at submit: the registry may have changed since then.
+        access.check_run(Caller.of_run(run.ex), name, in_document=name in run.document.workflows)
+    except Forbidden as exc:
+        raise Forbidden(f"step '{step.id}' invokes workflow '{name}': {exc.message}",
                         fix="ask for a key that allows it, or run a workflow that does not invoke it",
-                        step=step.id)
+                        step=step.id) from None
     if name in run.document.workflows:
         wf_hash = run.ex.workflow_hash
         if reg.get(name, wf_hash) is None:
@@ -44,7 +47,7 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
     now = run.clock.now()
     left = run.time_left()
     child = Execution(id=f"{run.ex.id}.{step.id}{suffix}", workflow_name=name, workflow_hash=wf_hash,
-                      mode=run.ex.mode, input=child_input, principal=run.ex.principal, allowed_workflows=allowed,
+                      mode=run.ex.mode, input=child_input, **access.inherited(run.ex),
                       parent_id=run.ex.id, parent_step=step.id, depth=depth, timeout_s=left,
                       created_at_s=now, updated_at_s=now)
     stored_child, _ = run.store.create(child)

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import Field
 
+from ..access import Caller
 from .app import McpApp
-from .auth import Caller
 from .results import ToolResult, one_line
 from .schemas import ToolInput
 

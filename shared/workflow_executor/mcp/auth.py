@@ -24,42 +24,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..access import LOCAL_PRINCIPAL, OPEN_CALLER, SCOPES, Caller
 from ..errors import InvalidArgument
 from ..models import Budget
 from ..settings import Settings
 
-SCOPES = ("run", "generate", "read", "cancel", "admin")
-LOCAL_PRINCIPAL = "local"
 KEY_HELP = "send 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); create a key with `wfx keys create`"
 log = logging.getLogger(__name__)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
 _KEY_RE = re.compile(r"^wfx_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: the principal that owns its executions, its scopes and allow-list."""
-
-    principal: str
-    scopes: frozenset[str]
-    workflows: frozenset[str] | None = None
-    budget: Budget | None = None  # the key's LLM limits, applied to every run it starts
-
-    @property
-    def admin(self) -> bool:
-        """Admin keys see every caller's executions and are not limited by an allow-list."""
-        return "admin" in self.scopes
-
-    def has(self, scope: str) -> bool:
-        """True when the caller holds ``scope`` (admin holds every scope)."""
-        return self.admin or scope in self.scopes
-
-    def may_use(self, workflow_name: str) -> bool:
-        """True unless an allow-list excludes ``workflow_name`` (admin keys are not limited)."""
-        return self.admin or self.workflows is None or workflow_name in self.workflows
-
-
-OPEN_CALLER = Caller(LOCAL_PRINCIPAL, frozenset(SCOPES))
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..access import OPEN_CALLER, Caller
 from ..services import Services
 from . import jsonrpc, protocol, tools
 from .app import McpApp, app_for
-from .auth import KEY_HELP, OPEN_CALLER, Caller, is_loopback_host, is_loopback_origin
+from .auth import KEY_HELP, is_loopback_host, is_loopback_origin
 
 log = logging.getLogger(__name__)
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}

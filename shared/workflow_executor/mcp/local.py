@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..access import Caller, narrow
 from ..errors import WfxError
 from ..services import Services
 from .app import app_for
@@ -49,13 +50,14 @@ class LocalMcp:
 
     def remote(self, run: Any, url: str, tool: str, arguments: Mapping[str, Any],
                headers: Mapping[str, str]) -> Any:
-        from ..agents.tools.mcp_client import McpHttpClient, safe_url
+        from ..agents.tools.allow import check_mcp_url
+        from ..agents.tools.mcp_client import McpHttpClient
 
-        allow = self.services.settings.tools.mcp_allow
-        if not any(url.startswith(prefix) for prefix in allow):
-            return _failure("forbidden", f"MCP server {safe_url(url)} is not on the operator's allow-list",
-                            "the operator must list its URL prefix in WFX_MCP_ALLOW")
-        client = McpHttpClient(url, headers={str(k): str(v) for k, v in headers.items()},
+        try:
+            checked = check_mcp_url(url, self.services.settings.tools)  # the one URL check
+        except WfxError as exc:
+            return _failure(exc.code, exc.message, exc.fix)
+        client = McpHttpClient(checked.text, headers={str(k): str(v) for k, v in headers.items()},
                                timeout_s=self.services.settings.tools.timeout_s)
         try:
             if not tool:
@@ -72,10 +74,11 @@ class LocalMcp:
         from . import tools
 
         app = app_for(self.services)
-        caller = app.keys.caller_for(run.ex.principal)
-        if caller is None:
+        key = app.keys.caller_for(run.ex.principal)
+        if key is None:
             return _failure("forbidden", f"the run's caller '{run.ex.principal}' has no key any more",
                             "start the run with a valid key")
+        caller = narrow(key, Caller.of_run(run.ex))  # never more than the run was started with
         if not tool:
             return {"success": True, "tools": tools.listing(legacy_tasks=False)}
         if tool not in tools.TOOLS:

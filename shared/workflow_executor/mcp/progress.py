@@ -12,11 +12,11 @@ from collections.abc import Iterator, Mapping
 from contextvars import copy_context
 from typing import Any
 
+from ..access import Caller
 from ..api import ON_CREATED
 from ..models import Execution
 from . import jsonrpc, protocol
 from .app import McpApp
-from .auth import Caller
 from .jsonrpc import Message
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..access import Caller
 from . import jsonrpc, resources, tasks, tools
 from .app import McpApp
-from .auth import Caller
 from .jsonrpc import (
     HEADER_MISMATCH,
     INVALID_PARAMS,

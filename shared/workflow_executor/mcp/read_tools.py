@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..access import Caller
 from ..errors import LimitExceeded, SpecError, WfxError
 from ..settings import Settings
 from ..spec.model import WorkflowDocument
 from .app import McpApp
-from .auth import Caller
 from .files import display, find_file, inside, roots, workflow_files
 from .results import ToolResult, one_line
 from .run_tools import owned, resolve_workflow
@@ -90,7 +90,7 @@ def list_workflows(app: McpApp, caller: Caller, args: ListWorkflowsInput, as_tas
     skipped: list[dict[str, str]] = []
     # A key limited to some workflows learns nothing of the files it may not use: a file that
     # does not load may define anything, so its name and error stay with unlimited callers.
-    limited = caller.workflows is not None and not caller.admin
+    limited = caller.limited
     for root, f in workflow_files(settings, args.config_path, args.pattern):
         shown = display(root, f)
         try:
@@ -116,7 +116,7 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
     source: Any = args.workflow
     if args.workflow_name is not None:
         path = find_file(app.services.settings, args.workflow_name)
-        if path is not None and (caller.workflows is None or caller.admin):
+        if path is not None and not caller.limited:
             source = path
         else:
             name, _ = resolve_workflow(app, caller, args.workflow_name)

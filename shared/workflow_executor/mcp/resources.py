@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..access import Caller
 from .app import McpApp
-from .auth import Caller
 from .jsonrpc import INVALID_PARAMS, ProtocolError
 from .tools import call
 

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, SpecError, WfxError
+from .. import access
+from ..access import Caller
+from ..errors import Conflict, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import service as generation
 from ..generator.agents import builtin_tools_for
 from ..generator.service import Generation, model_for
 from ..generator.tasks import default_name
 from ..generator.template import GENERATED
 from ..models import Budget, Execution, ExecutionMode, StoredWorkflow
-from ..spec.model import WorkflowDocument
 from .app import McpApp
-from .auth import Caller
 from .files import defining_files, find_file, under_roots
 from .results import ToolResult, error_result, from_error
 from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, GenerateWorkflowInput, RerunExecutionInput
@@ -54,55 +54,6 @@ def owned(app: McpApp, caller: Caller, execution_id: str) -> Execution:
     return ex
 
 
-def _allowed(caller: Caller, name: str) -> None:
-    if not caller.may_use(name):
-        raise Forbidden(f"this key may not use workflow '{name}'",
-                        fix="use one of: " + ", ".join(sorted(caller.workflows or ())), field="workflow_name")
-
-
-def _limited(caller: Caller) -> bool:
-    return caller.workflows is not None and not caller.admin
-
-
-def _children_allowed(caller: Caller, stored: StoredWorkflow | None, name: str, app: McpApp) -> None:
-    """An allow-listed key may reach other workflows through ``invoke_workflow`` only when it
-    may use them too - children, grandchildren and so on: the whole closure, as registered now
-    (children defined in the same document come with the parent). The engine checks each
-    child again as it starts."""
-    if not _limited(caller):
-        return
-    seen: set[str] = set()
-    todo: list[tuple[str, StoredWorkflow | None]] = [(name, stored)]
-    while todo:
-        current, known = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        found = known or app.executor.registry.get(current)
-        if found is None:
-            continue  # not registered: the child step fails with not_found when it runs
-        doc = WorkflowDocument.model_validate(found.document)
-        for target in _external_children(doc):
-            _allowed(caller, target)
-            todo.append((target, None))
-
-
-def _external_children(doc: WorkflowDocument) -> set[str]:
-    out: set[str] = set()
-
-    def walk(steps: Any) -> None:
-        for step in steps:
-            target = step.invoke_workflow
-            if target is not None and target not in doc.workflows:
-                out.add(target)
-            if step.loop is not None:
-                walk(step.loop.body)
-
-    for wf in doc.workflows.values():
-        walk(wf.steps)
-    return out
-
-
 def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, StoredWorkflow | None]:
     """The registered name to run for ``name`` (a registered workflow, a file under a root by
     path, or a workflow defined in a file under a root, registered on first use), and its stored
@@ -110,7 +61,7 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, Store
     ex = app.executor
     stored = ex.registry.get(name)
     if stored is not None:
-        _allowed(caller, name)
+        access.check_use(caller, name)
         src = Path(stored.source) if stored.source else None
         if src is not None and src.exists() and under_roots(app.services.settings, src):
             ex.register(src)  # keep a file-backed workflow in step with its file
@@ -120,7 +71,7 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, Store
     if path is not None:
         doc, _ = ex.check(path)
         first = doc.workflow().id
-        _allowed(caller, first)
+        access.check_use(caller, first)
         ex.register(path)
         return first, None
     for _root, f in defining_files(app.services.settings):
@@ -129,7 +80,7 @@ def resolve_workflow(app: McpApp, caller: Caller, name: str) -> tuple[str, Store
         except WfxError:
             continue
         if name in doc.workflows:
-            _allowed(caller, name)
+            access.check_use(caller, name)
             ex.register(f)
             return name, None
     raise NotFound(f"workflow '{name[:200]}' is not registered and no file under the workflow roots defines it",
@@ -153,10 +104,8 @@ def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode
         raise InvalidArgument(f"a sync run may take at most {cap:g} s here (the request itself would be cut off)",
                               fix=f"use execution_mode async, or a timeout of at most {cap:g}", field="timeout")
     return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
-                               idempotency_key=idempotency_key, principal=caller.principal,
-                               config_override=override, stored=stored,
-                               allowed_workflows=sorted(caller.workflows or ()) if _limited(caller) else None,
-                               budget=(budget or Budget()).tighter(caller.budget))
+                               idempotency_key=idempotency_key, caller=caller, config_override=override,
+                               stored=stored, budget=budget)
 
 
 def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as_task: bool) -> ToolResult:
@@ -164,18 +113,12 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
     SpecError, InvalidArgument; a failed run is an ``isError`` result carrying its execution."""
     tool = "execute_workflow"
     mode = effective_mode(app, args.execution_mode, as_task)
+    # the gate (access.check_run, in submit) decides; checked here too before a file is registered
+    access.check_run(caller, None, inline=args.workflow is not None, override=bool(args.config_override))
     if args.workflow is not None:
-        if _limited(caller):
-            raise Forbidden("this key is limited to named workflows and may not run an inline workflow",
-                            fix="pass workflow_name instead", field="workflow")
         name, stored = args.workflow_name, None
     else:
-        if args.config_override and _limited(caller):
-            # an override can replace any part of the definition, steps included
-            raise Forbidden("this key is limited to named workflows and may not override their definition",
-                            fix="run the workflow without config_override", field="config_override")
         name, stored = resolve_workflow(app, caller, args.workflow_name or "")
-        _children_allowed(caller, stored, name, app)
     ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
                  args.config_override, args.idempotency_key, stored,
                  Budget(max_tokens=args.max_tokens, max_cost_usd=args.max_cost_usd))
@@ -201,9 +144,7 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
     """Generate (the LLM generator when the server has a model, else or as its fallback the
     template), validate and store. Errors: SpecError (invalid result, with ``generation`` in its
     details), Conflict (would replace a hand-written workflow), Forbidden, InvalidArgument."""
-    if _limited(caller):
-        raise Forbidden("this key is limited to named workflows and may not create new ones",
-                        fix="ask for a key without a workflow allow-list", field="workflow_name")
+    access.check_generate(caller)
     name = name or default_name(description)
     model = model_for(app.services.settings)
     try:
@@ -289,7 +230,7 @@ def rerun_execution(app: McpApp, caller: Caller, args: RerunExecutionInput, as_t
     """Rerun a finished execution of the caller's. Errors: NotFound, Conflict, InvalidArgument."""
     tool = "rerun_execution"
     old = owned(app, caller, args.execution_id)
-    _allowed(caller, old.workflow_name)
+    access.check_use(caller, old.workflow_name)
     mode = effective_mode(app, old.mode.value, as_task)
     try:
         ex = app.executor.rerun(old.id, args.from_step, mode=mode.value)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..access import Caller
 from ..errors import InvalidArgument, NotFound
 from ..models import Execution, ExecutionStatus
 from ..ports import ExecutionQuery
 from .app import McpApp
-from .auth import Caller
 from .jsonrpc import FORBIDDEN, INVALID_PARAMS, TASK_NOT_FINISHED, ProtocolError
 from .run_tools import owned
 from .views import iso, run_result, status_line

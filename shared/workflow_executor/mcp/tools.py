@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..access import Caller
 from ..errors import WfxError
 from . import admin_tools, read_tools, run_tools, schemas
 from .app import McpApp
-from .auth import Caller
 from .results import ToolResult, error_result, from_error, from_validation
 
 Handler = Callable[[McpApp, Caller, Any, bool], ToolResult]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+from ..access import Caller
 from ..engine.inputs import declared
 from ..errors import WfxError
 from ..mcp.app import McpApp
-from ..mcp.auth import Caller
 from ..models import Execution, StepRecord, StepStatus
 from ..spec.model import Step, WorkflowDocument
 from . import steptree, timeline, turns

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from ..access import Caller
 from ..errors import WfxError
 from ..mcp import tools
 from ..mcp.app import McpApp
-from ..mcp.auth import Caller
 from ..models import Execution, ExecutionMode, ExecutionStatus
 from ..spec.model import WorkflowDocument
 from .html import badge, cost, esc, preview, seconds, tokens, when

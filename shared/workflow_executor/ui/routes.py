@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 from importlib import resources
 from urllib.parse import parse_qsl, unquote
 
+from ..access import Caller
 from ..errors import NotFound, WfxError
 from ..mcp.app import McpApp
-from ..mcp.auth import Caller
 from ..mcp.http import Response
 from ..mcp.run_tools import owned
 from . import execution, live, pages

@@ -7,68 +7,40 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...errors import Forbidden, HostNotAllowed, InvalidArgument, McpUrlNotAllowed
 from ...settings_tools import ToolSettings
-from .mcp_client import safe_url
+from ...urls import Url, allowed_by, host_allowed, parse
 
 log = logging.getLogger(__name__)
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of an http(s) URL. Errors: InvalidArgument."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise InvalidArgument(f"'{safe_url(url)[:200]}' is not a valid URL", fix="write http(s)://host/path") from None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise InvalidArgument(f"'{safe_url(url)[:200]}' is not an http(s) URL", fix="write http(s)://host/path")
-    return scheme, parts.hostname.lower().rstrip("."), port or DEFAULT_PORTS[scheme]
+    """(scheme, host, port) of an http(s) URL. Errors: InvalidArgument (urls.parse)."""
+    return parse(url).origin
 
 
-def host_allowed(url: str, allow: tuple[str, ...]) -> bool:
-    """Whether ``url``'s host is on ``allow``: ``host`` (any port), ``host:port``, or
-    ``*.domain`` (its subdomains)."""
-    _, host, port = origin(url)
-    for entry in allow:
-        name, _, want_port = entry.lower().rpartition(":") if entry.count(":") == 1 else (entry.lower(), "", "")
-        if want_port and (not want_port.isdigit() or int(want_port) != port):
-            continue
-        if name == host or (name.startswith("*.") and host.endswith(name[1:])):
-            return True
-    return False
-
-
-def check_host(url: str, settings: ToolSettings, narrowed: list[str] | None = None) -> None:
-    """Errors: HostNotAllowed unless ``url``'s host is on WFX_HTTP_ALLOW (and on the tool's
-    own ``allowed_hosts`` when it narrows them)."""
-    if not host_allowed(url, settings.http_allow) or (narrowed is not None and not host_allowed(url, tuple(narrowed))):
-        _, host, port = origin(url)
-        raise HostNotAllowed(f"host '{host}:{port}' is not on the allow-list for http_request",
+def check_host(url: str, settings: ToolSettings, narrowed: list[str] | None = None) -> Url:
+    """``url`` in normal form (the one to request). Errors: InvalidArgument (urls.parse),
+    HostNotAllowed unless its host is on WFX_HTTP_ALLOW (and on the tool's own ``allowed_hosts``
+    when it narrows them)."""
+    u = parse(url)
+    if not host_allowed(u, settings.http_allow) or (narrowed is not None and not host_allowed(u, tuple(narrowed))):
+        raise HostNotAllowed(f"host '{u.host}:{u.port}' is not on the allow-list for http_request",
                              fix="use an allowed host; the operator can allow it with WFX_HTTP_ALLOW=host[:port]",
-                             host=host)
+                             host=u.host)
+    return u
 
 
-def check_mcp_url(url: str, settings: ToolSettings) -> None:
-    """Errors: McpUrlNotAllowed unless ``url`` starts with an entry of WFX_MCP_ALLOW (same
-    scheme, host and port, and the entry's path as a prefix)."""
-    scheme, host, port = origin(url)
-    path = urlsplit(url.strip()).path or "/"
-    for entry in settings.mcp_allow:
-        try:
-            e_scheme, e_host, e_port = origin(entry)
-        except InvalidArgument:
-            continue
-        e_path = urlsplit(entry.strip()).path or "/"
-        if (e_scheme, e_host, e_port) == (scheme, host, port) and (
-                path == e_path or path.startswith(e_path.rstrip("/") + "/") or e_path == "/"):
-            return
-    raise McpUrlNotAllowed(f"mcp_url '{safe_url(url)[:200]}' is not on the operator's allow-list",
-                           fix="use an allowed MCP server; the operator can allow its URL with WFX_MCP_ALLOW")
+def check_mcp_url(url: str, settings: ToolSettings) -> Url:
+    """``url`` in normal form (the one to call). Errors: InvalidArgument (urls.parse: userinfo,
+    encoded separators ...), McpUrlNotAllowed unless it lies under an entry of WFX_MCP_ALLOW (same
+    scheme, host and port, and the entry's path segments as a prefix, after ``..`` is resolved)."""
+    u = parse(url)
+    if not allowed_by(u, settings.mcp_allow):
+        raise McpUrlNotAllowed(f"mcp_url '{u.shown[:200]}' is not on the operator's allow-list",
+                               fix="use an allowed MCP server; the operator can allow its URL with WFX_MCP_ALLOW")
+    return u
 
 
 def resolve_headers(raw: Any, settings: ToolSettings, tool_id: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import HostNotAllowed, Transient, WfxError
 from ...spec.model import Tool
+from ...urls import parse
 from ..toolbox import ToolCall
 from .allow import check_host, origin, resolve_headers
 from .base import Operation, OperationsKind, ToolEnv, tool_setting
@@ -55,8 +56,7 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
         fixed = resolve_headers(tool_setting(tool, "headers"), settings, tool.id)
         headers = {k: v for k, v in a.headers.items() if k.lower() not in _DROP}
         headers.update(fixed)  # the tool's own headers win over the model's
-        url = a.url
-        check_host(url, settings, narrowed)
+        url = check_host(a.url, settings, narrowed).text  # what was checked is what is requested
         end = time.monotonic() + timeout_s
         if ctx.deadline_s is not None:
             end = min(end, ctx.deadline_s)
@@ -83,7 +83,7 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
                             raise HostNotAllowed(f"{safe_url(url)} redirects to another host "
                                                  f"({origin(target)[1]}), which is not followed",
                                                  fix="request the final URL directly if its host is allowed")
-                        url = target
+                        url = parse(target).text
                         if resp.status_code in (301, 302, 303):
                             method, data, js = ("GET" if method != "HEAD" else "HEAD"), None, None
                         continue

@@ -31,8 +31,7 @@ class RemoteTool:
         if not isinstance(url, str) or not url.strip():
             raise InvalidArgument(f"tool '{tool.id}' of type mcpremote has no mcp_url",
                                   fix="add mcp_url: https://host/mcp (an URL the operator allows)")
-        check_mcp_url(url, env.settings)
-        self.url = url.strip()
+        self.url = check_mcp_url(url, env.settings).text  # headers go only where the check looked
         self.settings = env.settings
         timeout = float(tool_setting(tool, "timeout", env.settings.timeout_s) or env.settings.timeout_s)
         self.retries = max(0, min(int(tool_setting(tool, "retry_count", 1) or 0), MAX_RETRIES))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ... import access
+from ...access import Caller
 from ...errors import InvalidArgument, LimitExceeded, NotFound, SpecError, ToolFailed
 from ...models import Execution, ExecutionStatus
 from ...spec import load_object, load_text, validate
@@ -58,11 +60,14 @@ class ListArgs(_Args):
     pass
 
 
-def _run_of(ctx: ToolCall) -> Run:
+def _run_of(ctx: ToolCall, scope: str, action: str) -> Run:
+    """The calling run, once the one gate agrees that its caller holds ``scope``. Errors:
+    ToolFailed outside a run, Forbidden without the scope."""
     if ctx.run is None:
         raise ToolFailed("workflow_executor can only be used inside a running workflow",
                          fix="call it from an agent or tool step")
     run: Run = ctx.run
+    access.require(Caller.of_run(run.ex), scope, action)
     return run
 
 
@@ -100,7 +105,8 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
     def generate_workflow(a: GenerateArgs, ctx: ToolCall) -> Any:
         from ...generator import service
 
-        run = _run_of(ctx)
+        run = _run_of(ctx, "generate", "generate workflows")
+        access.check_generate(Caller.of_run(run.ex))
         model = env.model() if env.model is not None else None
         try:
             gen = service.generate(a.workflow_description, validate=lambda d: _check(run, d),
@@ -121,7 +127,7 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
                 "workflow": doc, "next": "call execute_workflow with this workflow_name and workflow_version"}
 
     def validate_workflow(a: ValidateArgs, ctx: ToolCall) -> Any:
-        run = _run_of(ctx)
+        run = _run_of(ctx, "read", "validate workflows")
         try:
             doc, report = _check(run, a.workflow)
         except SpecError as exc:
@@ -130,13 +136,15 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
                 "warnings": [w.to_dict() for w in report.warnings[:30]]}
 
     def execute_workflow(a: ExecuteArgs, ctx: ToolCall) -> Any:
-        run = _run_of(ctx)
+        run = _run_of(ctx, "run", "run workflows")
+        caller = Caller.of_run(run.ex)
         eng = run.engine
         depth = run.ex.depth + 1
         if depth > eng.config.max_child_depth:
             raise LimitExceeded(f"a child workflow here would nest {depth} deep, over the limit of "
                                 f"{eng.config.max_child_depth}", fix="do the work in this workflow instead")
         if a.workflow is not None:
+            access.check_run(caller, a.workflow_name, inline=True)
             try:
                 doc, _ = _check(run, a.workflow)
             except SpecError as exc:
@@ -144,12 +152,14 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
             name = doc.workflow(a.workflow_name).id
             stored = eng.registry.put(name, doc.model_dump(mode="json"), latest=False)
         elif a.workflow_name:
+            access.check_use(caller, a.workflow_name)  # before a lookup can tell what exists
             found = eng.registry.get(a.workflow_name, a.workflow_version)
             if found is None:
                 which = " in that version" if a.workflow_version else ""
                 raise NotFound(f"workflow '{a.workflow_name[:100]}'{which} is not stored",
                                fix="pass the workflow itself, or a name from list_workflows "
                                "(with the version generate_workflow returned)")
+            access.check_run(caller, found.name, registry=eng.registry, stored=found)
             stored = found
         else:
             raise InvalidArgument("give workflow (a document) or workflow_name",
@@ -162,7 +172,7 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
         return _view(child)
 
     def check_execution_status(a: StatusArgs, ctx: ToolCall) -> Any:
-        run = _run_of(ctx)
+        run = _run_of(ctx, "read", "look at executions")
         ex = run.store.get(a.execution_id) if a.execution_id.startswith(run.ex.id + ".") else None
         if ex is None or ex.parent_id != run.ex.id:
             raise NotFound(f"no child execution '{a.execution_id[:100]}' of this run",
@@ -170,8 +180,9 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
         return _view(ex)
 
     def list_workflows(a: ListArgs, ctx: ToolCall) -> Any:
-        run = _run_of(ctx)
-        items = run.engine.registry.list()
+        run = _run_of(ctx, "read", "list workflows")
+        caller = Caller.of_run(run.ex)
+        items = [w for w in run.engine.registry.list() if caller.may_use(w.name)]
         return {"workflows": [{"name": w.name, "description": (w.description or "")[:200]} for w in items[:100]],
                 "truncated": len(items) > 100}
 
@@ -200,7 +211,7 @@ def _child(run: Run, step_id: str, name: str, wf_hash: str, input_data: Any, dep
         if have is None:
             now = run.clock.now()
             child = Execution(id=cid, workflow_name=name, workflow_hash=wf_hash, mode=run.ex.mode, input=input_data,
-                              principal=run.ex.principal, parent_id=run.ex.id, parent_step=step_id, depth=depth,
+                              **access.inherited(run.ex), parent_id=run.ex.id, parent_step=step_id, depth=depth,
                               timeout_s=run.time_left(), created_at_s=now, updated_at_s=now)
             stored, _ = run.store.create(child)
             return stored
