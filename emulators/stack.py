@@ -148,6 +148,8 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
         # isolated runs: a job execution on the Cloud Run emulator (emulators/cloud_run)
         "WFX_JOBS": "cloud_run", "WFX_RUN_JOB": f"projects/{project}/locations/{LOCATION}/jobs/{JOB_ID}",
         "WFX_RUN_EMULATOR_HOST": f"127.0.0.1:{port['run']}",
+        # a development stack: six-field crons that fire every few seconds are welcome here
+        "WFX_SCHEDULE_MIN_INTERVAL_S": "1",
     }
     stack = Stack(project=project, state_dir=str(state), env=env, urls=urls)
     fn_env = {**os.environ, **env, **(extra_env or {})}

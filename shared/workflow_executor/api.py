@@ -80,7 +80,8 @@ class Executor:
                        function_checker=self.engine.functions.check,
                        known_workflow=lambda n: self.registry.get(n) is not None,
                        allowed_env=self.services.settings.allowed_env,
-                       tool_checker=getattr(self.engine.tools, "check", None))
+                       tool_checker=getattr(self.engine.tools, "check", None),
+                       schedule_min_interval_s=self.services.settings.schedule_min_interval_s)
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))
@@ -238,7 +239,7 @@ class Executor:
         if ex.mode == ExecutionMode.ASYNC:
             assert self.services.queue is not None
             try:
-                self.services.queue.enqueue(TaskRequest(ex.id))
+                self.services.queue.enqueue(TaskRequest(ex.id, group=ex.workflow_name))
             except Transient as exc:
                 # The run is stored: the sweeper queues it once the queue answers again
                 # (sweep_queued_after_s), so the caller gets its id, not an error to retry.
@@ -354,7 +355,8 @@ class Executor:
                             # only ever as a job, with the job's limits (never inside the server)
                             self.services.jobs.start(ex.id)
                         else:
-                            self.services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True))
+                            self.services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True,
+                                                                    group=ex.workflow_name))
                         ids.append(ex.id)
                 cursor = page.next_cursor
                 if not cursor:

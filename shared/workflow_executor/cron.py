@@ -79,6 +79,17 @@ class Cron:
             return dom and dow
         return dom or dow
 
+    def min_gap_s(self, start_s: float, firings: int = 400) -> float:
+        """The shortest time between two of the next ``firings`` firings after ``start_s``
+        (how often a schedule can fire; 5-field expressions never under 60 s)."""
+        prev = self.next_after(start_s)
+        gap = float("inf")
+        for _ in range(firings):
+            nxt = self.next_after(prev)
+            gap = min(gap, nxt - prev)
+            prev = nxt
+        return gap
+
     def next_after(self, epoch_s: float) -> float:
         """The first firing strictly after ``epoch_s``, as epoch seconds."""
         t = datetime.fromtimestamp(int(epoch_s) + 1, self.zone)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Transient, WfxError
 from .models import TERMINAL, Execution, ExecutionStatus
+from .overlap import Admit, admit
 from .ports import TaskRequest
 from .triggers import Message, TriggerIndex, render_input
 
@@ -121,7 +122,7 @@ def resume_parent(services: Services, child: Execution, now_s: float | None = No
         return None
     if parent.lease_owner is not None and (parent.lease_expires_at_s or 0) > now:
         return None  # its runner is alive: it is waiting on this child inline
-    services.queue.enqueue(TaskRequest(parent.id, segment=RESUME_SEGMENT_BASE + int(now)))
+    services.queue.enqueue(TaskRequest(parent.id, segment=RESUME_SEGMENT_BASE + int(now), group=parent.workflow_name))
     log.info("child %s finished; parent %s had no live runner and was enqueued", child.id, parent.id)
     return parent.id
 
@@ -142,6 +143,10 @@ def _start_triggered(services: Services, msg: Message, topic: str, source_topic:
     executor = Executor(services)
     started: list[str] = []
     for route in routes:
+        if admit(executor, route.workflow, TRIGGER_PRINCIPAL, route.max_concurrent, route.overlap) != Admit.START:
+            log.warning("trigger %s -> %s: message %s skipped, %d runs of it are unfinished (overlap: %s)",
+                        topic, route.workflow, msg.id, route.max_concurrent or 0, route.overlap)
+            continue
         try:
             ex = executor.submit(route.workflow, render_input(route.input, msg), mode="async",
                                  idempotency_key=dedup_key(source_topic, msg.id, route.workflow),

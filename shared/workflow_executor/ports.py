@@ -151,6 +151,8 @@ class TaskRequest:
     delay_s: float = 0.0
     # Local only: the embedded server knows the previous lease owner died with the process.
     takeover: bool = False
+    # Local only: the fairness group (the workflow name): the local queue takes groups in turn.
+    group: str = ""
 
 
 class TaskQueue(Protocol):

@@ -1,7 +1,9 @@
 """Workflow schedules under ``wfx serve``: a thread that starts the ``schedules`` of registered
 workflows as async executions. Each firing's idempotency key is (workflow, schedule, firing
 time), so a restart or a second server on the same store never starts one firing twice. Missed
-firings (the server was down) are not made up; the next one after now is. In the cloud, Cloud
+firings (the server was down) are not made up; the next one after now is. A firing that finds
+``max_concurrent`` runs unfinished follows the schedule's ``overlap`` policy (overlap.py), and a
+schedule that fires more often than the operator's minimum is not run. In the cloud, Cloud
 Scheduler does this job instead (infra ``schedules``)."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from .cron import Cron, CronError
 from .errors import WfxError
+from .overlap import Admit, admit
 from .spec.model import WorkflowDocument
 
 log = logging.getLogger(__name__)
@@ -30,11 +33,14 @@ class Entry:
     cron: Cron
     expr: str
     input: Any
+    max_concurrent: int = 1
+    overlap: str = "skip"
 
 
-def load_entries(registry: Any) -> list[Entry]:
+def load_entries(registry: Any, min_interval_s: float = 0.0, now_s: float | None = None) -> list[Entry]:
     """The schedules of the latest version of every stored workflow (each belongs to the
-    workflow it starts, as triggers do); one that cannot be read is logged and skipped."""
+    workflow it starts, as triggers do); one that cannot be read, or that fires more often than
+    ``min_interval_s`` (stored before the operator set it), is logged and skipped."""
     out: list[Entry] = []
     for stored in registry.list():
         if not stored.document.get("schedules"):
@@ -48,22 +54,34 @@ def load_entries(registry: Any) -> list[Entry]:
             if (sched.workflow or doc.workflow().id) != stored.name:
                 continue
             try:
-                out.append(Entry(stored.name, i, Cron.parse(sched.cron, sched.time_zone), sched.cron, sched.input))
+                cron = Cron.parse(sched.cron, sched.time_zone)
+                gap = cron.min_gap_s(time.time() if now_s is None else now_s, 60) if min_interval_s else 0.0
             except CronError as exc:
                 log.error("schedule %d of %s is ignored: %s", i, stored.name, exc)
+                continue
+            if gap < min_interval_s:
+                log.error("schedule %d of %s is ignored: it fires every %g s, more often than "
+                          "WFX_SCHEDULE_MIN_INTERVAL_S=%g", i, stored.name, gap, min_interval_s)
+                continue
+            out.append(Entry(stored.name, i, cron, sched.cron, sched.input, sched.max_concurrent, sched.overlap))
     return out
 
 
 class Scheduler:
     """Runs in the background of ``wfx serve``; ``start()`` then ``stop()``."""
 
-    def __init__(self, executor: Any, *, refresh_s: float = 5.0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, executor: Any, *, refresh_s: float = 5.0, clock: Callable[[], float] = time.time,
+                 min_interval_s: float | None = None) -> None:
         self._executor = executor
+        settings = getattr(getattr(executor, "services", None), "settings", None)
+        self._min_interval_s = (min_interval_s if min_interval_s is not None
+                                else getattr(settings, "schedule_min_interval_s", 60.0))
         self._refresh_s = refresh_s
         self._clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="wfx-scheduler", daemon=True)
         self.fired = 0
+        self.skipped = 0
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -76,26 +94,46 @@ class Scheduler:
 
     def _loop(self) -> None:
         due: dict[tuple[str, int, str], float] = {}
+        waiting: dict[tuple[str, int, str], float] = {}  # overlap: queue - one firing per schedule waits
         entries: list[Entry] = []
         loaded_at = -float("inf")
         while not self._stop.is_set():
             now = self._clock()
             if time.monotonic() - loaded_at >= self._refresh_s:
                 try:
-                    entries = load_entries(self._executor.registry)
+                    entries = load_entries(self._executor.registry, self._min_interval_s, now)
                 except Exception:  # the store may hiccup; keep the schedules we have
                     log.warning("schedules could not be re-read", exc_info=True)
                 loaded_at = time.monotonic()
                 keys = {(e.workflow, e.index, e.expr) for e in entries}
                 due = {k: v for k, v in due.items() if k in keys}
+                waiting = {k: v for k, v in waiting.items() if k in keys}
             for e in entries:
                 key = (e.workflow, e.index, e.expr)
+                if key in waiting and self._admit(e) == Admit.START:
+                    self._fire(e, waiting.pop(key))
                 when = due.setdefault(key, e.cron.next_after(now))
                 if when <= now:
-                    self._fire(e, when)
+                    verdict = self._admit(e)
+                    if verdict == Admit.START:
+                        self._fire(e, when)
+                    elif verdict == Admit.WAIT:
+                        waiting[key] = when  # the newest firing waits; an older waiting one is dropped
+                    else:
+                        self.skipped += 1
+                        log.info("schedule %d of %s skipped a firing: %d runs unfinished (overlap: skip)",
+                                 e.index, e.workflow, e.max_concurrent)
                     due[key] = e.cron.next_after(max(when, now))
-            wait = min([*(t - self._clock() for t in due.values()), self._refresh_s])
+            soonest = [*(t - self._clock() for t in due.values()), self._refresh_s]
+            wait = min([*soonest, 0.5] if waiting else soonest)
             self._stop.wait(max(wait, 0.01))
+
+    def _admit(self, e: Entry) -> Admit:
+        try:
+            return admit(self._executor, e.workflow, PRINCIPAL, e.max_concurrent, e.overlap)
+        except Exception:  # the store may hiccup: try this firing again on the next pass
+            log.warning("schedule %d of %s: could not count its runs", e.index, e.workflow, exc_info=True)
+            return Admit.WAIT
 
     def _fire(self, e: Entry, when: float) -> None:
         try:

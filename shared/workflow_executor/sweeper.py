@@ -107,7 +107,7 @@ def _handle(services: Services, ex: Execution, now: float, report: SweepReport) 
                 return
             services.jobs.start(ex.id)  # only ever as a job, with the job's limits
         elif services.queue is not None:
-            services.queue.enqueue(TaskRequest(ex.id, segment=SWEEP_SEGMENT_BASE + int(now)))
+            services.queue.enqueue(TaskRequest(ex.id, segment=SWEEP_SEGMENT_BASE + int(now), group=ex.workflow_name))
         else:
             return
         report.requeued.append(ex.id)

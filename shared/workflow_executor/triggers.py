@@ -52,6 +52,8 @@ class Route:
     workflow: str
     filter: dict[str, Any]
     input: Any
+    max_concurrent: int | None = None
+    overlap: str = "skip"
 
     def listens(self, topic: str) -> bool:
         return self.topic in (topic, topic.rsplit("/", 1)[-1])
@@ -124,7 +126,8 @@ def load_routes(registry: WorkflowRegistry) -> list[Route]:
             continue
         for trig in doc.triggers:
             if (trig.workflow or doc.workflow().id) == stored.name:
-                routes.append(Route(trig.topic, stored.name, dict(trig.filter), trig.input))
+                routes.append(Route(trig.topic, stored.name, dict(trig.filter), trig.input, trig.max_concurrent,
+                                    trig.overlap))
     return routes
 
 

@@ -40,7 +40,7 @@ def handle_task(services: Services, request: TaskRequest, budget_s: float | None
         if not ex.finished:
             if services.queue is None:
                 return Outcome(503, "retry", "handed over, but this process has no queue")
-            services.queue.enqueue(TaskRequest(ex.id, segment=max(request.segment, 0) + 1))
+            services.queue.enqueue(TaskRequest(ex.id, segment=max(request.segment, 0) + 1, group=ex.workflow_name))
             return Outcome(200, "handed_over")
         return Outcome(200, ex.status.value)
     except LeaseHeld as exc:

@@ -64,7 +64,7 @@ def test_serve_starts_a_registered_schedule_on_time_and_every_firing_once(tmp_pa
                    "      - {id: a, function: builtins.echo, args: {value: \"${user_input}\"}}\n"
                    "schedule: {cron: '* * * * * *', time_zone: Europe/Stockholm, input: {user_input: tock}}\n")
     client = tmp_path / "client"
-    with serving(tmp_path / "server") as url:
+    with serving(tmp_path / "server", WFX_SCHEDULE_MIN_INTERVAL_S="1") as url:
         registered = wfx(client, "--url", url, "register", str(doc))
         assert registered.returncode == 0, registered.stderr
 

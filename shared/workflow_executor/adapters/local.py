@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,11 +34,15 @@ class LocalEventBus:
 
 class LocalTaskQueue:
     """A thread pool; a request named like one already accepted is dropped (the dedup
-    Cloud Tasks gives by task name)."""
+    Cloud Tasks gives by task name). Waiting requests are taken fairly: one of each group
+    (workflow) in turn, so a flood of one workflow cannot starve the others."""
 
     def __init__(self, handler: Callable[[TaskRequest], object], workers: int = 4) -> None:
         self._handler = handler
-        self._pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="wfx-queue")
+        self._workers = max(workers, 1)
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="wfx-queue")
+        self._ready: OrderedDict[str, deque[TaskRequest]] = OrderedDict()
+        self._busy = 0
         self._seen: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._cancelled: set[str] = set()
@@ -67,7 +72,25 @@ class LocalTaskQueue:
     def _submit(self, request: TaskRequest) -> None:
         if request.execution_id in self._cancelled:
             return
-        self._pool.submit(self._deliver, request)
+        with self._lock:
+            self._ready.setdefault(request.group or request.execution_id, deque()).append(request)
+            self._pump()
+
+    def _pump(self) -> None:
+        """Hand waiting requests to free workers, a group at a time (caller holds the lock)."""
+        while self._busy < self._workers and self._ready and not self._closing:
+            group, waiting = next(iter(self._ready.items()))
+            request = waiting.popleft()
+            if waiting:
+                self._ready.move_to_end(group)  # its next request waits for the other groups' turn
+            else:
+                del self._ready[group]
+            if request.execution_id in self._cancelled:  # dropped unseen: forget it as a delivery would
+                self._seen.discard((request.execution_id, request.segment))
+                self._cancelled.discard(request.execution_id)
+                continue
+            self._busy += 1
+            self._pool.submit(self._deliver, request)
 
     def _deliver(self, request: TaskRequest) -> None:
         try:
@@ -84,6 +107,8 @@ class LocalTaskQueue:
             with self._lock:
                 self._seen.discard((request.execution_id, request.segment))
                 self._cancelled.discard(request.execution_id)
+                self._busy -= 1
+                self._pump()
 
     def cancel(self, execution_id: str) -> None:
         self._cancelled.add(execution_id)
@@ -94,6 +119,7 @@ class LocalTaskQueue:
             self._closing = True
             timers = list(self._timers.values())
             self._timers.clear()
+            self._ready.clear()  # never started: they resume at the next start
         for t in timers:
             t.cancel()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

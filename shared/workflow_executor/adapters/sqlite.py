@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
+from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
 from ..models import ErrorInfo, Execution, ExecutionStatus, Page, Progress, StepRecord, Usage
 from ..ports import ExecutionQuery, Turns
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
@@ -144,11 +144,14 @@ class SqliteBase:
     def __init__(self, path: str | os.PathLike[str], synchronous: str = "NORMAL") -> None:
         self._db = connect(path, synchronous)
         self._lock = threading.Lock()
+        self._closed = False
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
         with self._lock:
+            if self._closed:  # a runner still in flight as the process stops: it resumes at the next start
+                raise Transient("the SQLite store is closed (the server is stopping)", fix="retry after the restart")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -160,6 +163,7 @@ class SqliteBase:
     def close(self) -> None:
         """Close the connection; the object is unusable afterwards."""
         with self._lock:
+            self._closed = True
             self._db.close()
 
 

@@ -23,8 +23,8 @@ TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workfl
             "schedule", "settings")
 WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
                  "max_cost_usd")
-TRIGGER_KEYS = ("topic", "workflow", "filter", "input")
-SCHEDULE_KEYS = ("cron", "time_zone", "workflow", "input")
+TRIGGER_KEYS = ("topic", "workflow", "filter", "input", "max_concurrent", "overlap")
+SCHEDULE_KEYS = ("cron", "time_zone", "workflow", "input", "max_concurrent", "overlap")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
 
 

@@ -181,6 +181,10 @@ class Trigger(_Frozen):
     workflow: str | None = None
     filter: dict[str, Any] = Field(default_factory=dict)
     input: Any = None
+    # at most this many unfinished runs started by this trigger (None: no limit); past it, the
+    # overlap policy (overlap.py) skips the message or cancels the oldest run
+    max_concurrent: int | None = Field(None, ge=1, le=10_000)
+    overlap: Literal["skip", "queue", "cancel_older", "allow_all"] = "skip"
 
 
 class Schedule(_Frozen):
@@ -191,6 +195,10 @@ class Schedule(_Frozen):
     time_zone: str = "UTC"
     workflow: str | None = None
     input: Any = None
+    # as Temporal schedules: one run at a time by default; a firing that finds it running is
+    # skipped, queued (one waits), or cancels the older run (overlap.py)
+    max_concurrent: int = Field(1, ge=1, le=1000)
+    overlap: Literal["skip", "queue", "cancel_older", "allow_all"] = "skip"
 
 
 class WorkflowDocument(_Frozen):

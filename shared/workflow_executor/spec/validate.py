@@ -4,6 +4,7 @@ fan-in, limits. Every finding carries the path where the author must look and a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,16 +52,19 @@ def check(
     allowed_env: frozenset[str] = frozenset(),
     max_steps: int = MAX_STEPS,
     tool_checker: ToolChecker | None = None,
+    schedule_min_interval_s: float = 60.0,
 ) -> Report:
     """Check ``doc`` and return every error and warning (never raises for a bad document).
 
     ``function_checker(ref)`` returns why a function reference is not allowed, else None;
     ``known_workflow(name)`` accepts ``invoke_workflow`` targets outside this document;
     ``allowed_env`` lists the names ``${env.X}`` may read; ``tool_checker(tool)`` says why a
-    tool cannot run here (an error where an agent or step uses it, else a warning).
+    tool cannot run here (an error where an agent or step uses it, else a warning);
+    ``schedule_min_interval_s``: the operator's minimum time between two firings of a schedule.
     """
     c = _Checker(doc, source, function_checker, known_workflow, allowed_env, max_steps)
     c.tool_checker = tool_checker
+    c.schedule_min_interval_s = schedule_min_interval_s
     for wf in doc.workflows.values():
         c.workflow(wf)
     c.document()
@@ -85,6 +89,7 @@ class _Checker:
         self.errors: list[Issue] = []
         self.warnings: list[Issue] = []
         self.tool_checker: ToolChecker | None = None
+        self.schedule_min_interval_s = 60.0
 
     def error(self, path: str, message: str, fix: str) -> None:
         self.errors.append(Issue(path=path, message=message, file=self.source, fix=fix))
@@ -113,15 +118,23 @@ class _Checker:
             if trig.workflow is not None and not self._workflow_exists(trig.workflow):
                 self.error(f"triggers[{i}].workflow", f"unknown workflow '{trig.workflow}'",
                            f"use one of: {', '.join(self.doc.workflows)}")
+            if trig.overlap == "queue":
+                self.error(f"triggers[{i}].overlap", "a trigger cannot queue messages past max_concurrent",
+                           "use overlap: skip, cancel_older or allow_all")
 
         for i, sched in enumerate(self.doc.schedules):
             if sched.workflow is not None and not self._workflow_exists(sched.workflow):
                 self.error(f"schedules[{i}].workflow", f"unknown workflow '{sched.workflow}'",
                            f"use one of: {', '.join(self.doc.workflows)}")
             try:
-                Cron.parse(sched.cron, sched.time_zone)
+                gap = Cron.parse(sched.cron, sched.time_zone).min_gap_s(time.time())
             except CronError as exc:
                 self.error(f"schedules[{i}].cron", str(exc), "write 5 fields, e.g. '0 3 * * *', and an IANA time_zone")
+                continue
+            if gap < self.schedule_min_interval_s:
+                self.error(f"schedules[{i}].cron", f"'{sched.cron}' fires every {gap:g} s, more often than the "
+                           f"operator's minimum of {self.schedule_min_interval_s:g} s",
+                           "fire less often (the operator sets WFX_SCHEDULE_MIN_INTERVAL_S)")
 
     def _workflow_exists(self, name: str) -> bool:
         return name in self.doc.workflows or bool(self.known_workflow and self.known_workflow(name))
