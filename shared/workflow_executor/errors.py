@@ -171,6 +171,22 @@ class HostNotAllowed(Forbidden):
     code = "host_not_allowed"
 
 
+class TopicNotAllowed(Forbidden):
+    """A message queue tool named a topic the operator did not allow (WFX_MQ_TOPICS)."""
+
+    code = "topic_not_allowed"
+
+
+class SubscriptionNotAllowed(Forbidden):
+    """A consumer named a subscription the operator did not allow (WFX_MQ_SUBSCRIPTIONS)."""
+
+    code = "subscription_not_allowed"
+
+
+class MessageTooLarge(LimitExceeded):
+    code = "message_too_large"
+
+
 class McpUrlNotAllowed(Forbidden):
     """An ``mcpremote`` tool's ``mcp_url`` is not on the operator's allow-list."""
 

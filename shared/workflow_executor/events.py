@@ -20,18 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import Transient, WfxError
 from .models import TERMINAL, Execution, ExecutionStatus
-from .overlap import Admit, admit
 from .ports import TaskRequest
-from .triggers import Message, TriggerIndex, render_input
+from .triggers import TRIGGER_PRINCIPAL, Message, dedup_key, start_triggered
 
 if TYPE_CHECKING:
+    from .api import Executor
     from .services import Services
 
 log = logging.getLogger(__name__)
+__all__ = ["TRIGGER_PRINCIPAL", "Handled", "dedup_key", "handle_cloud_event", "parse", "resume_parent"]
 
-TRIGGER_PRINCIPAL = "trigger"
 # Resume deliveries get their own task names (a segment per second), apart from the run's own.
 RESUME_SEGMENT_BASE = 1_000_000_000
 _TERMINAL_TYPES = frozenset(f"execution.{s.value}" for s in TERMINAL)
@@ -122,39 +121,15 @@ def resume_parent(services: Services, child: Execution, now_s: float | None = No
         return None
     if parent.lease_owner is not None and (parent.lease_expires_at_s or 0) > now:
         return None  # its runner is alive: it is waiting on this child inline
-    services.queue.enqueue(TaskRequest(parent.id, segment=RESUME_SEGMENT_BASE + int(now), group=parent.workflow_name))
+    services.queue.enqueue(TaskRequest(parent.id, segment=RESUME_SEGMENT_BASE + int(now)))
     log.info("child %s finished; parent %s had no live runner and was enqueued", child.id, parent.id)
     return parent.id
 
 
-def dedup_key(source_topic: str, message_id: str, workflow: str) -> str:
-    """The idempotency key of the run a message starts. Message ids are unique per topic only
-    (a re-created topic or the emulator numbers from 1 again): the topic is part of the key."""
-    return f"msg:{source_topic}:{message_id}:{workflow}"
-
-
 def _start_triggered(services: Services, msg: Message, topic: str, source_topic: str) -> tuple[str, ...]:
-    from .api import Executor
+    def executor() -> Executor:
+        from .api import Executor
 
-    routes = TriggerIndex.of(services.registry).matching(
-        topic, msg, refresh_on_miss=topic != services.settings.events_topic)
-    if not routes:
-        return ()
-    executor = Executor(services)
-    started: list[str] = []
-    for route in routes:
-        if admit(executor, route.workflow, TRIGGER_PRINCIPAL, route.max_concurrent, route.overlap) != Admit.START:
-            log.warning("trigger %s -> %s: message %s skipped, %d runs of it are unfinished (overlap: %s)",
-                        topic, route.workflow, msg.id, route.max_concurrent or 0, route.overlap)
-            continue
-        try:
-            ex = executor.submit(route.workflow, render_input(route.input, msg), mode="async",
-                                 idempotency_key=dedup_key(source_topic, msg.id, route.workflow),
-                                 principal=TRIGGER_PRINCIPAL)
-        except Transient:
-            raise
-        except WfxError as exc:  # a broken trigger must not block the others, nor be retried forever
-            log.error("trigger %s -> %s failed on message %s: %s", topic, route.workflow, msg.id, exc)
-            continue
-        started.append(ex.id)
-    return tuple(started)
+        return Executor(services)
+
+    return start_triggered(services, executor, msg, topic, source_topic)

@@ -3,6 +3,8 @@ lazily inside the branch that needs them (cold start matters on Cloud Functions)
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -11,6 +13,7 @@ from .adapters.local import LocalEventBus, LocalTaskQueue
 from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
 from .engine.runner import Engine, EngineConfig
+from .errors import WfxError
 from .ports import (
     AgentRunner,
     EventBus,
@@ -21,7 +24,10 @@ from .ports import (
     TaskRequest,
     WorkflowRegistry,
 )
+from .ports_tools import MessageQueue, QueueMessage, ToolRecords
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,7 +91,7 @@ def _agents(settings: Settings) -> AgentRunner | None:
     return OpenAIAgentRunner(settings)
 
 
-def _tools(settings: Settings, functions: FunctionRegistry) -> ToolHost:
+def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBackends) -> ToolHost:
     from .agents.tools.base import ToolEnv
     from .agents.tools.registry import ToolRegistry
 
@@ -94,7 +100,92 @@ def _tools(settings: Settings, functions: FunctionRegistry) -> ToolHost:
 
         return model_for(settings)
 
-    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model))
+    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model, records=backends.records,
+                                         queue=backends.queue))
+
+
+class ToolBackends:
+    """The tasklist's records and the message queue tools' queue, made on first use (a process
+    that runs no such tool opens nothing) on the backend of the store and events settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.services: Services | None = None  # set by build: a publish starts triggered workflows
+        self._records: ToolRecords | None = None
+        self._queue: MessageQueue | None = None
+        self._executor: Any = None
+        self._lock = threading.Lock()
+
+    def records(self) -> ToolRecords:
+        with self._lock:
+            if self._records is None:
+                self._records = _records(self.settings)
+            return self._records
+
+    def queue(self) -> MessageQueue:
+        with self._lock:
+            if self._queue is None:
+                self._queue = _message_queue(self.settings, self._on_publish)
+            return self._queue
+
+    def _on_publish(self, topic: str, message: QueueMessage) -> None:
+        """An embedded publish starts the workflows triggered by it, as the events function does."""
+        from .triggers import Message, start_triggered
+
+        services = self.services
+        if services is None:
+            return
+        msg = Message(message.id, topic, message.attributes, message.data, message.published_at_s)
+        try:
+            start_triggered(services, lambda: self._executor_for(services), msg, topic, topic)
+        except WfxError as exc:  # the message is published; a trigger that cannot start is logged
+            log.error("message %s on %s: triggered workflows did not start: %s", message.id, topic, exc)
+
+    def _executor_for(self, services: Services) -> Any:
+        with self._lock:  # one Executor (it subscribes to the event bus): not one per message
+            if self._executor is None:
+                from .api import Executor
+
+                self._executor = Executor(services)
+            return self._executor
+
+    def close(self) -> None:
+        with self._lock:
+            for obj in (self._records, self._queue):
+                close = getattr(obj, "close", None)
+                if close is not None:
+                    close()
+            self._records = self._queue = None
+
+
+def _records(settings: Settings) -> ToolRecords:
+    if settings.store == "memory":
+        from .adapters.tool_records import MemoryToolRecords
+
+        return MemoryToolRecords()
+    if settings.store == "firestore":
+        from .adapters.firestore import client
+        from .adapters.firestore_records import FirestoreToolRecords
+
+        return FirestoreToolRecords(client(settings.gcp_project, settings.firestore_database), owns_client=True)
+    from .adapters.tool_records import SqliteToolRecords
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return SqliteToolRecords(settings.db_path)
+
+
+def _message_queue(settings: Settings, on_publish: Callable[[str, QueueMessage], None]) -> MessageQueue:
+    subscriptions = dict(settings.tools.mq_subscriptions)
+    if settings.events == "pubsub":  # push delivers a trigger topic's messages to the events function
+        from .adapters.pubsub_queue import PubSubMessageQueue
+
+        return PubSubMessageQueue(settings.gcp_project, settings.trigger_topic_prefix, subscriptions)
+    from .adapters.sqlite_queue import SqliteMessageQueue
+
+    if settings.store == "memory":
+        return SqliteMessageQueue(":memory:", subscriptions, on_publish)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return SqliteMessageQueue(settings.db_path, subscriptions, on_publish)
 
 
 def build(settings: Settings | None = None, *, with_queue: bool = True, measure_process: bool = False) -> Services:
@@ -105,11 +196,12 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     store, registry = _stores(settings)
     events = _events(settings)
     functions = FunctionRegistry(settings.function_modules)
+    backends = ToolBackends(settings)
     engine = Engine(
         store, registry, events=events,
         functions=functions,
         agents=_agents(settings),
-        tools=_tools(settings, functions),
+        tools=_tools(settings, functions, backends),
         config=EngineConfig(lease_ttl_s=settings.lease_ttl_s, max_parallel=settings.max_parallel,
                             max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
                             environ=dict(settings.environ), measure_process=measure_process,
@@ -119,6 +211,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
     engine.mcp = _LazyMcp(services)
+    backends.services = services
     if settings.api_keys_secret and not settings.api_keys_json:
         secret = settings.api_keys_secret
 
@@ -138,6 +231,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
             ensure_push_topic(full, push_url)
 
         services.ensure_topic = ensure_topic
+    services.closers.append(backends.close)
     for obj in (events, store, registry, engine.agents):  # the event bus flushes what it has batched
         close = getattr(obj, "close", None)
         if close:

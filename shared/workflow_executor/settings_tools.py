@@ -6,6 +6,7 @@ environment itself). Everything is closed unless listed here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,12 @@ class ToolSettings:
     timeout_s: float = 30.0                  # WFX_TOOL_TIMEOUT_S: one remote call
     max_result_bytes: int = 262_144          # WFX_TOOL_MAX_RESULT_BYTES: one tool result
     max_children: int = 10                   # WFX_TOOL_MAX_CHILDREN: workflows one agent step may run
+    # message queue tools: WFX_MQ_TOPICS (names a document may publish to), WFX_MQ_SUBSCRIPTIONS
+    # (name or name=topic: what a consumer may read; embedded, the topic it reads, default its name)
+    mq_topics: tuple[str, ...] = ()
+    mq_subscriptions: tuple[tuple[str, str], ...] = ()
+    mq_max_message_bytes: int = 65_536       # WFX_MQ_MAX_MESSAGE_BYTES: one published message
+    tasklist_max_tasks: int = 1000           # WFX_TASKLIST_MAX_TASKS: tasks one caller may keep
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ToolSettings:
@@ -46,6 +53,12 @@ class ToolSettings:
             raise InvalidArgument(f"WFX_FS_ROOTS names a root twice ({', '.join(names)})",
                                   fix="give each root its own name: name=/path,other=/path2")
         header_vars = _list(env.get("WFX_MCP_HEADER_ENV"))
+        topics = tuple(_queue_name(t, "WFX_MQ_TOPICS") for t in _list(env.get("WFX_MQ_TOPICS")))
+        subs: list[tuple[str, str]] = []
+        for item in _list(env.get("WFX_MQ_SUBSCRIPTIONS")):
+            name, _, topic = item.partition("=")
+            subs.append((_queue_name(name, "WFX_MQ_SUBSCRIPTIONS"),
+                         _queue_name(topic or name, "WFX_MQ_SUBSCRIPTIONS")))
         return cls(
             modules=_list(env.get("WFX_TOOL_MODULES")),
             fs_roots=tuple(roots),
@@ -58,4 +71,21 @@ class ToolSettings:
             timeout_s=float(env.get("WFX_TOOL_TIMEOUT_S", "30")),
             max_result_bytes=int(env.get("WFX_TOOL_MAX_RESULT_BYTES", "262144")),
             max_children=int(env.get("WFX_TOOL_MAX_CHILDREN", "10")),
+            mq_topics=topics,
+            mq_subscriptions=tuple(subs),
+            mq_max_message_bytes=int(env.get("WFX_MQ_MAX_MESSAGE_BYTES", "65536")),
+            tasklist_max_tasks=int(env.get("WFX_TASKLIST_MAX_TASKS", "1000")),
         )
+
+
+_QUEUE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._~+%-]{0,200}$")
+
+
+def _queue_name(name: str, setting: str) -> str:
+    """A topic or subscription short name (Pub/Sub's id rules). Errors: InvalidArgument."""
+    name = name.strip()
+    if not _QUEUE_NAME.match(name):
+        raise InvalidArgument(f"{setting} names {name[:80]!r}, which is not a topic or subscription name",
+                              fix="use short names (a letter, then letters, digits, . _ - ~ + %), "
+                                  "never a project path; the project comes from WFX_GCP_PROJECT")
+    return name

@@ -13,13 +13,22 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from .errors import Transient, WfxError
+from .overlap import Admit, admit
 from .ports import WorkflowRegistry
 from .spec.model import WorkflowDocument
 
+if TYPE_CHECKING:
+    from .api import Executor
+    from .services import Services
+
 log = logging.getLogger(__name__)
+
+TRIGGER_PRINCIPAL = "trigger"
 
 CACHE_TTL_S = 5.0  # a newly registered trigger takes effect within this long (see matching)
 CLOCK_SKEW_S = 1.0
@@ -129,6 +138,42 @@ def load_routes(registry: WorkflowRegistry) -> list[Route]:
                 routes.append(Route(trig.topic, stored.name, dict(trig.filter), trig.input, trig.max_concurrent,
                                     trig.overlap))
     return routes
+
+
+def dedup_key(source_topic: str, message_id: str, workflow: str) -> str:
+    """The idempotency key of the run a message starts. Message ids are unique per topic only
+    (a re-created topic or the emulator numbers from 1 again): the topic is part of the key."""
+    return f"msg:{source_topic}:{message_id}:{workflow}"
+
+
+def start_triggered(services: Services, executor: Callable[[], Executor], msg: Message, topic: str,
+                    source_topic: str) -> tuple[str, ...]:
+    """Start (async, once per message: ``dedup_key``) every stored workflow whose trigger takes
+    ``msg`` on ``topic``; ``executor()`` is called only when one does. The events function and the
+    embedded message queue both come here. Returns the execution ids. Errors: Transient; a
+    trigger that cannot start is logged and skipped (never retried forever)."""
+    routes = TriggerIndex.of(services.registry).matching(
+        topic, msg, refresh_on_miss=topic != services.settings.events_topic)
+    if not routes:
+        return ()
+    ex_ = executor()
+    started: list[str] = []
+    for route in routes:
+        if admit(ex_, route.workflow, TRIGGER_PRINCIPAL, route.max_concurrent, route.overlap) != Admit.START:
+            log.warning("trigger %s -> %s: message %s skipped, %d runs of it are unfinished (overlap: %s)",
+                        topic, route.workflow, msg.id, route.max_concurrent or 0, route.overlap)
+            continue
+        try:
+            ex = ex_.submit(route.workflow, render_input(route.input, msg), mode="async",
+                            idempotency_key=dedup_key(source_topic, msg.id, route.workflow),
+                            principal=TRIGGER_PRINCIPAL)
+        except Transient:
+            raise
+        except WfxError as exc:
+            log.error("trigger %s -> %s failed on message %s: %s", topic, route.workflow, msg.id, exc)
+            continue
+        started.append(ex.id)
+    return tuple(started)
 
 
 def render_input(template: Any, msg: Message) -> Any:

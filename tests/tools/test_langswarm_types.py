@@ -37,7 +37,7 @@ def test_the_generic_type_also_finds_a_built_in_by_an_mcp_prefixed_id() -> None:
     assert reg.kind_of(Tool(id="workflow-executor", type="builtin")).name == "workflow_executor"
 
 
-@pytest.mark.parametrize("type_", ["mcpsql_database", "mcpgcp_environment", "mcptasklist", "teleporter"])
+@pytest.mark.parametrize("type_", ["mcpsql_database", "mcpgcp_environment", "teleporter"])
 def test_a_type_this_server_cannot_run_is_an_error_naming_it_and_the_known_ones(tmp_path: Path, type_: str) -> None:
     wf = f"""
 tools: [{{id: t, type: {type_}}}]

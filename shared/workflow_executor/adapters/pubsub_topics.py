@@ -11,7 +11,8 @@ from typing import Any
 from google.api_core.exceptions import AlreadyExists
 
 
-def _clients() -> tuple[Any, Any]:
+def clients() -> tuple[Any, Any]:
+    """A (publisher, subscriber) pair of generated clients; the emulator's when PUBSUB_EMULATOR_HOST is set."""
     from google.pubsub_v1 import PublisherClient, SubscriberClient
 
     host = os.environ.get("PUBSUB_EMULATOR_HOST")
@@ -28,7 +29,7 @@ def _clients() -> tuple[Any, Any]:
 def ensure_push_topic(topic: str, push_base_url: str) -> bool:
     """Create ``topic`` (projects/P/topics/T) and a push subscription to ``push_base_url`` + the
     topic path (how the events function learns the topic). True when the topic was new."""
-    publisher, subscriber = _clients()
+    publisher, subscriber = clients()
     try:
         try:
             publisher.create_topic(name=topic)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...engine.functions import FunctionRegistry
 from ...errors import InvalidArgument, NotFound
+from ...ports_tools import MessageQueue, ToolRecords
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall, ToolSpec
@@ -32,6 +33,9 @@ class ToolEnv:
     functions: FunctionRegistry = field(default_factory=FunctionRegistry)
     # the server's model for generation (an openai client the caller closes, and a model name)
     model: Callable[[], tuple[Any, str] | None] | None = None
+    # the backends of the tasklist and message queue tools, made on first use (services.py picks)
+    records: Callable[[], ToolRecords] | None = None
+    queue: Callable[[], MessageQueue] | None = None
 
 
 @dataclass(frozen=True)
