@@ -3,10 +3,14 @@ executor's tool types and default models. Shared by ``wfx advise`` and the Advis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .agents.providers import default_model
 from .diagnose import Finding, advise
+from .errors import WfxError
+from .spec import load_object, load_path, load_text
 from .spec.model import WorkflowDocument
 
 
@@ -22,3 +26,16 @@ def advise_here(executor: Any, doc: WorkflowDocument) -> list[Finding]:
     settings = executor.services.settings
     return advise(doc, builtin=lambda n: bool(has(n)) if callable(has) else False,
                   server_model=lambda provider: default_model(settings, provider))
+
+
+def loaded(source: Any) -> WorkflowDocument | None:
+    """``source`` (a path, YAML/JSON text or a mapping) loaded but not validated, so that the
+    rules can look at a document the validator rejects; None when it does not even load."""
+    try:
+        if isinstance(source, Path):
+            return load_path(source)
+        if isinstance(source, Mapping):
+            return load_object(dict(source))
+        return load_text(str(source))
+    except WfxError:
+        return None

@@ -8,9 +8,8 @@ import json
 from typing import Any
 
 from .. import diagnose
-from ..advice import advise_here, tool_types
+from ..advice import loaded, tool_types
 from ..errors import Issue, SpecError, WfxError
-from ..spec import load_text
 from ..spec.model import WorkflowDocument
 from ..ui.pictures import picture
 from .app import McpApp
@@ -118,10 +117,9 @@ def _advisor(app: McpApp, caller: Caller, args: dict[str, str]) -> str:
     report = _tool(app, caller, "validate_workflow", {"workflow_name": name} if name else {"workflow": text})
     doc, shown = _advised_doc(app, caller, name, text)
     parts = [f"Review {'workflow ' + repr(name) if name else 'this workflow document'}.",
-             f"Validation report:\n{_json({k: report[k] for k in ('valid', 'errors', 'warnings', 'workflows')})}"]
+             f"Validation report:\n{_json({k: report[k] for k in ('valid', 'errors', 'warnings', 'workflows')})}",
+             "Rule-based findings:\n" + (_json(report["findings"]) if report["findings"] else "none")]
     if doc is not None:
-        findings = advise_here(app.executor, doc)
-        parts.append("Rule-based findings:\n" + (_json([f.to_dict() for f in findings]) if findings else "none"))
         warnings = [Issue(w["path"], w["message"], severity="warning") for w in report["warnings"]]
         for wid in shown or list(doc.workflows):
             parts.append(f"Graph of workflow '{wid}' (Mermaid):\n```mermaid\n"
@@ -142,10 +140,7 @@ def _advised_doc(app: McpApp, caller: Caller, name: str | None,
         except SpecError:
             return None, []
         return WorkflowDocument.model_validate(app.executor.workflow(wid).document), [wid]
-    try:
-        return load_text(text or "", source="<workflow>"), []
-    except WfxError:
-        return None, []
+    return loaded(text or ""), []
 
 
 def _generator(app: McpApp, caller: Caller, args: dict[str, str]) -> str:
