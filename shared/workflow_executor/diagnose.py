@@ -94,6 +94,9 @@ def troubleshoot(ex: Execution, doc: WorkflowDocument | None = None) -> dict[str
         if failed.attempts > 1 and failed.attempts >= policy:
             fixes.append(f"step '{failed.step_id}' failed all {failed.attempts} attempts: retrying again will "
                          "not help; fix its cause")
+        elif failed.attempts < policy:
+            fixes.append(f"step '{failed.step_id}' stopped after {failed.attempts} of {policy} attempts: "
+                         f"'{code}' is not an error a retry can fix")
         elif spec is not None and spec.retry is None and code in TRANSIENT_CODES:
             fixes.append(f"'{code}' may pass on a later attempt: add retry: {{max_attempts: 3, backoff_s: 2}} "
                          f"to step '{failed.step_id}'")
