@@ -10,8 +10,8 @@ from typing import Any
 
 from .errors import Issue
 from .models import Execution, ExecutionStatus, StepRecord, StepStatus
-from .spec.graph import graph
-from .spec.model import DEFAULT_LOOP_MAX, Step, Workflow, WorkflowDocument
+from .spec.graph import cycles, graph
+from .spec.model import DEFAULT_LOOP_MAX, Step, WorkflowDocument
 
 # Codes of failures that a later attempt may not see (the retry contract of errors.py).
 TRANSIENT_CODES = frozenset({"transient", "model_rate_limited", "model_unavailable", "step_timeout", "tool_failed"})
@@ -153,39 +153,6 @@ def _all_steps(steps: Iterable[Step], path: str) -> Iterable[tuple[Step, str]]:
             yield from _all_steps(s.loop.body, f"{path}[{i}].loop.body")
 
 
-def _cycles(wf: Workflow) -> list[list[str]]:
-    """Each routing cycle once (LangSwarm's 'route back until approved'), in step order."""
-    g = graph(wf)
-    if g.chain:
-        return []
-    index = {s.id: i for i, s in enumerate(wf.steps)}
-    found: list[list[str]] = []
-    seen: set[frozenset[str]] = set()
-
-    state: dict[str, int] = {}  # 1: on the stack, 2: done (each edge is walked once)
-    stack: list[str] = []
-
-    def visit(n: str) -> None:
-        state[n] = 1
-        stack.append(n)
-        for m in g.successors.get(n, ()):
-            if state.get(m) == 1:
-                cyc = stack[stack.index(m):]
-                if frozenset(cyc) not in seen:
-                    seen.add(frozenset(cyc))
-                    start = min(range(len(cyc)), key=lambda k: index[cyc[k]])
-                    found.append(cyc[start:] + cyc[:start])
-            elif m in index and m not in state:
-                visit(m)
-        stack.pop()
-        state[n] = 2
-
-    for s in index:
-        if s not in state:
-            visit(s)
-    return found
-
-
 def _missing_tool(name: str, who: str, path: str, builtin: Callable[[str], bool]) -> Finding:
     if builtin(name):
         return Finding("missing_tool", path, f"{who} uses tool '{name}', which the document does not declare",
@@ -224,7 +191,7 @@ def advise(doc: WorkflowDocument, *, builtin: Callable[[str], bool],
                 out.append(Finding("unbounded_loop", f"{path}.loop", f"loop of step '{step.id}' repeats until "
                                    f"'{loop.until}' with no max of its own (the default {DEFAULT_LOOP_MAX} applies)",
                                    "set loop.max to the most rounds that make sense, e.g. max: 3"))
-        for cyc in _cycles(wf):
+        for cyc in cycles(wf):
             index = next(i for i, s in enumerate(wf.steps) if s.id == cyc[0])
             out.append(Finding("unbounded_loop", f"{wpath}.steps[{index}]", "routing cycle without a bound: "
                                + " -> ".join([*cyc, cyc[0]]), "repeat with loop: {until: <expr>, max: 3, body: "

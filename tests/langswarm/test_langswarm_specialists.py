@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from wfx_procs import serving
 from workflow_executor.api import Executor
 from workflow_executor.settings import Settings
-from wfx_procs import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "examples" / "langswarm_specialists"
