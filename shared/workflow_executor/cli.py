@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import cli_specialists as specialists
 from .errors import SpecError, WfxError
 from .models import Execution, ExecutionMode
 from .usage_view import live_usage, usage_line
@@ -436,6 +437,8 @@ def parser() -> argparse.ArgumentParser:
     kc.add_argument("--max-tokens", type=int, help="LLM token budget of every run this key starts")
     kc.add_argument("--max-cost-usd", type=float, help="LLM cost budget (USD) of every run this key starts")
     kc.set_defaults(fn=cmd_keys)
+
+    specialists.register(sub, _executor)  # troubleshoot, advise
 
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)
     wk.add_argument("execution_id")

@@ -130,6 +130,11 @@ class RemoteExecutor:
                              for e in out.get("errors", [])], warnings=warnings)
         return doc, Warnings(warnings)
 
+    def validate(self, source: Path) -> dict[str, Any]:
+        """The server's validate_workflow answer for a file or folder: valid, errors, warnings,
+        and its rule-based findings."""
+        return self.call("validate_workflow", workflow=self._document(source))
+
     def register(self, source: Path | str, *, name: str | None = None) -> list[StoredWorkflow]:
         """Store every workflow of a file or config folder by name (register_workflow, admin)."""
         out = self.call("register_workflow", workflow=self._document(Path(source)))
@@ -194,6 +199,15 @@ def _stored(w: dict[str, Any]) -> StoredWorkflow:
                           document={}, description=w.get("description"), created_at_s=0.0)
 
 
+def _error(err: Any) -> ErrorInfo | None:
+    """An error of a status view (its details, such as the fix, kept)."""
+    if not isinstance(err, dict):
+        return None
+    details = err.get("details")
+    return ErrorInfo(code=str(err.get("code", "error")), message=str(err.get("message", "")), step=err.get("step"),
+                     details=details if isinstance(details, dict) else {})
+
+
 def to_execution(view: dict[str, Any]) -> Execution:
     """An Execution from a check_execution_status record (or a list_executions item)."""
     steps: dict[str, StepRecord] = {}
@@ -202,8 +216,7 @@ def to_execution(view: dict[str, Any]) -> Execution:
         steps[s["id"]] = StepRecord(
             step_id=s["id"], status=StepStatus(s["status"]), attempts=int(s.get("attempts") or 0), seq=seq,
             started_at_s=_seconds(s.get("started")), ended_at_s=_seconds(s.get("ended")),
-            error=ErrorInfo(code=str(err.get("code", "error")), message=str(err.get("message", "")),
-                            step=err.get("step")) if isinstance(err, dict) else None)
+            error=_error(err), input_preview=s.get("input_preview"))
     match = _OF.search(str(view.get("progress") or ""))
     total = int(match.group(2)) if match else len(steps)
     status = ExecutionStatus(view["status"])
@@ -212,8 +225,7 @@ def to_execution(view: dict[str, Any]) -> Execution:
         done = int(match.group(1))
     current = [k for k, s in steps.items() if s.status == StepStatus.RUNNING]
     err = view.get("error")
-    error = (ErrorInfo(code=str(err.get("code", "error")), message=str(err.get("message", "")), step=err.get("step"))
-             if isinstance(err, dict) else ErrorInfo(code=err, message=err) if isinstance(err, str) else None)
+    error = _error(err) if isinstance(err, dict) else ErrorInfo(code=err, message=err) if isinstance(err, str) else None
     created = _seconds(view.get("start_time") or view.get("created")) or 0.0
     ended = _seconds(view.get("end_time") or view.get("ended"))
     return Execution(

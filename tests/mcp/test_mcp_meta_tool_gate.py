@@ -18,14 +18,15 @@ FILES = {
     "by_name.yaml": WFX_TOOL + "workflows: {by_name: {steps: [{id: call, tool: wfx, params: {method: "
                     "execute_workflow, workflow_name: '${input.target}'}, output: {to: user}}]}}\n",
     "inline.yaml": WFX_TOOL + "workflows: {inline: {steps: [{id: call, tool: wfx, params: {method: execute_workflow, "
-                   "workflow: {workflows: {x: {steps: [{id: s, function: builtins.echo, args: {value: inline ran}}]}}}},"
-                   " output: {to: user}}]}}\n",
+                   "workflow: {workflows: {x: {steps: [{id: s, function: builtins.echo, args: {value: inline ran}}]}}}"
+                   "}, output: {to: user}}]}}\n",
     "gen.yaml": WFX_TOOL + "workflows: {gen: {steps: [{id: call, tool: wfx, params: {method: generate_workflow, "
                 "workflow_description: 'Summarise the text'}, output: {to: user}}]}}\n",
     "lister.yaml": WFX_TOOL + "workflows: {lister: {steps: [{id: call, tool: wfx, params: {method: list_workflows},"
                    " output: {to: user}}]}}\n",
     "asker.yaml": "agents: [{id: boss, agent_type: openai, tools: [wfx]}]\n" + WFX_TOOL
-                  + "workflows: {asker: {steps: [{id: ask, agent: boss, input: '${user_input}', output: {to: user}}]}}\n",
+                  + "workflows: {asker: {steps: [{id: ask, agent: boss, input: '${user_input}', "
+                    "output: {to: user}}]}}\n",
 }
 LIMITED_TO = ["by_name", "inline", "gen", "lister", "asker"]
 

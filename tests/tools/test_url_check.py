@@ -135,7 +135,8 @@ def test_http_request_refuses_userinfo_and_sends_the_normalised_path(tmp_path: P
     with recording() as srv:
         host = srv.url.removeprefix("http://")
         doc = {"tools": [{"id": "web", "type": "http_request"}],
-               "workflows": {"w": {"steps": [{"id": "t", "tool": "web", "params": {"method": "POST", "url": "${input.u}"}}]}}}
+               "workflows": {"w": {"steps": [{"id": "t", "tool": "web",
+                                              "params": {"method": "POST", "url": "${input.u}"}}]}}}
         with executor(tmp_path, {"WFX_HTTP_ALLOW": host}) as wfx:
             bad = wfx.run(workflow=doc, input={"u": f"http://x:y@{host}/a"})
             assert bad.error is not None and bad.error.code == "invalid_argument", bad.error

@@ -52,6 +52,15 @@ def provider_settings(settings: Settings, provider: str | None) -> ProviderSetti
                             fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) or WFX_PROVIDERS")
 
 
+def default_model(settings: Settings, provider: str | None) -> str | None:
+    """The model an agent naming no model runs on with ``provider`` (None: the server has none)."""
+    try:
+        conf = provider_settings(settings, provider)
+    except (NoModelConfigured, NotFound):
+        return None
+    return conf.default_model or settings.model
+
+
 def client_for(settings: Settings, provider: str | None, *,
                timeout_s: float = 60.0) -> tuple[openai.OpenAI, str | None]:
     """A new ``openai.OpenAI`` client for ``provider`` (None: the default) and that provider's

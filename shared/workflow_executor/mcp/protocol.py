@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access import Caller
-from . import jsonrpc, resources, tasks, tools
+from . import jsonrpc, prompts, resources, tasks, tools
 from .app import McpApp
 from .jsonrpc import (
     HEADER_MISMATCH,
@@ -33,13 +33,16 @@ PV_KEY = "io.modelcontextprotocol/protocolVersion"
 CAPS_KEY = "io.modelcontextprotocol/clientCapabilities"
 SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
 TOOLS_TTL_MS = 60_000
+CAPABILITIES = {"tools": {"listChanged": False}, "resources": {"listChanged": False},
+                "prompts": {"listChanged": False}}
 INSTRUCTIONS = ("Runs LLM-agent workflows. list_workflows, then execute_workflow (sync waits; async returns "
                 "an execution_id to poll with check_execution_status). generate_workflow turns a description "
                 "into a stored workflow.")
 # JSON-RPC error code -> HTTP status on the 2026-07-28 wire; the handshake era answers 200.
 MODERN_HTTP_STATUS = {jsonrpc.PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, HEADER_MISMATCH: 400,
                       MISSING_CAPABILITY: 400, UNSUPPORTED_VERSION: 400, METHOD_NOT_FOUND: 404}
-_NAMED = {"tools/call": "name", "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
+_NAMED = {"tools/call": "name", "prompts/get": "name", "tasks/get": "taskId", "tasks/update": "taskId",
+          "tasks/cancel": "taskId"}
 
 
 @dataclass(frozen=True)
@@ -157,21 +160,24 @@ def _dispatch(app: McpApp, caller: Caller, call: Call, headers: Mapping[str, str
         return _task_method(app, caller, call)
     if method.startswith("resources/"):
         return _resource_method(app, caller, call)
+    if method == "prompts/list":  # the same six for every caller: cacheable by anyone
+        return {**prompts.listing(), **({"ttlMs": TOOLS_TTL_MS, "cacheScope": "public"} if modern else {})}
+    if method == "prompts/get":
+        return prompts.get(app, caller, call.params)
     if not modern and method == "initialize":
         return _initialize(call.params)
     if not modern and method == "ping":
         return {}
     if modern and method == "server/discover":
         return {"supportedVersions": [*MODERN_VERSIONS, *HANDSHAKE_VERSIONS],
-                "capabilities": {"tools": {"listChanged": False}, "resources": {"listChanged": False},
-                                 "extensions": {tasks.EXTENSION: {}}},
+                "capabilities": {**CAPABILITIES, "extensions": {tasks.EXTENSION: {}}},
                 "instructions": INSTRUCTIONS, "ttlMs": TOOLS_TTL_MS, "cacheScope": "public"}
     raise ProtocolError(METHOD_NOT_FOUND, f"Method not found: {method[:100]}",
                         {"fix": "methods: " + ", ".join(_methods(modern))})
 
 
 def _methods(modern: bool) -> list[str]:
-    res = ["resources/list", "resources/templates/list", "resources/read"]
+    res = ["resources/list", "resources/templates/list", "resources/read", "prompts/list", "prompts/get"]
     if modern:
         return ["server/discover", "tools/list", "tools/call", "tasks/get", "tasks/cancel", "tasks/update", *res]
     return ["initialize", "ping", "tools/list", "tools/call", "tasks/get", "tasks/result", "tasks/list",
@@ -197,7 +203,7 @@ def _resource_method(app: McpApp, caller: Caller, call: Call) -> dict[str, Any]:
 def _initialize(params: dict[str, Any]) -> dict[str, Any]:
     requested = params.get("protocolVersion")
     version = requested if requested in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[0]
-    caps: dict[str, Any] = {"tools": {"listChanged": False}, "resources": {"listChanged": False}}
+    caps: dict[str, Any] = dict(CAPABILITIES)
     if version == "2025-11-25":
         caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
     return {"protocolVersion": version, "capabilities": caps, "serverInfo": SERVER_INFO,

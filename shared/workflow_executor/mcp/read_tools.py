@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..access import Caller
+from ..advice import advise_here, loaded
 from ..errors import LimitExceeded, SpecError, WfxError
 from ..settings import Settings
 from ..spec.model import WorkflowDocument
@@ -128,11 +129,16 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
                   if isinstance(exc, SpecError) else [{"path": "<document>", "message": exc.message,
                                                        "fix": exc.fix}])
         warnings = [{"path": i.path, "message": i.message} for i in getattr(exc, "warnings", [])]
-        return ToolResult({"valid": False, "errors": errors, "warnings": warnings, "workflows": []},
+        unchecked = loaded(source)  # the rules still see a document the validator rejects
+        findings = [f.to_dict() for f in advise_here(ex, unchecked)] if unchecked is not None else []
+        return ToolResult({"valid": False, "errors": errors, "warnings": warnings, "workflows": [],
+                           "findings": findings},
                           one_line(f"Invalid workflow: {len(errors)} errors; first: {errors[0]['path']}: "
                                    f"{errors[0]['message']}"))
     warnings = [{"path": i.path, "message": i.message} for i in report.warnings]
-    return ToolResult({"valid": True, "errors": [], "warnings": warnings, "workflows": list(doc.workflows)},
+    findings = [f.to_dict() for f in advise_here(ex, doc)]  # rule-based advice (diagnose.advise)
+    return ToolResult({"valid": True, "errors": [], "warnings": warnings, "workflows": list(doc.workflows),
+                       "findings": findings},
                       one_line(f"Valid workflow document ({', '.join(doc.workflows)}), "
                                f"{len(warnings)} warnings."))
 

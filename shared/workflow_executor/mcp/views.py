@@ -33,7 +33,9 @@ def step_view(rec: StepRecord) -> dict[str, Any]:
             "started": iso(rec.started_at_s), "ended": iso(rec.ended_at_s), "wall_s": wall,
             "usage": rec.usage.model_dump(exclude_defaults=True) if rec.usage else None,
             "error": rec.error.model_dump(exclude_defaults=True) if rec.error else None,
-            **({"warnings": list(rec.warnings)} if rec.warnings else {})}
+            **({"warnings": list(rec.warnings)} if rec.warnings else {}),
+            # what a failed step was given (already cut for people): the first thing to look at
+            **({"input_preview": rec.input_preview} if rec.error and rec.input_preview is not None else {})}
 
 
 def progress(ex: Execution) -> str:

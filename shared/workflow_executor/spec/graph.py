@@ -106,3 +106,41 @@ def graph(workflow: Workflow | Sequence[Step]) -> Graph:
         branches={k: tuple(v) for k, v in branches.items()}, fan_ins=fan_ins, order=order,
         _preds={k: frozenset(v) for k, v in preds.items()},
     )
+
+
+def cycles(wf: Workflow, g: Graph | None = None) -> list[list[str]]:
+    """Each cycle of ``output.to`` / ``depends_on`` edges among the top-level steps once, starting
+    at its earliest step (``[a, b]`` is ``a -> b -> a``); a chain has none."""
+    g = g or graph(wf)
+    if g.chain:
+        return []
+    index = {s.id: i for i, s in enumerate(wf.steps)}
+    edges: dict[str, list[str]] = {s: [t for t in g.successors.get(s, ()) if t in index] for s in index}
+    for s, deps in g.depends.items():
+        for d in deps:
+            if d in index:
+                edges[d].append(s)
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+    seen: set[frozenset[str]] = set()
+    found: list[list[str]] = []
+
+    def visit(n: str) -> None:
+        state[n] = 1
+        stack.append(n)
+        for m in edges[n]:
+            if state.get(m) == 1:
+                cyc = stack[stack.index(m):]
+                if frozenset(cyc) not in seen:
+                    seen.add(frozenset(cyc))
+                    start = min(range(len(cyc)), key=lambda k: index[cyc[k]])
+                    found.append(cyc[start:] + cyc[:start])
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = 2
+
+    for s in index:
+        if s not in state:
+            visit(s)
+    return found

@@ -12,7 +12,7 @@ from typing import Any
 from ..cron import Cron, CronError
 from ..errors import Issue, SpecError
 from .agent_checks import check_agent_step, check_agents
-from .graph import Graph, graph
+from .graph import Graph, cycles, graph
 from .model import (
     MAX_FAN_OUT,
     MAX_STEPS,
@@ -221,38 +221,10 @@ class _Checker:
 
     def cycles(self, wf: Workflow, g: Graph, wpath: str) -> None:
         """Report each cycle of output.to / depends_on edges once, as ``a -> b -> a``."""
-        if g.chain:
-            return
         index = {s.id: i for i, s in enumerate(wf.steps)}
-        edges: dict[str, list[str]] = {s: [t for t in g.successors.get(s, ()) if t in index] for s in index}
-        for s, deps in g.depends.items():
-            for d in deps:
-                if d in index:
-                    edges[d].append(s)
-        state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-        stack: list[str] = []
-        seen: set[frozenset[str]] = set()
-
-        def visit(n: str) -> None:
-            state[n] = 1
-            stack.append(n)
-            for m in edges[n]:
-                if state.get(m) == 1:
-                    cyc = stack[stack.index(m):]
-                    if frozenset(cyc) not in seen:
-                        seen.add(frozenset(cyc))
-                        start = min(range(len(cyc)), key=lambda k: index[cyc[k]])
-                        cyc = cyc[start:] + cyc[:start]
-                        self.error(f"{wpath}.steps[{index[cyc[0]]}]", "cycle: " + " -> ".join([*cyc, cyc[0]]),
-                                   "break the cycle; repeat work with loop: {for_each | until} instead")
-                elif m not in state:
-                    visit(m)
-            stack.pop()
-            state[n] = 2
-
-        for s in index:
-            if s not in state:
-                visit(s)
+        for cyc in cycles(wf, g):
+            self.error(f"{wpath}.steps[{index[cyc[0]]}]", "cycle: " + " -> ".join([*cyc, cyc[0]]),
+                       "break the cycle; repeat work with loop: {for_each | until} instead")
 
     # --- step level -----------------------------------------------------------------------
 

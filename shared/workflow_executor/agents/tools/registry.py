@@ -82,6 +82,10 @@ class ToolRegistry:
     def known(self) -> list[str]:
         return sorted(self._kinds)
 
+    def has(self, name: str) -> bool:
+        """True when ``name`` is a tool type (or LangSwarm alias) this server has."""
+        return self._lookup(name) is not None
+
     # -- which kind ------------------------------------------------------------------------
 
     def kind_of(self, tool: Tool) -> ToolKind:
