@@ -33,6 +33,17 @@ class ToolSettings:
     timeout_s: float = 30.0                  # WFX_TOOL_TIMEOUT_S: one remote call
     max_result_bytes: int = 262_144          # WFX_TOOL_MAX_RESULT_BYTES: one tool result
     max_children: int = 10                   # WFX_TOOL_MAX_CHILDREN: workflows one agent step may run
+    # bigquery_vector_search: the tables it may search (dataset or dataset.table), where they live,
+    # and the embedding model of queries (on the default provider unless WFX_EMBEDDING_PROVIDER)
+    bq_datasets: tuple[str, ...] = ()        # WFX_BQ_DATASETS
+    bq_project: str | None = None            # WFX_BQ_PROJECT (else WFX_GCP_PROJECT / GOOGLE_CLOUD_PROJECT)
+    bq_location: str | None = None           # WFX_BQ_LOCATION
+    bq_endpoint: str | None = None           # WFX_BQ_ENDPOINT: a BigQuery emulator's URL (anonymous)
+    vector_backend: str = "embedded"         # WFX_VECTOR_BACKEND: embedded | bigquery
+    vector_index: Path | None = None         # WFX_VECTOR_INDEX: the embedded index (default $WFX_HOME/vectors.db)
+    vector_max_rows: int = 20_000            # WFX_VECTOR_MAX_ROWS: rows one embedded search scans
+    embedding_model: str = "text-embedding-3-small"  # WFX_EMBEDDING_MODEL
+    embedding_provider: str | None = None    # WFX_EMBEDDING_PROVIDER
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ToolSettings:
@@ -46,6 +57,14 @@ class ToolSettings:
             raise InvalidArgument(f"WFX_FS_ROOTS names a root twice ({', '.join(names)})",
                                   fix="give each root its own name: name=/path,other=/path2")
         header_vars = _list(env.get("WFX_MCP_HEADER_ENV"))
+        bq_project = env.get("WFX_BQ_PROJECT") or env.get("WFX_GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
+        # BigQuery when the operator names its project (or an emulator); else the embedded index
+        backend = env.get("WFX_VECTOR_BACKEND") or ("bigquery" if env.get("WFX_BQ_PROJECT") else "embedded")
+        if backend not in ("embedded", "bigquery"):
+            raise InvalidArgument(f"WFX_VECTOR_BACKEND={backend!r} is not supported", fix="use embedded or bigquery")
+        if backend == "bigquery" and not bq_project:
+            raise InvalidArgument("WFX_VECTOR_BACKEND=bigquery needs a project",
+                                  fix="set WFX_BQ_PROJECT (or WFX_GCP_PROJECT)")
         return cls(
             modules=_list(env.get("WFX_TOOL_MODULES")),
             fs_roots=tuple(roots),
@@ -58,4 +77,13 @@ class ToolSettings:
             timeout_s=float(env.get("WFX_TOOL_TIMEOUT_S", "30")),
             max_result_bytes=int(env.get("WFX_TOOL_MAX_RESULT_BYTES", "262144")),
             max_children=int(env.get("WFX_TOOL_MAX_CHILDREN", "10")),
+            bq_datasets=_list(env.get("WFX_BQ_DATASETS")),
+            bq_project=bq_project or None,
+            bq_location=env.get("WFX_BQ_LOCATION") or None,
+            bq_endpoint=env.get("WFX_BQ_ENDPOINT") or None,
+            vector_backend=backend,
+            vector_index=Path(env["WFX_VECTOR_INDEX"]).expanduser() if env.get("WFX_VECTOR_INDEX") else None,
+            vector_max_rows=int(env.get("WFX_VECTOR_MAX_ROWS", "20000")),
+            embedding_model=env.get("WFX_EMBEDDING_MODEL") or "text-embedding-3-small",
+            embedding_provider=env.get("WFX_EMBEDDING_PROVIDER") or None,
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...engine.functions import FunctionRegistry
 from ...errors import InvalidArgument, NotFound
+from ...ports import VectorIndex
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall, ToolSpec
@@ -32,6 +33,10 @@ class ToolEnv:
     functions: FunctionRegistry = field(default_factory=FunctionRegistry)
     # the server's model for generation (an openai client the caller closes, and a model name)
     model: Callable[[], tuple[Any, str] | None] | None = None
+    # bigquery_vector_search: its backend (services.py picks BigQuery or the embedded index; made
+    # on first use) and the operator's embeddings: embed(provider, model, texts) -> vectors
+    vectors: Callable[[], VectorIndex] | None = None
+    embed: Callable[[str | None, str, Sequence[str]], list[list[float]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 def builtin_kinds() -> list[ToolKind]:
     """The built-in tool types (imported here, so a process that runs no tools loads none)."""
-    from . import codebase, filesystem, function_tool, http_request, mcpremote, workflow_tool
+    from . import bigquery_vector_search, codebase, filesystem, function_tool, http_request, mcpremote, workflow_tool
 
     return [function_tool.KIND, filesystem.KIND, codebase.KIND, http_request.KIND, mcpremote.KIND,
-            workflow_tool.KIND]
+            workflow_tool.KIND, bigquery_vector_search.KIND]
 
 
 class ToolRegistry:
