@@ -137,7 +137,7 @@ class SqliteVectorIndex:
         truncated = False
         try:
             cur = conn.execute(f"SELECT {', '.join(_COLUMNS)}, embedding FROM vector_documents "
-                               "WHERE dataset = ? AND table_name = ?", (dataset, table))
+                               "WHERE dataset = ? AND table_name = ? ORDER BY document_id", (dataset, table))
             for row in cur:
                 if scanned >= self.max_rows:
                     truncated = True  # the rest of the table is not looked at (WFX_VECTOR_MAX_ROWS)

@@ -84,18 +84,19 @@ def check_names(dataset: str, table: str) -> None:
                               fix="use letters, digits, '_' and '-' only", field="table_name")
 
 
-def _default_table(tool: Tool, allowed: Tables) -> tuple[str, str]:
-    dataset = tool_setting(tool, "dataset_id")
-    table = tool_setting(tool, "table_name")
-    first = allowed.tables[0] if allowed.tables else DEFAULT_TABLE
-    return (str(dataset) if dataset else first[0]), (str(table) if table else first[1])
+def _default_table(tool: Tool, entries: tuple[str, ...]) -> tuple[str, str]:
+    """The tool's dataset_id / table_name, else the operator's first allowed entry, else LangSwarm's."""
+    first = entries[0].split(".", 1) if entries else list(DEFAULT_TABLE)
+    dataset = tool_setting(tool, "dataset_id") or first[0]
+    table = tool_setting(tool, "table_name") or (first[1] if len(first) > 1 else DEFAULT_TABLE[1])
+    return str(dataset), str(table)
 
 
 def _check(tool: Tool, env: ToolEnv) -> str | None:
     if tool_setting(tool, "dataset_id") is None and tool_setting(tool, "table_name") is None:
         return None
     allowed = Tables(env.settings.bq_datasets)
-    dataset, table = _default_table(tool, allowed)
+    dataset, table = _default_table(tool, env.settings.bq_datasets)
     try:
         check_names(dataset, table)
     except InvalidArgument as exc:
@@ -117,7 +118,7 @@ def _metadata(row: dict[str, Any]) -> dict[str, Any]:
 def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
     settings = env.settings
     allowed = Tables(settings.bq_datasets)
-    default = _default_table(tool, allowed)
+    default = _default_table(tool, settings.bq_datasets)
     model = str(tool_setting(tool, "embedding_model") or settings.embedding_model)
     provider = tool_setting(tool, "provider") or settings.embedding_provider
     threshold = float(tool_setting(tool, "similarity_threshold",
