@@ -6,7 +6,6 @@ sandbox: tables off the operator's list, names that try SQL, values that try SQL
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,6 @@ from tools_support import executor
 from workflow_executor.adapters.sqlite_vectors import load_documents
 from workflow_executor.errors import SpecError
 from workflow_executor.models import Execution, ExecutionStatus
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository's emulators/
 
 from emulators.bigquery import start_bigquery
 
@@ -242,3 +239,76 @@ def test_the_test_servers_embeddings_reach_the_real_client_in_both_encodings(llm
         client.close()
     assert [d.embedding for d in floats.data] == [hashed_embedding("a b"), hashed_embedding("c")]
     assert packed.data[0].embedding == pytest.approx(hashed_embedding("a b"), abs=1e-6)
+
+
+@pytest.mark.parametrize("env", ["embedded"], indirect=True)
+def test_langswarms_mcp_call_to_the_local_tool_answers_with_success_as_its_workflows_expect(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    # the shape of LangSwarm's own bigquery_vector_search/workflows.yaml: execute_search, then a
+    # condition on ${execute_search.success}
+    call = {"id": "execute_search", "function": "langswarm.core.utils.workflows.functions.mcp_call",
+            "args": {"mcp_url": "local://kb", "payload": {"name": "similarity_search",
+                                                          "arguments": {"query": "team pricing plans"}}},
+            "output": {"to": [{"condition": {"if": "${context.step_outputs.execute_search.success} == True",
+                                             "then": "ok", "else": "bad"}}]}}
+    done = _run(tmp_path, env, call,
+                {"id": "ok", "function": "builtins.echo", "args": {"value": "found"}, "output": {"to": "user"}},
+                {"id": "bad", "function": "builtins.echo", "args": {"value": "failed"}, "output": {"to": "user"}})
+    assert done.status == ExecutionStatus.COMPLETED, done.error
+    assert done.result == "found"
+    assert "pricing" in json.dumps(done.steps["execute_search"].output)
+
+
+def test_an_index_row_with_its_embedding_as_json_text_is_searched_like_packed_floats(tmp_path: Path) -> None:
+    import sqlite3
+
+    from workflow_executor.adapters.sqlite_vectors import SCHEMA, SqliteVectorIndex
+
+    index = tmp_path / "v.db"
+    load_documents(index, "kb", "docs", [{"document_id": "a", "embedding": [1.0, 0.0]}])
+    with sqlite3.connect(index) as conn:  # what an operator writes with any SQLite tool
+        conn.execute(SCHEMA)
+        conn.execute("INSERT INTO vector_documents (dataset, table_name, document_id, content, embedding) "
+                     "VALUES ('kb', 'docs', 'b', 'by hand', '[0.6, 0.8]')")
+    conn.close()
+    found = SqliteVectorIndex(index).search("kb", "docs", [0.0, 1.0], 0.0, 5)
+    assert [(r["document_id"], round(r["similarity"], 6)) for r in found["results"]] == [("b", 0.8), ("a", 0.0)]
+
+
+def test_an_endpoint_refusing_the_key_is_a_model_auth_error_with_no_key_in_it(tmp_path: Path) -> None:
+    from workflow_executor.agents.embeddings import Embedder
+    from workflow_executor.errors import ModelAuthFailed
+    from workflow_executor.settings import Settings
+
+    with LLMServer(api_key="the-right-key") as server:
+        embed = Embedder(Settings.from_env({"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-wrong-1"}))
+        try:
+            with pytest.raises(ModelAuthFailed) as err:
+                embed(None, "text-embedding-3-small", ["hello"])
+        finally:
+            embed.close()
+    assert err.value.code == "model_auth_failed"
+    assert "sk-wrong-1" not in str(err.value.to_dict())
+
+
+@pytest.mark.parametrize("env, wanted", [
+    ({}, ("embedded", None)),
+    ({"WFX_BQ_PROJECT": "p-1", "WFX_BQ_DATASETS": "kb, kb2.docs"}, ("bigquery", "p-1")),
+    ({"WFX_GCP_PROJECT": "p-2"}, ("embedded", "p-2")),  # the project alone does not pick BigQuery
+    ({"WFX_GCP_PROJECT": "p-2", "WFX_VECTOR_BACKEND": "bigquery"}, ("bigquery", "p-2")),
+])
+def test_the_backend_is_bigquery_only_when_the_operator_says_so(env: dict[str, str],
+                                                                wanted: tuple[str, str | None]) -> None:
+    from workflow_executor.settings import Settings
+
+    tools = Settings.from_env(env).tools
+    assert (tools.vector_backend, tools.bq_project) == wanted
+
+
+@pytest.mark.parametrize("env", [{"WFX_VECTOR_BACKEND": "pinecone"}, {"WFX_VECTOR_BACKEND": "bigquery"}])
+def test_a_backend_that_cannot_work_is_a_settings_error(env: dict[str, str]) -> None:
+    from workflow_executor.errors import InvalidArgument
+    from workflow_executor.settings import Settings
+
+    with pytest.raises(InvalidArgument):
+        Settings.from_env(env)

@@ -47,9 +47,13 @@ class BigQueryVectorIndex:
 
     def __init__(self, project: str, *, location: str | None = None, endpoint: str | None = None,
                  timeout_s: float = 30.0) -> None:
-        from google.api_core.client_options import ClientOptions
-        from google.cloud import bigquery
-
+        try:
+            from google.api_core.client_options import ClientOptions
+            from google.cloud import bigquery
+        except ImportError:
+            raise ToolFailed("the BigQuery client library is not installed on this server",
+                             fix="install workflow-executor[gcp] (google-cloud-bigquery), or unset "
+                                 "WFX_BQ_PROJECT to use the embedded index") from None
         if not _PROJECT.match(project):
             raise InvalidArgument(f"the BigQuery project {project!r} is not a project id",
                                   fix="set WFX_BQ_PROJECT to the project's id")
@@ -59,7 +63,8 @@ class BigQueryVectorIndex:
         if endpoint:
             from google.auth.credentials import AnonymousCredentials
 
-            self.client = bigquery.Client(project=project, location=location, credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+            self.client = bigquery.Client(project=project, location=location, credentials=anonymous,
                                           client_options=ClientOptions(api_endpoint=endpoint))
         else:
             self.client = bigquery.Client(project=project, location=location)
