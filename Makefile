@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 4020
 
-.PHONY: setup serve demo lint typecheck test check bench dev dev-down image clean
+BQEMU  := .venv-bqemulator
+
+.PHONY: setup bqemulator serve demo lint typecheck test check bench dev dev-down image clean
 
 # LangSwarm's real mcpremote client is a test peer; its own dependency pins are too old, so
 # it is installed without them (it needs only requests, pydantic and pyyaml, which we have).
@@ -18,6 +20,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The tests' BigQuery emulator pins protobuf < 7, so it gets a venv of its own (emulators/bigquery.py).
+$(BQEMU)/.installed-stamp: emulators/bigquery-requirements.txt
+	$(PYTHON) -m venv $(BQEMU)
+	$(BQEMU)/bin/pip install --quiet -r emulators/bigquery-requirements.txt
+	touch $@
+
+bqemulator: $(BQEMU)/.installed-stamp
 
 serve: $(STAMP)  ## the MCP endpoint on the embedded backends (SQLite under ./.wfx)
 	$(BIN)/wfx serve --host 127.0.0.1 --port $(PORT)
@@ -32,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP)
+test: $(STAMP) $(BQEMU)/.installed-stamp
 	$(BIN)/python -m pytest -q
 
 check: lint typecheck test  ## what CI runs
@@ -51,4 +61,4 @@ image:  ## the isolated-mode job image: Cloud Build pushes it to the Artifact Re
 	infra/build_image.sh $(TAG)
 
 clean:
-	rm -rf $(VENV) .wfx .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BQEMU) .wfx .mypy_cache .ruff_cache

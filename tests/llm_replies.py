@@ -135,3 +135,45 @@ def completion(n: int, body: dict[str, Any], reply: Reply) -> tuple[int, dict[st
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
         "usage": usage,
     }, {}
+
+
+EMBEDDING_DIMS = 64
+
+
+def hashed_embedding(text: str, dims: int = EMBEDDING_DIMS) -> list[float]:
+    """The test server's embedding of ``text``: a hashed bag of words, L2-normalised, so texts
+    sharing words are close (cosine) and the same text always gives the same vector."""
+    import hashlib
+    import re
+
+    vec = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vec[int.from_bytes(digest[:4], "big") % dims] += 1.0 if digest[4] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vec))
+    return [x / norm for x in vec] if norm else vec
+
+
+def embeddings(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """An OpenAI ``/v1/embeddings`` answer: ``input`` (a text or a list of texts) hashed as above,
+    ``dimensions`` honoured, ``encoding_format`` float or base64 (little-endian float32)."""
+    import base64
+    import struct
+
+    texts = body.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        kind, code, _ = ERRORS[400]
+        return 400, {"error": {"message": "'input' must be a string or a list of strings", "type": kind,
+                               "param": "input", "code": code}}
+    dims = int(body.get("dimensions") or EMBEDDING_DIMS)
+    data = []
+    for i, text in enumerate(texts):
+        vec: Any = hashed_embedding(text, dims)
+        if body.get("encoding_format") == "base64":
+            vec = base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": vec})
+    tokens = sum(_tokens(t) for t in texts)
+    return 200, {"object": "list", "data": data, "model": body.get("model", ""),
+                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}

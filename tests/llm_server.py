@@ -2,7 +2,8 @@
 
 It speaks enough of the OpenAI HTTP API for the official ``openai`` client: ``POST
 /v1/chat/completions`` (text, tool calls, JSON mode and ``json_schema`` structured output, usage
-numbers, error answers shaped like OpenAI's) and ``GET /v1/models``. Replies come from a script
+numbers, error answers shaped like OpenAI's), ``POST /v1/embeddings`` (deterministic hashed
+bag-of-words vectors, ``llm_replies.hashed_embedding``) and ``GET /v1/models``. Replies come from a script
 (``script(*replies)``), then from ``responder(body)``, then from a deterministic default. It runs
 in a thread (``with LLMServer() as llm``) or as a child process in its own process group
 (``LLMServer.process()``) driven through ``/_control/*`` endpoints, for crash tests.
@@ -33,7 +34,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from llm_replies import Reply, Responder, completion, default_reply, minimal_instance
+from llm_replies import Reply, Responder, completion, default_reply, embeddings, minimal_instance
 
 __all__ = ["LLMProcess", "LLMServer", "Reply", "Responder", "minimal_instance"]
 
@@ -45,6 +46,7 @@ class _State:
         self.lock = threading.Lock()
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
+        self.embedding_requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.responder: Responder | None = None
         self.models = models
@@ -128,12 +130,24 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                     state.script.clear()
                     state.requests.clear()
                     state.headers.clear()
+                    state.embedding_requests.clear()
                 self._send(200, {"ok": True})
             elif path == "/v1/chat/completions":
                 self._chat(body)
+            elif path == "/v1/embeddings":
+                self._embed(body)
             else:
                 self._send(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error",
                                            "param": None, "code": None}})
+
+        def _embed(self, body: dict[str, Any]) -> None:
+            with state.lock:
+                state.embedding_requests.append(body)
+            if state.api_key is not None and self.headers.get("Authorization") != f"Bearer {state.api_key}":
+                status, out, headers = completion(0, body, {"status": 401})
+                self._send(status, out, headers)
+                return
+            self._send(*embeddings(body))
 
         def _chat(self, body: dict[str, Any]) -> None:
             with state.lock:
@@ -201,11 +215,18 @@ class LLMServer:
         with self._state.lock:
             return list(self._state.headers)
 
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        """Bodies of the embeddings requests received, oldest first."""
+        with self._state.lock:
+            return list(self._state.embedding_requests)
+
     def reset(self) -> None:
         with self._state.lock:
             self._state.script.clear()
             self._state.requests.clear()
             self._state.headers.clear()
+            self._state.embedding_requests.clear()
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> LLMServer:

@@ -193,6 +193,12 @@ class McpUrlNotAllowed(Forbidden):
     code = "mcp_url_not_allowed"
 
 
+class TableNotAllowed(Forbidden):
+    """A ``bigquery_vector_search`` dataset or table is not on the operator's allow-list."""
+
+    code = "table_not_allowed"
+
+
 class TerminalStepError(WfxError):
     """Raised by a step function to say: do not retry this."""
 

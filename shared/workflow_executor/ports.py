@@ -255,3 +255,33 @@ class McpBridge(Protocol):
 
 
 Listener = Callable[[Event], None]
+
+
+class VectorIndex(Protocol):
+    """Tables of documents with embeddings, searched by cosine similarity: BigQuery, or the
+    embedded SQLite index of ``wfx serve``. Names reaching it are validated and allow-listed by
+    the tool; values are bound, never written into SQL. Rows are plain JSON data (times as ISO
+    8601 text), without the ``embedding`` column.
+
+    Errors: ``NotFound`` for a missing dataset or table, ``InvalidArgument`` for a query the
+    backend refuses (an embedding of another dimension), ``ToolFailed`` / ``Transient`` for the
+    backend's own failures."""
+
+    name: str
+
+    def tables(self, dataset: str) -> list[str]:
+        """The tables of ``dataset`` that have an ``embedding`` column ([] when it has none)."""
+
+    def table_info(self, dataset: str, table: str) -> dict[str, Any]:
+        """total_rows, size_bytes, created, modified and table_schema ([{name, type}])."""
+
+    def search(self, dataset: str, table: str, vector: list[float], threshold: float,
+               limit: int) -> dict[str, Any]:
+        """``{"results": [row + similarity, best first], "scanned_rows"?, "truncated"?}``:
+        rows whose cosine similarity to ``vector`` is at least ``threshold``, ``limit`` at most."""
+
+    def get(self, dataset: str, table: str, document_id: str) -> dict[str, Any] | None:
+        """The row whose ``document_id`` is ``document_id``, or None."""
+
+    def sample(self, dataset: str, table: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` rows, newest first: document_id, title, url, content_length, created_at."""

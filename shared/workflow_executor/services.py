@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from .adapters.local import LocalEventBus, LocalTaskQueue
 from .agents.toolbox import ToolHost
@@ -22,12 +22,14 @@ from .ports import (
     McpBridge,
     TaskQueue,
     TaskRequest,
+    VectorIndex,
     WorkflowRegistry,
 )
 from .ports_tools import MessageQueue, QueueMessage, ToolRecords
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -91,7 +93,45 @@ def _agents(settings: Settings) -> AgentRunner | None:
     return OpenAIAgentRunner(settings)
 
 
-def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBackends) -> ToolHost:
+class _Once(Generic[T]):
+    """A backend made on first use (cold start stays cheap) and closed with the services."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._made: list[T] = []
+
+    def __call__(self) -> T:
+        with self._lock:
+            if not self._made:
+                self._made.append(self._make())
+            return self._made[0]
+
+    def close(self) -> None:
+        with self._lock:
+            made, self._made = self._made, []
+        for obj in made:
+            close = getattr(obj, "close", None)
+            if close:
+                close()
+
+
+def _vectors(settings: Settings) -> VectorIndex:
+    """bigquery_vector_search's backend: BigQuery (WFX_VECTOR_BACKEND=bigquery, the default when
+    WFX_BQ_PROJECT is set) or the embedded SQLite index (WFX_VECTOR_INDEX, else under WFX_HOME)."""
+    tools = settings.tools
+    if tools.vector_backend == "bigquery" and tools.bq_project:
+        from .adapters.bigquery_vectors import BigQueryVectorIndex
+
+        bq: VectorIndex = BigQueryVectorIndex(tools.bq_project, location=tools.bq_location,
+                                              endpoint=tools.bq_endpoint, timeout_s=tools.timeout_s)
+        return bq
+    from .adapters.sqlite_vectors import SqliteVectorIndex
+
+    return SqliteVectorIndex(tools.vector_index or settings.home / "vectors.db", tools.vector_max_rows)
+
+
+def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBackends, closers: list[Any]) -> ToolHost:
     from .agents.tools.base import ToolEnv
     from .agents.tools.registry import ToolRegistry
 
@@ -100,8 +140,17 @@ def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBacken
 
         return model_for(settings)
 
+    def make_embedder() -> Any:
+        from .agents.embeddings import Embedder
+
+        return Embedder(settings)
+
+    vectors: _Once[VectorIndex] = _Once(lambda: _vectors(settings))
+    embedder: _Once[Any] = _Once(make_embedder)
+    closers.extend([vectors.close, embedder.close])
     return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model, records=backends.records,
-                                         queue=backends.queue))
+                                         queue=backends.queue, vectors=vectors,
+                                         embed=lambda p, m, texts: embedder()(p, m, texts)))
 
 
 class ToolBackends:
@@ -197,11 +246,12 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     events = _events(settings)
     functions = FunctionRegistry(settings.function_modules)
     backends = ToolBackends(settings)
+    tool_closers: list[Any] = []
     engine = Engine(
         store, registry, events=events,
         functions=functions,
         agents=_agents(settings),
-        tools=_tools(settings, functions, backends),
+        tools=_tools(settings, functions, backends, tool_closers),
         config=EngineConfig(lease_ttl_s=settings.lease_ttl_s, max_parallel=settings.max_parallel,
                             max_child_depth=settings.max_child_depth, allowed_env=settings.allowed_env,
                             environ=dict(settings.environ), measure_process=measure_process,
@@ -209,7 +259,8 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             max_render_chars=settings.max_render_chars,
                             max_stray_threads=settings.max_stray_threads),
     )
-    services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events)
+    services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events,
+                        closers=tool_closers)
     engine.mcp = _LazyMcp(services)
     backends.services = services
     if settings.api_keys_secret and not settings.api_keys_json:

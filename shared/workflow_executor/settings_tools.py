@@ -40,6 +40,17 @@ class ToolSettings:
     mq_subscriptions: tuple[tuple[str, str], ...] = ()
     mq_max_message_bytes: int = 65_536       # WFX_MQ_MAX_MESSAGE_BYTES: one published message
     tasklist_max_tasks: int = 1000           # WFX_TASKLIST_MAX_TASKS: tasks one caller may keep
+    # bigquery_vector_search: the tables it may search (dataset or dataset.table), where they live,
+    # and the embedding model of queries (on the default provider unless WFX_EMBEDDING_PROVIDER)
+    bq_datasets: tuple[str, ...] = ()        # WFX_BQ_DATASETS
+    bq_project: str | None = None            # WFX_BQ_PROJECT (else WFX_GCP_PROJECT / GOOGLE_CLOUD_PROJECT)
+    bq_location: str | None = None           # WFX_BQ_LOCATION
+    bq_endpoint: str | None = None           # WFX_BQ_ENDPOINT: a BigQuery emulator's URL (anonymous)
+    vector_backend: str = "embedded"         # WFX_VECTOR_BACKEND: embedded | bigquery
+    vector_index: Path | None = None         # WFX_VECTOR_INDEX: the embedded index (default $WFX_HOME/vectors.db)
+    vector_max_rows: int = 20_000            # WFX_VECTOR_MAX_ROWS: rows one embedded search scans
+    embedding_model: str = "text-embedding-3-small"  # WFX_EMBEDDING_MODEL
+    embedding_provider: str | None = None    # WFX_EMBEDDING_PROVIDER
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ToolSettings:
@@ -59,6 +70,14 @@ class ToolSettings:
             name, _, topic = item.partition("=")
             subs.append((_queue_name(name, "WFX_MQ_SUBSCRIPTIONS"),
                          _queue_name(topic or name, "WFX_MQ_SUBSCRIPTIONS")))
+        bq_project = env.get("WFX_BQ_PROJECT") or env.get("WFX_GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
+        # BigQuery when the operator names its project (or an emulator); else the embedded index
+        backend = env.get("WFX_VECTOR_BACKEND") or ("bigquery" if env.get("WFX_BQ_PROJECT") else "embedded")
+        if backend not in ("embedded", "bigquery"):
+            raise InvalidArgument(f"WFX_VECTOR_BACKEND={backend!r} is not supported", fix="use embedded or bigquery")
+        if backend == "bigquery" and not bq_project:
+            raise InvalidArgument("WFX_VECTOR_BACKEND=bigquery needs a project",
+                                  fix="set WFX_BQ_PROJECT (or WFX_GCP_PROJECT)")
         return cls(
             modules=_list(env.get("WFX_TOOL_MODULES")),
             fs_roots=tuple(roots),
@@ -75,6 +94,15 @@ class ToolSettings:
             mq_subscriptions=tuple(subs),
             mq_max_message_bytes=int(env.get("WFX_MQ_MAX_MESSAGE_BYTES", "65536")),
             tasklist_max_tasks=int(env.get("WFX_TASKLIST_MAX_TASKS", "1000")),
+            bq_datasets=_list(env.get("WFX_BQ_DATASETS")),
+            bq_project=bq_project or None,
+            bq_location=env.get("WFX_BQ_LOCATION") or None,
+            bq_endpoint=env.get("WFX_BQ_ENDPOINT") or None,
+            vector_backend=backend,
+            vector_index=Path(env["WFX_VECTOR_INDEX"]).expanduser() if env.get("WFX_VECTOR_INDEX") else None,
+            vector_max_rows=int(env.get("WFX_VECTOR_MAX_ROWS", "20000")),
+            embedding_model=env.get("WFX_EMBEDDING_MODEL") or "text-embedding-3-small",
+            embedding_provider=env.get("WFX_EMBEDDING_PROVIDER") or None,
         )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...engine.functions import FunctionRegistry
 from ...errors import InvalidArgument, NotFound
+from ...ports import VectorIndex
 from ...ports_tools import MessageQueue, ToolRecords
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
@@ -36,6 +37,10 @@ class ToolEnv:
     # the backends of the tasklist and message queue tools, made on first use (services.py picks)
     records: Callable[[], ToolRecords] | None = None
     queue: Callable[[], MessageQueue] | None = None
+    # bigquery_vector_search: its backend (services.py picks BigQuery or the embedded index; made
+    # on first use) and the operator's embeddings: embed(provider, model, texts) -> vectors
+    vectors: Callable[[], VectorIndex] | None = None
+    embed: Callable[[str | None, str, Sequence[str]], list[list[float]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 def builtin_kinds() -> list[ToolKind]:
     """The built-in tool types (imported here, so a process that runs no tools loads none)."""
     from . import (
+        bigquery_vector_search,
         codebase,
         filesystem,
         function_tool,
@@ -39,7 +40,7 @@ def builtin_kinds() -> list[ToolKind]:
     )
 
     return [function_tool.KIND, filesystem.KIND, codebase.KIND, http_request.KIND, mcpremote.KIND,
-            workflow_tool.KIND, tasklist.KIND, mq_publisher.KIND, mq_consumer.KIND]
+            workflow_tool.KIND, tasklist.KIND, mq_publisher.KIND, mq_consumer.KIND, bigquery_vector_search.KIND]
 
 
 class ToolRegistry:
