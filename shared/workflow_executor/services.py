@@ -94,7 +94,16 @@ def _tools(settings: Settings, functions: FunctionRegistry) -> ToolHost:
 
         return model_for(settings)
 
-    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model))
+    read: dict[str, str | None] = {}  # per registry: each secret is read once
+
+    def secret(name: str) -> str | None:  # data tools' DSNs and tokens in the cloud, read on first use
+        if name not in read:
+            from .adapters.secret_manager import read_secret
+
+            read[name] = read_secret(name)
+        return read[name]
+
+    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model, secret=secret))
 
 
 def build(settings: Settings | None = None, *, with_queue: bool = True, measure_process: bool = False) -> Services:

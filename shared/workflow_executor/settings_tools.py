@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidArgument
+from .settings_tools_data import DataToolSettings, parse_named_urls
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -33,6 +34,9 @@ class ToolSettings:
     timeout_s: float = 30.0                  # WFX_TOOL_TIMEOUT_S: one remote call
     max_result_bytes: int = 262_144          # WFX_TOOL_MAX_RESULT_BYTES: one tool result
     max_children: int = 10                   # WFX_TOOL_MAX_CHILDREN: workflows one agent step may run
+    # WFX_TOOL_SERVERS: type=MCP URL (each also on WFX_MCP_ALLOW): ``type: X`` is that server's tools
+    servers: Mapping[str, str] = field(default_factory=dict)
+    data: DataToolSettings = field(default_factory=DataToolSettings)  # sql_database, github, gcp_environment
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ToolSettings:
@@ -58,4 +62,6 @@ class ToolSettings:
             timeout_s=float(env.get("WFX_TOOL_TIMEOUT_S", "30")),
             max_result_bytes=int(env.get("WFX_TOOL_MAX_RESULT_BYTES", "262144")),
             max_children=int(env.get("WFX_TOOL_MAX_CHILDREN", "10")),
+            servers=parse_named_urls(env.get("WFX_TOOL_SERVERS"), "WFX_TOOL_SERVERS"),
+            data=DataToolSettings.from_env(env),
         )
