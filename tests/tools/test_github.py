@@ -74,8 +74,8 @@ class GitHubStandIn(BaseHTTPRequestHandler):
             ("GET", "/repos/acme/app/contents/docs/read%20me.md"): {
                 "path": "docs/read me.md", "type": "file", "sha": "abc", "encoding": "base64",
                 "content": base64.b64encode(b"hello docs").decode()},
-            ("PUT", "/repos/acme/app/contents/docs/read%20me.md"): {"content": {"path": "docs/read me.md", "sha": "def"},
-                                                                    "commit": {"sha": "c1"}},
+            ("PUT", "/repos/acme/app/contents/docs/read%20me.md"): {
+                "content": {"path": "docs/read me.md", "sha": "def"}, "commit": {"sha": "c1"}},
             ("GET", "/repos/acme/app/git/ref/heads/main"): {"object": {"sha": "m1"}},
             ("POST", "/repos/acme/app/git/refs"): {"object": {"sha": "m1"}},
             ("GET", "/repos/acme/app/issues/7/comments"): [{"id": 1, "user": {"login": "bob"}, "body": "same here"}],
