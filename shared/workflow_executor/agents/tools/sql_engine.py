@@ -139,7 +139,8 @@ def _make_engine(name: str, url: str, writable: bool) -> Any:
         raise InvalidArgument(f"WFX_SQL_DATABASES gives database '{name}' a URL SQLAlchemy cannot read",
                               fix="write name=dialect://user@host/db (e.g. sqlite:///path, postgresql://...)") from None
     sqlite = parsed.get_backend_name() == "sqlite"
-    kwargs: dict[str, Any] = {"poolclass": NullPool} if sqlite else {"pool_pre_ping": True, "pool_size": 2}
+    # no pool: tool instances have no close hook, so each query opens and closes its connection
+    kwargs: dict[str, Any] = {"poolclass": NullPool}
     path = parsed.database or ""
     if sqlite and not writable and path not in ("", ":memory:") and not path.startswith("file:"):
         # the file itself opened read-only: no statement can change it, whatever the check missed
