@@ -281,3 +281,15 @@ def test_errors_never_show_the_database_url(tmp_path: Path) -> None:
     with pytest.raises(WfxError) as err:
         _call(env, {"type": "sql_database"}, "execute_query", query="SELECT 1")
     assert "nowhere.db" not in json.dumps(err.value.to_dict())
+
+
+def test_the_operators_database_list_keeps_commas_inside_urls_and_refuses_bad_entries() -> None:
+    from workflow_executor.settings_tools_data import parse_named_urls
+
+    got = parse_named_urls("a=postgresql://u@h/db?options=-c%20x,b=sqlite:///x.db?mode=ro,y", "WFX_SQL_DATABASES")
+    assert got == {"a": "postgresql://u@h/db?options=-c%20x", "b": "sqlite:///x.db?mode=ro,y"}
+    for bad in ("sqlite:///x.db", "a=", "a=sqlite:///1,a=sqlite:///2"):
+        with pytest.raises(InvalidArgument):
+            parse_named_urls(bad, "WFX_SQL_DATABASES")
+    with pytest.raises(InvalidArgument):
+        ToolSettings.from_env({"WFX_GITHUB_REPOS": "acme"})
