@@ -293,3 +293,29 @@ def test_the_operators_database_list_keeps_commas_inside_urls_and_refuses_bad_en
             parse_named_urls(bad, "WFX_SQL_DATABASES")
     with pytest.raises(InvalidArgument):
         ToolSettings.from_env({"WFX_GITHUB_REPOS": "acme"})
+
+
+@pytest.mark.parametrize(("sql", "dialect", "writable", "expected"), [
+    ("WITH x AS (SELECT replace(name, 'a', 'b') AS n FROM users) SELECT * FROM x", "sqlite", True, "SELECT"),
+    ("WITH x AS (SELECT 1) INSERT INTO users (name) SELECT 'a' FROM x", "sqlite", True, "INSERT"),
+    ("SELECT release, start, \"drop\" FROM versions", "sqlite", False, "SELECT"),   # keyword-like names
+    ("UPDATE users SET name = :n WHERE id = :id", "sqlite", True, "UPDATE"),
+    ("SELECT '\\'' ; DROP TABLE users; -- '", "mysql", False, "multiple_statements"),  # MySQL: '\'' ends there
+    ("SELECT 1 /*! ; DROP TABLE users */", "mysql", False, "unterminated"),       # MySQL runs /*! ... */
+    ("SELECT $$ ; DELETE FROM users; $$", "postgresql", False, "SELECT"),         # one dollar-quoted string
+    ("SELECT $$ ; DELETE FROM users; $$", "sqlite", False, "unterminated"),       # not a string in SQLite
+    ("SELECT * FROM users FOR UPDATE", "postgresql", False, "read_only"),
+    ("SELECT pg_read_file('/etc/passwd')", "postgresql", False, "function"),
+    ("EXPLAIN ANALYZE DELETE FROM users", "postgresql", False, "read_only"),
+    ("SET statement_timeout = 0", "postgresql", True, "set"),
+    ("COPY users TO '/tmp/x'", "postgresql", True, "copy"),
+])
+def test_the_statement_check_reads_sql_as_each_database_does(sql: str, dialect: str, writable: bool,
+                                                             expected: str) -> None:
+    from workflow_executor.agents.tools.sql_guard import check_statement
+
+    try:
+        got = check_statement(sql, writable, ["SELECT", "INSERT", "UPDATE"], None, dialect)
+    except QueryNotAllowed as exc:
+        got = exc.details["reason"]
+    assert got == expected

@@ -111,8 +111,9 @@ def check_statement(sql: str, writable: bool, allowed_operations: Collection[str
         raise QueryNotAllowed(f"{first} statements are not allowed on this database tool", reason=first.lower(),
                               fix="send one SELECT (or, where writes are allowed, INSERT/UPDATE/DELETE)")
     op = "SELECT" if first in ("WITH", "VALUES", "TABLE", "EXPLAIN") else first
-    if any(w in WRITE_WORDS - {"INTO"} for _, w in words[1:]) and first == "WITH":
-        op = next(w for _, w in words if w in WRITE_FIRST)  # a CTE in front of a write
+    if first == "WITH":  # a CTE in front of a write is that write
+        op = next((w for i, w in words if w in WRITE_FIRST
+                   and not (w == "REPLACE" and i + 1 < len(toks) and toks[i + 1].text == "(")), op)
     if allowed_operations is not None and op not in {o.upper() for o in allowed_operations}:
         raise QueryNotAllowed(f"{op} is not among this tool's allowed_operations", reason="operation",
                               fix=f"use one of: {', '.join(sorted(allowed_operations)) or 'none'}")
