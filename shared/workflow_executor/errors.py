@@ -197,6 +197,23 @@ class TableNotAllowed(Forbidden):
     """A ``bigquery_vector_search`` dataset or table is not on the operator's allow-list."""
 
     code = "table_not_allowed"
+class DatabaseNotAllowed(Forbidden):
+    """An ``sql_database`` tool names a database the operator has not configured, or a DSN/path."""
+
+    code = "database_not_allowed"
+
+
+class QueryNotAllowed(Forbidden):
+    """A SQL statement the database does not accept here: a write on a read-only database, DDL,
+    ATTACH, PRAGMA, several statements in one."""
+
+    code = "query_not_allowed"
+
+
+class RepositoryNotAllowed(Forbidden):
+    """A ``github`` repository is not on the operator's allow-list (WFX_GITHUB_REPOS)."""
+
+    code = "repository_not_allowed"
 
 
 class TerminalStepError(WfxError):

@@ -148,8 +148,17 @@ def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBacken
     vectors: _Once[VectorIndex] = _Once(lambda: _vectors(settings))
     embedder: _Once[Any] = _Once(make_embedder)
     closers.extend([vectors.close, embedder.close])
+    read: dict[str, str | None] = {}  # per registry: each secret is read once
+
+    def secret(name: str) -> str | None:  # data tools' DSNs and tokens in the cloud, read on first use
+        if name not in read:
+            from .adapters.secret_manager import read_secret
+
+            read[name] = read_secret(name)
+        return read[name]
+
     return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model, records=backends.records,
-                                         queue=backends.queue, vectors=vectors,
+                                         queue=backends.queue, vectors=vectors, secret=secret,
                                          embed=lambda p, m, texts: embedder()(p, m, texts)))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidArgument
+from .settings_tools_data import DataToolSettings, parse_named_urls
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -51,6 +52,9 @@ class ToolSettings:
     vector_max_rows: int = 20_000            # WFX_VECTOR_MAX_ROWS: rows one embedded search scans
     embedding_model: str = "text-embedding-3-small"  # WFX_EMBEDDING_MODEL
     embedding_provider: str | None = None    # WFX_EMBEDDING_PROVIDER
+    # WFX_TOOL_SERVERS: type=MCP URL (each also on WFX_MCP_ALLOW): ``type: X`` is that server's tools
+    servers: Mapping[str, str] = field(default_factory=dict)
+    data: DataToolSettings = field(default_factory=DataToolSettings)  # sql_database, github, gcp_environment
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ToolSettings:
@@ -103,6 +107,8 @@ class ToolSettings:
             vector_max_rows=int(env.get("WFX_VECTOR_MAX_ROWS", "20000")),
             embedding_model=env.get("WFX_EMBEDDING_MODEL") or "text-embedding-3-small",
             embedding_provider=env.get("WFX_EMBEDDING_PROVIDER") or None,
+            servers=parse_named_urls(env.get("WFX_TOOL_SERVERS"), "WFX_TOOL_SERVERS"),
+            data=DataToolSettings.from_env(env),
         )
 
 

@@ -37,7 +37,7 @@ def test_the_generic_type_also_finds_a_built_in_by_an_mcp_prefixed_id() -> None:
     assert reg.kind_of(Tool(id="workflow-executor", type="builtin")).name == "workflow_executor"
 
 
-@pytest.mark.parametrize("type_", ["mcpsql_database", "mcpgcp_environment", "teleporter"])
+@pytest.mark.parametrize("type_", ["mcpdaytona_environment", "mcprealtime_voice", "teleporter"])
 def test_a_type_this_server_cannot_run_is_an_error_naming_it_and_the_known_ones(tmp_path: Path, type_: str) -> None:
     wf = f"""
 tools: [{{id: t, type: {type_}}}]
@@ -51,6 +51,7 @@ workflows: {{w: {{steps: [{{id: s, agent: a, input: x}}]}}}}
     for name in (type_, "filesystem", "codebase_indexer", "http_request", "mcpremote", "workflow_executor"):
         assert name in issue.message
     assert "mcpfilesystem" in issue.message  # the LangSwarm names are listed too
+    assert f"WFX_TOOL_SERVERS={type_}=" in issue.message and "WFX_TOOL_MODULES" in issue.message  # how to add it
 
 
 def test_a_langswarm_codebase_tool_with_root_path_runs_inside_the_roots(tmp_path: Path) -> None:

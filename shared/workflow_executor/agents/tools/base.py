@@ -41,6 +41,8 @@ class ToolEnv:
     # on first use) and the operator's embeddings: embed(provider, model, texts) -> vectors
     vectors: Callable[[], VectorIndex] | None = None
     embed: Callable[[str | None, str, Sequence[str]], list[list[float]]] | None = None
+    # reads a Secret Manager secret (``projects/P/secrets/S``) by name; None where there is none
+    secret: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,13 @@ def validate_args(model: type[BaseModel], arguments: Mapping[str, Any], where: s
 
 
 def tool_setting(tool: Tool, key: str, default: Any = None) -> Any:
-    """An extra key of a tool's configuration (LangSwarm puts them at the top or under ``settings``)."""
+    """An extra key of a tool's configuration (LangSwarm puts them at the top, under ``settings``
+    or under ``config``)."""
     extra = tool.model_extra or {}
     if key in extra:
         return extra[key]
-    nested = extra.get("settings")
-    if isinstance(nested, Mapping) and key in nested:
-        return nested[key]
+    for section in ("settings", "config"):
+        nested = extra.get(section)
+        if isinstance(nested, Mapping) and key in nested:
+            return nested[key]
     return default

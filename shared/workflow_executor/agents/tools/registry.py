@@ -29,18 +29,23 @@ def builtin_kinds() -> list[ToolKind]:
     from . import (
         bigquery_vector_search,
         codebase,
+        dynamic_forms,
         filesystem,
         function_tool,
+        gcp_environment,
+        github,
         http_request,
         mcpremote,
         mq_consumer,
         mq_publisher,
+        sql_database,
         tasklist,
         workflow_tool,
     )
 
     return [function_tool.KIND, filesystem.KIND, codebase.KIND, http_request.KIND, mcpremote.KIND,
-            workflow_tool.KIND, tasklist.KIND, mq_publisher.KIND, mq_consumer.KIND, bigquery_vector_search.KIND]
+            workflow_tool.KIND, tasklist.KIND, mq_publisher.KIND, mq_consumer.KIND, bigquery_vector_search.KIND,
+            sql_database.KIND, gcp_environment.KIND, github.KIND, dynamic_forms.KIND]
 
 
 class ToolRegistry:
@@ -57,8 +62,9 @@ class ToolRegistry:
 
     @classmethod
     def from_env(cls, env: ToolEnv) -> ToolRegistry:
-        """The built-ins plus the kinds of each ``WFX_TOOL_MODULES`` module (its
-        ``wfx_tool_kinds()``). Errors: InvalidArgument naming a module that cannot give kinds."""
+        """The built-ins, the kinds of each ``WFX_TOOL_MODULES`` module (its ``wfx_tool_kinds()``)
+        and one kind per ``WFX_TOOL_SERVERS`` entry (an MCP server's tools).
+        Errors: InvalidArgument naming a module that cannot give kinds."""
         reg = cls(builtin_kinds(), env)
         for name in env.settings.modules:
             try:
@@ -72,6 +78,10 @@ class ToolRegistry:
                                       fix="define wfx_tool_kinds() returning its ToolKind objects")
             for kind in provider():
                 reg.add(kind)
+        from .tool_servers import ServerKind
+
+        for type_name, url in env.settings.servers.items():  # WFX_TOOL_SERVERS: type=MCP URL
+            reg.add(ServerKind(type_name, url))
         return reg
 
     def add(self, kind: ToolKind) -> None:
@@ -104,7 +114,9 @@ class ToolRegistry:
             raise InvalidArgument(
                 f"tool '{tool.id}' has type '{tool.type}', which this server does not know",
                 fix=f"use one of: {', '.join(self.known())} (LangSwarm names: {', '.join(aliases) or 'none'}); "
-                    "the operator can add types with WFX_TOOL_MODULES", field="type")
+                    f"or the operator provides type '{tool.type}' with WFX_TOOL_MODULES (a Python module whose "
+                    f"wfx_tool_kinds() returns it) or WFX_TOOL_SERVERS={tool.type}=https://host/mcp (an MCP "
+                    "server, its URL also on WFX_MCP_ALLOW)", field="type")
         return found
 
     def _lookup(self, name: str) -> ToolKind | None:
