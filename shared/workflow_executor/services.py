@@ -169,22 +169,10 @@ class ToolBackends:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.services: Services | None = None  # set by build: a publish starts triggered workflows
-        self._records: ToolRecords | None = None
-        self._queue: MessageQueue | None = None
+        self.records: _Once[ToolRecords] = _Once(lambda: _records(settings))
+        self.queue: _Once[MessageQueue] = _Once(lambda: _message_queue(settings, self._on_publish))
         self._executor: Any = None
         self._lock = threading.Lock()
-
-    def records(self) -> ToolRecords:
-        with self._lock:
-            if self._records is None:
-                self._records = _records(self.settings)
-            return self._records
-
-    def queue(self) -> MessageQueue:
-        with self._lock:
-            if self._queue is None:
-                self._queue = _message_queue(self.settings, self._on_publish)
-            return self._queue
 
     def _on_publish(self, topic: str, message: QueueMessage) -> None:
         """An embedded publish starts the workflows triggered by it, as the events function does."""
@@ -208,12 +196,8 @@ class ToolBackends:
             return self._executor
 
     def close(self) -> None:
-        with self._lock:
-            for obj in (self._records, self._queue):
-                close = getattr(obj, "close", None)
-                if close is not None:
-                    close()
-            self._records = self._queue = None
+        self.records.close()
+        self.queue.close()
 
 
 def _records(settings: Settings) -> ToolRecords:

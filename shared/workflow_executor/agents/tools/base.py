@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ...engine.functions import FunctionRegistry
 from ...errors import InvalidArgument, NotFound
@@ -43,6 +43,12 @@ class ToolEnv:
     embed: Callable[[str | None, str, Sequence[str]], list[list[float]]] | None = None
     # reads a Secret Manager secret (``projects/P/secrets/S``) by name; None where there is none
     secret: Callable[[str], str | None] | None = None
+
+
+class ToolArgs(BaseModel):
+    """The base of every operation's arguments: an unknown argument is an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)

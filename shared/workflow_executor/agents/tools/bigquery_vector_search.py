@@ -14,13 +14,13 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...errors import InvalidArgument, NotFound, TableNotAllowed, ToolFailed
 from ...ports import VectorIndex
 from ...spec.model import Tool
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv, tool_setting
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv, tool_setting
 
 DATASET_RE = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 TABLE_RE = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
@@ -31,11 +31,7 @@ DEFAULT_LIMIT = 5
 MAX_LIMIT = 100
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SearchArgs(_Args):
+class SearchArgs(ToolArgs):
     query: str = Field(..., min_length=1, max_length=8000, description="the text to find similar documents for")
     query_embedding: list[float] | None = Field(None, max_length=8192,
                                                 description="the query's embedding, when you already have it")
@@ -45,17 +41,17 @@ class SearchArgs(_Args):
     table_name: str | None = Field(None, description="table to search (default: the tool's)")
 
 
-class ListArgs(_Args):
+class ListArgs(ToolArgs):
     pattern: str | None = Field(None, max_length=200, description="only datasets whose name contains this")
 
 
-class ContentArgs(_Args):
+class ContentArgs(ToolArgs):
     document_id: str = Field(..., min_length=1, max_length=1024, description="the document's id")
     dataset_id: str | None = None
     table_name: str | None = None
 
 
-class InfoArgs(_Args):
+class InfoArgs(ToolArgs):
     dataset_id: str = Field(..., description="the dataset")
     table_name: str | None = Field(None, description="the table (default: the tool's)")
 

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...errors import InvalidArgument
 from ...spec.model import Tool
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv, tool_setting
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv, tool_setting
 from .fs_local import LocalRoots, Target
 
 MAX_FILES = 5000
@@ -43,21 +43,17 @@ _DECLS = [
 ]
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OverviewArgs(_Args):
+class OverviewArgs(ToolArgs):
     path: str = Field("", description="folder to describe: '<root>/<folder>' (empty: the tool's root)")
 
 
-class FilesArgs(_Args):
+class FilesArgs(ToolArgs):
     pattern: str = Field(..., description="file name or path glob, e.g. '*.py' or 'src/**/test_*.py'")
     path: str = Field("", description="folder to search below")
     max_results: int = Field(100, ge=1, le=1000)
 
 
-class CodeArgs(_Args):
+class CodeArgs(ToolArgs):
     query: str = Field(..., min_length=1, description="text to find (case-insensitive), or a regex with regex: true")
     regex: bool = False
     file_pattern: str | None = Field(None, description="only files matching this glob, e.g. '*.py'")
@@ -65,14 +61,14 @@ class CodeArgs(_Args):
     max_results: int = Field(50, ge=1, le=500)
 
 
-class SymbolArgs(_Args):
+class SymbolArgs(ToolArgs):
     name: str = Field(..., min_length=1, description="symbol name or glob (case-insensitive), e.g. 'parse*'")
     kind: str | None = Field(None, description="function, class, method or type")
     path: str = Field("", description="folder to search below")
     max_results: int = Field(50, ge=1, le=500)
 
 
-class SemanticArgs(_Args):
+class SemanticArgs(ToolArgs):
     query: str = Field(..., min_length=1, description="what you look for, in words")
     path: str = Field("", description="folder to search below")
     max_results: int = Field(10, ge=1, le=100)

@@ -9,40 +9,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...errors import Forbidden
 from ...spec.model import Tool
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv, tool_setting
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv, tool_setting
 from .fs_local import LocalRoots
 from .fs_s3 import S3Objects
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ListArgs(_Args):
+class ListArgs(ToolArgs):
     path: str = Field("", description="folder: '<root>/<sub/folder>' or 's3://bucket/prefix'; empty lists the roots")
     recursive: bool = Field(False, description="include everything below, not just the folder's own entries")
     show_hidden: bool = False
 
 
-class ReadArgs(_Args):
+class ReadArgs(ToolArgs):
     path: str = Field(..., description="file: '<root>/<file>' or 's3://bucket/key'")
     offset: int = Field(0, ge=0, description="byte to start at (for long files: the next_offset of a previous read)")
     length: int | None = Field(None, ge=1, description="bytes to read at most (default: as much as a result may hold)")
 
 
-class WriteArgs(_Args):
+class WriteArgs(ToolArgs):
     path: str = Field(..., description="file: '<root>/<file>' or 's3://bucket/key'")
     content: str = Field(..., description="UTF-8 text to write")
     append: bool = Field(False, description="add to the end instead of replacing the file")
     create_dirs: bool = Field(True, description="create missing folders")
 
 
-class SearchArgs(_Args):
+class SearchArgs(ToolArgs):
     path: str = Field("", description="folder to search below: '<root>/<folder>' or 's3://bucket/prefix'")
     pattern: str | None = Field(None, description="file name glob such as '*.py' or 'src/**/*.md'")
     text: str | None = Field(None, description="text to find in the files (case-insensitive); lines are returned")

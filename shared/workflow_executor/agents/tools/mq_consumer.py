@@ -9,14 +9,14 @@ import json
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...errors import Conflict, InvalidArgument, NotFound, SubscriptionNotAllowed
 from ...ports_tools import QueueMessage
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv
 from .scoped import owner_of, queue_of, records_of
 
 KIND_CONSUMER = "mq_consumer"
@@ -24,11 +24,7 @@ MAX_CONSUMERS = 50
 MAX_WAIT_S = 20.0
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ConsumerIdArgs(_Args):
+class ConsumerIdArgs(ToolArgs):
     consumer_id: str = Field(..., min_length=1, max_length=100, description="the consumer's name")
 
 
@@ -47,7 +43,7 @@ class StopArgs(ConsumerIdArgs):
     graceful: bool = True
 
 
-class ListArgs(_Args):
+class ListArgs(ToolArgs):
     include_stats: bool = True
 
 

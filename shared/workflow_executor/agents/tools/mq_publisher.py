@@ -8,28 +8,24 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...errors import MessageTooLarge, TopicNotAllowed
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv
 from .scoped import queue_of
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PublishArgs(_Args):
+class PublishArgs(ToolArgs):
     channel: str = Field(..., min_length=1, max_length=255, description="an allowed topic (see list_channels)")
     message: dict[str, Any] = Field(..., description="the message, a JSON object")
     metadata: dict[str, Any] | None = Field(None, description="added to the message as _metadata")
     broker_id: str | None = Field(None, description="ignored: the operator chooses the broker")
 
 
-class StatsArgs(_Args):
+class StatsArgs(ToolArgs):
     broker_id: str | None = Field(None, description="ignored: the operator chooses the broker")
 
 

@@ -7,29 +7,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...errors import LimitExceeded, NotFound
 from ...spec.model import Tool
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv
 from .scoped import owner_of, records_of
 
 KIND_TASK = "task"
 _FIELDS = ("description", "completed", "priority", "notes")
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CreateArgs(_Args):
+class CreateArgs(ToolArgs):
     description: str = Field(..., min_length=1, max_length=2000, description="what is to be done")
     priority: int = Field(1, ge=1, le=5, description="1 (highest) to 5 (lowest)")
     notes: str = Field("", max_length=10_000, description="optional notes")
 
 
-class TaskIdArgs(_Args):
+class TaskIdArgs(ToolArgs):
     task_id: str = Field(..., min_length=1, max_length=100, description="an id create_task returned (task-N)")
 
 
@@ -44,7 +40,7 @@ class CompleteArgs(TaskIdArgs):
     completion_notes: str | None = Field(None, max_length=10_000, description="added to the task's notes")
 
 
-class ListArgs(_Args):
+class ListArgs(ToolArgs):
     pass
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ... import access
 from ...access import Caller
@@ -23,7 +23,7 @@ from ...spec import load_object, load_text, validate
 from ...spec.model import Tool, WorkflowDocument
 from ...spec.validate import Report
 from ..toolbox import ToolCall
-from .base import Operation, OperationsKind, ToolEnv
+from .base import Operation, OperationsKind, ToolArgs, ToolEnv
 
 if TYPE_CHECKING:
     from ...engine.runner import Run
@@ -31,32 +31,28 @@ if TYPE_CHECKING:
 GENERATED = "generated"
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GenerateArgs(_Args):
+class GenerateArgs(ToolArgs):
     workflow_description: str = Field(..., min_length=1, max_length=20_000, description="what the workflow must do")
     complexity: Literal["simple", "medium", "complex"] = "simple"
     workflow_name: str | None = Field(None, description="a name for it (letters, digits, _ . -)")
 
 
-class ValidateArgs(_Args):
+class ValidateArgs(ToolArgs):
     workflow: str | dict[str, Any] = Field(..., description="a workflow document: YAML text or an object")
 
 
-class ExecuteArgs(_Args):
+class ExecuteArgs(ToolArgs):
     workflow: str | dict[str, Any] | None = Field(None, description="a workflow document to run (YAML or object)")
     workflow_name: str | None = Field(None, description="a registered workflow, or one generated before")
     workflow_version: str | None = Field(None, description="the version generate_workflow returned")
     input_data: Any = Field(None, description="the run's input, e.g. {\"user_input\": \"...\"}")
 
 
-class StatusArgs(_Args):
+class StatusArgs(ToolArgs):
     execution_id: str = Field(..., description="an execution_id execute_workflow returned")
 
 
-class ListArgs(_Args):
+class ListArgs(ToolArgs):
     pass
 
 
