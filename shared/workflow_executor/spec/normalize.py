@@ -75,6 +75,10 @@ def normalize_steps(
     out: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
         spath = f"{path}[{i}]"
+        if isinstance(item, str):
+            item = _bare_agent(item, spath, used, c)
+            if item is None:
+                continue
         if not isinstance(item, dict):
             c.add(spath, f"a step must be a mapping, got {_show(item)}",
                   fix="write '- id: name' followed by agent/function/tool/invoke_workflow")
@@ -86,6 +90,20 @@ def normalize_steps(
             sid = _fresh(f"{prefix}step_{i + 1}", used)
         out.append(_step(item, sid, spath, c, depth))
     return out
+
+
+def _bare_agent(text: str, path: str, used: set[str], c: Collector) -> dict[str, Any] | None:
+    """A step written as a bare agent name (``- extractor_agent``): LangSwarm's parser reads it
+    as an agent step of that agent with the run's input. Its id is the agent's name (the next
+    free ``<name>_<n>`` when taken), so ``${extractor_agent.output}`` reads its reply."""
+    name = text.strip()
+    if "->" in name or not ID_RE.match(name):
+        c.add(path, f"a step written as text must be an agent's name, got {_show(text)}",
+              fix="write '- agent_name', a mapping (- {id: x, agent: a, input: ...}), or put "
+                  "'a -> b -> user' in the workflow's simple: key")
+        return None
+    base = name if name not in RESERVED_IDS else f"{name}_step"
+    return {"id": _fresh(base, used), "agent": name}
 
 
 def _fresh(base: str, used: set[str]) -> str:
@@ -319,6 +337,14 @@ def _from_normalised(raw: dict[str, Any], path: str, c: Collector) -> dict[str, 
 
 
 def _loop(raw: Any, sid: str, path: str, c: Collector, depth: int) -> dict[str, Any] | None:
+    if isinstance(raw, bool):
+        # Classic files write ``loop: true`` beside a step. LangSwarm's current parser ignores the
+        # key and runs the step once (its classic executor stopped with an error on it: a bool has
+        # no for_each); we run the step once too, and say so.
+        c.warn(path, f"loop: {str(raw).lower()} has no effect: the step runs once, as LangSwarm runs it",
+               fix="to repeat the step over items write loop: {for_each: ${<step>.output.items}, var: item}; "
+                   "or remove 'loop' to silence this warning")
+        return None
     if not isinstance(raw, dict):
         c.add(path, f"loop must be a mapping, got {_show(raw)}",
               fix="write loop: {for_each: ${fetch.output.items}, var: item}")

@@ -23,11 +23,14 @@ from .model import (
     Workflow,
     WorkflowDocument,
 )
+from .placeholders import placeholder_warnings
 from .refcheck import RefScope, check_expr, check_ref, check_value
 from .refs import UnresolvedReference, parse_ref
 
 FunctionChecker = Callable[[str], str | None]
 ToolChecker = Callable[[Tool], str | None]
+# The tool an undeclared name resolves to (the registry's built-in of that name), else None.
+ToolDiscovery = Callable[[str], Tool | None]
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,20 @@ def check(
     allowed_env: frozenset[str] = frozenset(),
     max_steps: int = MAX_STEPS,
     tool_checker: ToolChecker | None = None,
+    tool_discovery: ToolDiscovery | None = None,
 ) -> Report:
     """Check ``doc`` and return every error and warning (never raises for a bad document).
 
     ``function_checker(ref)`` returns why a function reference is not allowed, else None;
     ``known_workflow(name)`` accepts ``invoke_workflow`` targets outside this document;
     ``allowed_env`` lists the names ``${env.X}`` may read; ``tool_checker(tool)`` says why a
-    tool cannot run here (an error where an agent or step uses it, else a warning).
+    tool cannot run here (an error where an agent or step uses it, else a warning);
+    ``tool_discovery(name)`` gives the built-in an undeclared tool name stands for (LangSwarm's
+    auto-discovery): an agent's unknown name is a warning (it is left out at run time), a
+    ``tool:`` step's an error.
     """
     c = _Checker(doc, source, function_checker, known_workflow, allowed_env, max_steps)
-    c.tool_checker = tool_checker
+    c.tool_checker, c.tool_discovery = tool_checker, tool_discovery
     for wf in doc.workflows.values():
         c.workflow(wf)
     c.document()
@@ -85,6 +92,7 @@ class _Checker:
         self.errors: list[Issue] = []
         self.warnings: list[Issue] = []
         self.tool_checker: ToolChecker | None = None
+        self.tool_discovery: ToolDiscovery | None = None
 
     def error(self, path: str, message: str, fix: str) -> None:
         self.errors.append(Issue(path=path, message=message, file=self.source, fix=fix))
@@ -109,6 +117,10 @@ class _Checker:
                     self.error(f"tools.{tid}.type", msg, "fix the tool, or stop using it in agents and steps")
                 elif msg:
                     self.warn(f"tools.{tid}.type", msg + " (no agent or step uses it)", "fix or remove the tool")
+        for aid, agent in self.doc.agents.items():
+            for i, tid in enumerate(agent.tools):
+                if tid not in self.doc.tools:
+                    self.undeclared(tid, f"agents.{aid}.tools[{i}]", agent=True)
         for i, trig in enumerate(self.doc.triggers):
             if trig.workflow is not None and not self._workflow_exists(trig.workflow):
                 self.error(f"triggers[{i}].workflow", f"unknown workflow '{trig.workflow}'",
@@ -122,6 +134,24 @@ class _Checker:
                 Cron.parse(sched.cron, sched.time_zone)
             except CronError as exc:
                 self.error(f"schedules[{i}].cron", str(exc), "write 5 fields, e.g. '0 3 * * *', and an IANA time_zone")
+
+    def undeclared(self, tid: str, path: str, *, agent: bool) -> bool:
+        """Check a tool name the document does not declare; True when it resolves to a built-in."""
+        found = self.tool_discovery(tid) if self.tool_discovery is not None else None
+        declared = ", ".join(self.doc.tools) or "(none)"
+        if found is None:
+            if agent and self.tool_discovery is not None:
+                self.warn(path, f"tool '{tid}' is not declared and is no built-in tool here: the agent runs "
+                          "without it (as in LangSwarm)", f"declare it under tools: with its type, or remove "
+                          f"it (declared: {declared})")
+            elif not agent:
+                self.error(path, f"unknown tool '{tid}'", f"define it under tools: or use one of: {declared}")
+            return False
+        msg = self.tool_checker(found) if self.tool_checker is not None else None
+        if msg:
+            self.error(path, f"tool '{tid}' (the built-in '{found.type}', not declared here) cannot run: {msg}",
+                       "declare the tool under tools: with the settings it needs, or remove it")
+        return True
 
     def _workflow_exists(self, name: str) -> bool:
         return name in self.doc.workflows or bool(self.known_workflow and self.known_workflow(name))
@@ -245,6 +275,7 @@ class _Checker:
 
     def step(self, wf: Workflow, step: Step, path: str, scope: RefScope, top: frozenset[str]) -> None:
         self.action(wf, step, path)
+        self.warnings.extend(placeholder_warnings(step, path, self.source))
         loop = step.loop
         in_loop = loop is not None or scope.in_loop
         own_vars = scope.loop_vars | ({loop.var} if loop else set())
@@ -291,8 +322,7 @@ class _Checker:
             self.error(f"{path}.agent", f"unknown agent '{step.agent}'",
                        f"define it under agents: or use one of: {', '.join(self.doc.agents) or '(none)'}")
         if step.tool is not None and step.tool not in self.doc.tools:
-            self.error(f"{path}.tool", f"unknown tool '{step.tool}'",
-                       f"define it under tools: or use one of: {', '.join(self.doc.tools) or '(none)'}")
+            self.undeclared(step.tool, f"{path}.tool", agent=False)
         if step.function is not None and self.function_checker:
             msg = self.function_checker(step.function)
             if msg:
