@@ -4,7 +4,7 @@ fan-in, limits. Every finding carries the path where the author must look and a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,18 +19,15 @@ from .model import (
     IfCondition,
     Step,
     SwitchCondition,
-    Tool,
     Workflow,
     WorkflowDocument,
 )
 from .placeholders import placeholder_warnings
 from .refcheck import RefScope, check_expr, check_ref, check_value
 from .refs import UnresolvedReference, parse_ref
+from .tool_checks import ToolChecker, ToolDiscovery, local_tool, undeclared_tool
 
 FunctionChecker = Callable[[str], str | None]
-ToolChecker = Callable[[Tool], str | None]
-# The tool an undeclared name resolves to (the registry's built-in of that name), else None.
-ToolDiscovery = Callable[[str], Tool | None]
 
 
 @dataclass(frozen=True)
@@ -135,23 +132,12 @@ class _Checker:
             except CronError as exc:
                 self.error(f"schedules[{i}].cron", str(exc), "write 5 fields, e.g. '0 3 * * *', and an IANA time_zone")
 
-    def undeclared(self, tid: str, path: str, *, agent: bool) -> bool:
-        """Check a tool name the document does not declare; True when it resolves to a built-in."""
-        found = self.tool_discovery(tid) if self.tool_discovery is not None else None
-        declared = ", ".join(self.doc.tools) or "(none)"
-        if found is None:
-            if agent and self.tool_discovery is not None:
-                self.warn(path, f"tool '{tid}' is not declared and is no built-in tool here: the agent runs "
-                          "without it (as in LangSwarm)", f"declare it under tools: with its type, or remove "
-                          f"it (declared: {declared})")
-            elif not agent:
-                self.error(path, f"unknown tool '{tid}'", f"define it under tools: or use one of: {declared}")
-            return False
-        msg = self.tool_checker(found) if self.tool_checker is not None else None
-        if msg:
-            self.error(path, f"tool '{tid}' (the built-in '{found.type}', not declared here) cannot run: {msg}",
-                       "declare the tool under tools: with the settings it needs, or remove it")
-        return True
+    def undeclared(self, tid: str, path: str, *, agent: bool) -> None:
+        self._sort(undeclared_tool(self.doc, tid, path, agent, self.tool_discovery, self.tool_checker, self.source))
+
+    def _sort(self, issues: Iterable[Issue]) -> None:
+        for issue in issues:
+            (self.warnings if issue.severity == "warning" else self.errors).append(issue)
 
     def _workflow_exists(self, name: str) -> bool:
         return name in self.doc.workflows or bool(self.known_workflow and self.known_workflow(name))
@@ -316,13 +302,14 @@ class _Checker:
         elif len(kinds) > 1:
             self.error(path, f"step '{step.id}' has {len(kinds)} actions: {', '.join(kinds)}",
                        "keep one action per step; split the others into their own steps")
-        for issue in check_agent_step(step, path, self.doc, self.source):
-            (self.warnings if issue.severity == "warning" else self.errors).append(issue)
+        self._sort(check_agent_step(step, path, self.doc, self.source))
         if step.agent is not None and step.agent not in self.doc.agents:
             self.error(f"{path}.agent", f"unknown agent '{step.agent}'",
                        f"define it under agents: or use one of: {', '.join(self.doc.agents) or '(none)'}")
         if step.tool is not None and step.tool not in self.doc.tools:
             self.undeclared(step.tool, f"{path}.tool", agent=False)
+        if step.function is not None and self.tool_discovery is not None:
+            self._sort(local_tool(self.doc, step, f"{path}.args.mcp_url", self.tool_discovery, self.source))
         if step.function is not None and self.function_checker:
             msg = self.function_checker(step.function)
             if msg:
