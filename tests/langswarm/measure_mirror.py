@@ -25,6 +25,10 @@ MIRROR = Path("/work/.mirror/aekdahl+LangSwarm/repo")
 # the newest commit, and the last one that still held examples/, templates/ and the archived docs
 REFS = ("HEAD", "50f6388cdb529ebfdef0ae70e97eb85608b02852")
 FOLDER_FILES = ("agents.yaml", "tools.yaml", "workflows.yaml")
+# LangSwarm tool types being built on other branches (issue 16): a document refused only for one of
+# these is counted apart, as it validates once they are merged
+PENDING = ("tasklist", "message_queue", "sql_database", "gcp_environment", "github", "dynamic_forms",
+           "bigquery_vector_search")
 
 
 def git(*args: str) -> str:
@@ -82,7 +86,7 @@ def main() -> int:
         targets = collect(root, a.docs)
         s = replace(Settings.from_env({"WFX_HOME": str(root / "home"), "WFX_FILES_ROOT": str(root / "files"),
                                        "OPENAI_API_KEY": "x", "WFX_MODEL": "m"}), store="memory")
-        by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
         with Executor.local(settings=s, memory=True) as ex:
             for t in targets:
                 rel = str(t.relative_to(root))
@@ -93,16 +97,20 @@ def main() -> int:
                     ok = True
                 except WfxError as exc:
                     ok = False
+                    issues = getattr(exc, "issues", None) or []
+                    if issues and all("does not know" in i.message and any(p in i.message for p in PENDING)
+                                      for i in issues):
+                        by_kind[kind][2] += 1
                     if a.list:
                         first = getattr(exc, "issues", None)
                         why = f"{first[0].path}: {first[0].message}" if first else exc.message
                         print(f"  invalid {rel}: {why}"[:240])
                 by_kind[kind][0] += ok
                 by_kind[kind][1] += 1
-    total = [sum(v[0] for v in by_kind.values()), sum(v[1] for v in by_kind.values())]
-    for kind, (ok, n) in sorted(by_kind.items()):
-        print(f"{kind}: {ok} of {n} validate")
-    print(f"all: {total[0]} of {total[1]} validate")
+    total = [sum(v[i] for v in by_kind.values()) for i in range(3)]
+    for kind, (ok, n, pending) in sorted(by_kind.items()):
+        print(f"{kind}: {ok} of {n} validate ({pending} more refused only for a pending tool type)")
+    print(f"all: {total[0]} of {total[1]} validate ({total[2]} more refused only for a pending tool type)")
     return 0
 
 
