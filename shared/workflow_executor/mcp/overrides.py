@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import WfxError
 from ..models import StoredWorkflow
 from ..spec.override import override_warnings
-from .app import McpApp
+
+if TYPE_CHECKING:  # only for the annotation: this module stays out of the app's import circle
+    from .app import McpApp
 
 
 def override_notes(app: McpApp, name: str | None, workflow: Any, override: dict[str, Any] | None,
