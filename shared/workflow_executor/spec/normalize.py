@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Issue
 from .lenient import STEP_NOTES, lenient_keys
-from .model import MAX_LOOP_ITERATIONS, USER
-from .refs import LANGSWARM_NAMES, ROOT_NAMES
+from .model import MAX_LOOP_ITERATIONS
+from .shorthand import ID_RE, RESERVED_IDS, bare_agent, fresh_id, loop_flag
 
 ACTION_KEYS = ("agent", "function", "tool", "invoke_workflow")
 STEP_KEYS = (
@@ -22,8 +21,6 @@ STEP_KEYS = (
 LOOP_KEYS = ("for_each", "until", "var", "max", "body")
 RETRY_KEYS = ("max_attempts", "backoff_s", "max_backoff_s")
 MAX_LOOP_NESTING = 8
-ID_RE = re.compile(r"^[A-Za-z_][\w\-]*$")
-RESERVED_IDS = frozenset({USER, *ROOT_NAMES, *LANGSWARM_NAMES})
 
 
 @dataclass
@@ -76,7 +73,7 @@ def normalize_steps(
     for i, item in enumerate(raw):
         spath = f"{path}[{i}]"
         if isinstance(item, str):
-            item = _bare_agent(item, spath, used, c)
+            item = bare_agent(item, spath, used, c)
             if item is None:
                 continue
         if not isinstance(item, dict):
@@ -87,32 +84,9 @@ def normalize_steps(
         if not isinstance(sid, str):
             if sid is not None:
                 c.add(f"{spath}.id", f"step id must be text, got {_show(sid)}", fix="quote the id")
-            sid = _fresh(f"{prefix}step_{i + 1}", used)
+            sid = fresh_id(f"{prefix}step_{i + 1}", used)
         out.append(_step(item, sid, spath, c, depth))
     return out
-
-
-def _bare_agent(text: str, path: str, used: set[str], c: Collector) -> dict[str, Any] | None:
-    """A step written as a bare agent name (``- extractor_agent``): LangSwarm's parser reads it
-    as an agent step of that agent with the run's input. Its id is the agent's name (the next
-    free ``<name>_<n>`` when taken), so ``${extractor_agent.output}`` reads its reply."""
-    name = text.strip()
-    if "->" in name or not ID_RE.match(name):
-        c.add(path, f"a step written as text must be an agent's name, got {_show(text)}",
-              fix="write '- agent_name', a mapping (- {id: x, agent: a, input: ...}), or put "
-                  "'a -> b -> user' in the workflow's simple: key")
-        return None
-    base = name if name not in RESERVED_IDS else f"{name}_step"
-    return {"id": _fresh(base, used), "agent": name}
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    # Stable: depends only on the position and the ids written in the same list.
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base}_{n}", n + 1
-    used.add(name)
-    return name
 
 
 def _step(raw: dict[str, Any], sid: str, path: str, c: Collector, depth: int) -> dict[str, Any]:
@@ -338,12 +312,7 @@ def _from_normalised(raw: dict[str, Any], path: str, c: Collector) -> dict[str, 
 
 def _loop(raw: Any, sid: str, path: str, c: Collector, depth: int) -> dict[str, Any] | None:
     if isinstance(raw, bool):
-        # Classic files write ``loop: true`` beside a step. LangSwarm's current parser ignores the
-        # key and runs the step once (its classic executor stopped with an error on it: a bool has
-        # no for_each); we run the step once too, and say so.
-        c.warn(path, f"loop: {str(raw).lower()} has no effect: the step runs once, as LangSwarm runs it",
-               fix="to repeat the step over items write loop: {for_each: ${<step>.output.items}, var: item}; "
-                   "or remove 'loop' to silence this warning")
+        loop_flag(raw, path, c)
         return None
     if not isinstance(raw, dict):
         c.add(path, f"loop must be a mapping, got {_show(raw)}",
