@@ -25,6 +25,7 @@ from .settings import Settings
 from .spec import check, load_object, load_path, load_text
 from .spec.folder import attribute_all
 from .spec.model import WorkflowDocument
+from .spec.override import deep_merge
 from .spec.validate import Report
 
 WorkflowSource = str | Path | Mapping[str, Any]
@@ -81,7 +82,8 @@ class Executor:
                        known_workflow=lambda n: self.registry.get(n) is not None,
                        allowed_env=self.services.settings.allowed_env,
                        tool_checker=getattr(self.engine.tools, "check", None),
-                       schedule_min_interval_s=self.services.settings.schedule_min_interval_s)
+                       schedule_min_interval_s=self.services.settings.schedule_min_interval_s,
+                       tool_discovery=getattr(self.engine.tools, "discover", None))
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))
@@ -380,19 +382,3 @@ def _created(ex: Execution) -> None:
         hook(ex)
 
 
-def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``; keys may be dotted paths (``agents.a1.model``)."""
-    for key, value in override.items():
-        target = base
-        parts = str(key).split(".")
-        for p in parts[:-1]:
-            nxt = target.get(p)
-            if not isinstance(nxt, dict):
-                nxt = target[p] = {}
-            target = nxt
-        last = parts[-1]
-        if isinstance(value, Mapping) and isinstance(target.get(last), dict):
-            deep_merge(target[last], value)
-        else:
-            target[last] = copy.deepcopy(value)
-    return base

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -137,8 +139,33 @@ def fill_defaults(record: dict[str, Any], defaults: dict[str, Any], count: int =
     return out
 
 
+_ROUTE_KEYS = ("route", "next", "agent", "choice", "destination", "to")
+
+
+def choose_route(reply: Any, routes: list[str]) -> str:
+    """The route an agent's reply names, for ``a -> (b | c)`` in simple syntax: the reply
+    (text, or a mapping whose ``route``/``next``/``agent``/``choice`` names it) equal to a route,
+    else the route it mentions first (a whole word, any case), else the first route."""
+    if not routes:
+        raise TerminalStepError("choose_route needs at least one route")
+    names = [str(r) for r in routes]
+    if isinstance(reply, dict):
+        reply = next((reply[k] for k in _ROUTE_KEYS if isinstance(reply.get(k), str)), json.dumps(reply))
+    text = str(reply if reply is not None else "").strip()
+    bare = text.strip(" \t\n\"'`.!").lower()
+    for name in names:
+        if bare == name.lower():
+            return name
+    hits = []
+    for name in names:
+        m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.I)
+        if m:
+            hits.append((m.start(), name))
+    return min(hits)[1] if hits else names[0]
+
+
 REGISTRY: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (noop, echo, sleep, fail, length, total, split, join, merge, profile_csv,
-              write_text, validate_record, fill_defaults)
+              write_text, validate_record, fill_defaults, choose_route)
 }

@@ -164,12 +164,12 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
             return fn(run, **args), None
         return fn(**args), None
     if step.tool is not None:
+        params = _render(run, step, step.params, scope)
+        if run.engine.tools is not None:  # the registry also resolves a built-in the document did not declare
+            return run.engine.tools.run_tool(step.tool, params, run.document, tool_call(run, step)), None
         tool = run.document.tools.get(step.tool)
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
-        params = _render(run, step, step.params, scope)
-        if run.engine.tools is not None:
-            return run.engine.tools.run_tool(tool.id, params, run.document, tool_call(run, step)), None
         if tool.type == "function" and tool.function:
             return run.engine.functions.resolve(tool.function)(**params), None
         raise InvalidArgument(f"tool '{tool.id}' has type '{tool.type}', which this executor cannot run",

@@ -100,9 +100,10 @@ def check_name(name: str) -> None:
 
 
 def safe_text(text: str) -> str:
-    """``text`` with every ``${`` broken up, so that no part of a description (or of any other
-    untrusted text placed into a document) is ever read as a reference."""
+    """``text`` with every ``${`` (and ``{{``, which validation flags as a LangSwarm-docs
+    placeholder) broken up, so that no part of a description (or of any other untrusted text
+    placed into a document) is ever read as a reference."""
     out = text.replace("\r", "").strip()
-    while "${" in out:
-        out = out.replace("${", "$ {")
+    while "${" in out or "{{" in out:
+        out = out.replace("${", "$ {").replace("{{", "{ {")
     return out

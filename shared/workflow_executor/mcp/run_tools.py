@@ -19,6 +19,7 @@ from ..generator.template import GENERATED
 from ..models import Budget, Execution, ExecutionMode, StoredWorkflow
 from .app import McpApp
 from .files import defining_files, find_file, under_roots
+from .overrides import override_notes
 from .results import ToolResult, error_result, from_error
 from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, GenerateWorkflowInput, RerunExecutionInput
 from .views import run_result
@@ -122,7 +123,8 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
     ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
                  args.config_override, args.idempotency_key, stored,
                  Budget(max_tokens=args.max_tokens, max_cost_usd=args.max_cost_usd))
-    return run_result(tool, ex, app.now())
+    notes = override_notes(app, name, args.workflow, args.config_override, stored)
+    return run_result(tool, ex, app.now(), **notes)
 
 
 @dataclass

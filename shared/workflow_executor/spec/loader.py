@@ -16,7 +16,8 @@ from ..errors import Issue, LimitExceeded, SpecError
 from . import simple
 from .lenient import TOP_NOTES, WORKFLOW_NOTES, lenient_keys
 from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
-from .normalize import ID_RE, Collector, keys_ok, normalize_steps
+from .normalize import Collector, keys_ok, normalize_steps
+from .shorthand import ID_RE
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "schedules",

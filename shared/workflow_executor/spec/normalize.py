@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Issue
 from .lenient import STEP_NOTES, lenient_keys
-from .model import MAX_LOOP_ITERATIONS, USER
-from .refs import LANGSWARM_NAMES, ROOT_NAMES
+from .model import MAX_LOOP_ITERATIONS
+from .shorthand import ID_RE, RESERVED_IDS, bare_agent, fresh_id, loop_flag
 
 ACTION_KEYS = ("agent", "function", "tool", "invoke_workflow")
 STEP_KEYS = (
@@ -22,8 +21,6 @@ STEP_KEYS = (
 LOOP_KEYS = ("for_each", "until", "var", "max", "body")
 RETRY_KEYS = ("max_attempts", "backoff_s", "max_backoff_s")
 MAX_LOOP_NESTING = 8
-ID_RE = re.compile(r"^[A-Za-z_][\w\-]*$")
-RESERVED_IDS = frozenset({USER, *ROOT_NAMES, *LANGSWARM_NAMES})
 
 
 @dataclass
@@ -75,6 +72,10 @@ def normalize_steps(
     out: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
         spath = f"{path}[{i}]"
+        if isinstance(item, str):
+            item = bare_agent(item, spath, used, c)
+            if item is None:
+                continue
         if not isinstance(item, dict):
             c.add(spath, f"a step must be a mapping, got {_show(item)}",
                   fix="write '- id: name' followed by agent/function/tool/invoke_workflow")
@@ -83,18 +84,9 @@ def normalize_steps(
         if not isinstance(sid, str):
             if sid is not None:
                 c.add(f"{spath}.id", f"step id must be text, got {_show(sid)}", fix="quote the id")
-            sid = _fresh(f"{prefix}step_{i + 1}", used)
+            sid = fresh_id(f"{prefix}step_{i + 1}", used)
         out.append(_step(item, sid, spath, c, depth))
     return out
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    # Stable: depends only on the position and the ids written in the same list.
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base}_{n}", n + 1
-    used.add(name)
-    return name
 
 
 def _step(raw: dict[str, Any], sid: str, path: str, c: Collector, depth: int) -> dict[str, Any]:
@@ -319,6 +311,9 @@ def _from_normalised(raw: dict[str, Any], path: str, c: Collector) -> dict[str, 
 
 
 def _loop(raw: Any, sid: str, path: str, c: Collector, depth: int) -> dict[str, Any] | None:
+    if isinstance(raw, bool):
+        loop_flag(raw, path, c)
+        return None
     if not isinstance(raw, dict):
         c.add(path, f"loop must be a mapping, got {_show(raw)}",
               fix="write loop: {for_each: ${fetch.output.items}, var: item}")

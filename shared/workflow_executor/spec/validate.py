@@ -5,7 +5,7 @@ fan-in, limits. Every finding carries the path where the author must look and a 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,15 +20,15 @@ from .model import (
     IfCondition,
     Step,
     SwitchCondition,
-    Tool,
     Workflow,
     WorkflowDocument,
 )
+from .placeholders import placeholder_warnings
 from .refcheck import RefScope, check_expr, check_ref, check_value
 from .refs import UnresolvedReference, parse_ref
+from .tool_checks import ToolChecker, ToolDiscovery, local_tool, undeclared_tool
 
 FunctionChecker = Callable[[str], str | None]
-ToolChecker = Callable[[Tool], str | None]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def check(
     max_steps: int = MAX_STEPS,
     tool_checker: ToolChecker | None = None,
     schedule_min_interval_s: float = 60.0,
+    tool_discovery: ToolDiscovery | None = None,
 ) -> Report:
     """Check ``doc`` and return every error and warning (never raises for a bad document).
 
@@ -60,10 +61,13 @@ def check(
     ``known_workflow(name)`` accepts ``invoke_workflow`` targets outside this document;
     ``allowed_env`` lists the names ``${env.X}`` may read; ``tool_checker(tool)`` says why a
     tool cannot run here (an error where an agent or step uses it, else a warning);
+    ``tool_discovery(name)`` gives the built-in an undeclared tool name stands for (LangSwarm's
+    auto-discovery): an agent's unknown name is a warning (it is left out at run time), a
+    ``tool:`` step's an error.
     ``schedule_min_interval_s``: the operator's minimum time between two firings of a schedule.
     """
     c = _Checker(doc, source, function_checker, known_workflow, allowed_env, max_steps)
-    c.tool_checker = tool_checker
+    c.tool_checker, c.tool_discovery = tool_checker, tool_discovery
     c.schedule_min_interval_s = schedule_min_interval_s
     for wf in doc.workflows.values():
         c.workflow(wf)
@@ -90,6 +94,7 @@ class _Checker:
         self.warnings: list[Issue] = []
         self.tool_checker: ToolChecker | None = None
         self.schedule_min_interval_s = 60.0
+        self.tool_discovery: ToolDiscovery | None = None
 
     def error(self, path: str, message: str, fix: str) -> None:
         self.errors.append(Issue(path=path, message=message, file=self.source, fix=fix))
@@ -114,6 +119,10 @@ class _Checker:
                     self.error(f"tools.{tid}.type", msg, "fix the tool, or stop using it in agents and steps")
                 elif msg:
                     self.warn(f"tools.{tid}.type", msg + " (no agent or step uses it)", "fix or remove the tool")
+        for aid, agent in self.doc.agents.items():
+            for i, tid in enumerate(agent.tools):
+                if tid not in self.doc.tools:
+                    self.undeclared(tid, f"agents.{aid}.tools[{i}]", agent=True)
         for i, trig in enumerate(self.doc.triggers):
             if trig.workflow is not None and not self._workflow_exists(trig.workflow):
                 self.error(f"triggers[{i}].workflow", f"unknown workflow '{trig.workflow}'",
@@ -135,6 +144,13 @@ class _Checker:
                 self.error(f"schedules[{i}].cron", f"'{sched.cron}' fires every {gap:g} s, more often than the "
                            f"operator's minimum of {self.schedule_min_interval_s:g} s",
                            "fire less often (the operator sets WFX_SCHEDULE_MIN_INTERVAL_S)")
+
+    def undeclared(self, tid: str, path: str, *, agent: bool) -> None:
+        self._sort(undeclared_tool(self.doc, tid, path, agent, self.tool_discovery, self.tool_checker, self.source))
+
+    def _sort(self, issues: Iterable[Issue]) -> None:
+        for issue in issues:
+            (self.warnings if issue.severity == "warning" else self.errors).append(issue)
 
     def _workflow_exists(self, name: str) -> bool:
         return name in self.doc.workflows or bool(self.known_workflow and self.known_workflow(name))
@@ -230,6 +246,7 @@ class _Checker:
 
     def step(self, wf: Workflow, step: Step, path: str, scope: RefScope, top: frozenset[str]) -> None:
         self.action(wf, step, path)
+        self.warnings.extend(placeholder_warnings(step, path, self.source))
         loop = step.loop
         in_loop = loop is not None or scope.in_loop
         own_vars = scope.loop_vars | ({loop.var} if loop else set())
@@ -270,14 +287,14 @@ class _Checker:
         elif len(kinds) > 1:
             self.error(path, f"step '{step.id}' has {len(kinds)} actions: {', '.join(kinds)}",
                        "keep one action per step; split the others into their own steps")
-        for issue in check_agent_step(step, path, self.doc, self.source):
-            (self.warnings if issue.severity == "warning" else self.errors).append(issue)
+        self._sort(check_agent_step(step, path, self.doc, self.source))
         if step.agent is not None and step.agent not in self.doc.agents:
             self.error(f"{path}.agent", f"unknown agent '{step.agent}'",
                        f"define it under agents: or use one of: {', '.join(self.doc.agents) or '(none)'}")
         if step.tool is not None and step.tool not in self.doc.tools:
-            self.error(f"{path}.tool", f"unknown tool '{step.tool}'",
-                       f"define it under tools: or use one of: {', '.join(self.doc.tools) or '(none)'}")
+            self.undeclared(step.tool, f"{path}.tool", agent=False)
+        if step.function is not None and self.tool_discovery is not None:
+            self._sort(local_tool(self.doc, step, f"{path}.args.mcp_url", self.tool_discovery, self.source))
         if step.function is not None and self.function_checker:
             msg = self.function_checker(step.function)
             if msg:

@@ -131,6 +131,16 @@ class ToolRegistry:
             return f"{exc.message}; {exc.fix}"
         return kind.check(tool, self.env)
 
+    def discover(self, name: str) -> Tool | None:
+        """The tool an agent's undeclared ``tools:`` name stands for (LangSwarm's auto-discovery):
+        the type of that name or alias with the operator's defaults, else None."""
+        kind = self._lookup(name) if isinstance(name, str) else None
+        return None if kind is None else Tool(id=name, type=kind.name)
+
+    def resolve(self, tool_id: str, doc: WorkflowDocument) -> Tool | None:
+        """The document's declaration of ``tool_id``, else the built-in of that name, else None."""
+        return doc.tools.get(tool_id) or self.discover(tool_id)
+
     def instance(self, tool: Tool) -> ToolInstance:
         """The built tool for this configuration (cached: a remote tool lists its tools once).
         Errors: the kind's own (InvalidArgument, McpUrlNotAllowed, FunctionNotAllowed ...)."""
@@ -153,14 +163,15 @@ class ToolRegistry:
 
     def toolbox(self, tool_ids: Sequence[str], document: Any, deadline_s: float | None = None) -> RegistryToolBox:
         """The box for an agent with ``tools: tool_ids``: every operation of every tool, named
-        ``<tool>__<operation>`` (a tool with one operation: its id), OpenAI-safe and unique."""
+        ``<tool>__<operation>`` (a tool with one operation: its id), OpenAI-safe and unique.
+        A name the document does not declare is the built-in of that name; one that is no
+        built-in is left out (as LangSwarm does; ``wfx validate`` warns about it)."""
         doc: WorkflowDocument = document
         box = RegistryToolBox(self.env.settings.max_result_bytes)
         for tid in tool_ids:
-            tool = doc.tools.get(tid)
+            tool = self.resolve(tid, doc)
             if tool is None:
-                raise NotFound(f"tool '{tid}' is not declared in this workflow's tools",
-                               fix=f"declare it under tools: or use one of: {', '.join(doc.tools) or '(none)'}")
+                continue
             inst = self.instance(tool)
             specs = list(inst.specs(deadline_s))
             for spec in specs:
@@ -174,7 +185,7 @@ class ToolRegistry:
         ``arguments``, or ``method: call_tool``); a tool with one operation takes them as its
         arguments. Errors: NotFound, InvalidArgument, LimitExceeded, the tool's own errors."""
         doc: WorkflowDocument = document
-        tool = doc.tools.get(tool_id)
+        tool = self.resolve(tool_id, doc)
         if tool is None:
             raise NotFound(f"tool '{tool_id}' is not declared in this workflow's tools",
                            fix=f"declare it under tools: or use one of: {', '.join(doc.tools) or '(none)'}")

@@ -73,7 +73,8 @@ def _check(run: Run, source: str | dict[str, Any]) -> tuple[WorkflowDocument, Re
     doc = load_text(source, source="<agent>") if isinstance(source, str) else load_object(source, source="<agent>")
     report = validate(doc, function_checker=eng.functions.check,
                       known_workflow=lambda n: eng.registry.get(n) is not None,
-                      allowed_env=eng.config.allowed_env, tool_checker=getattr(eng.tools, "check", None))
+                      allowed_env=eng.config.allowed_env, tool_checker=getattr(eng.tools, "check", None),
+                      tool_discovery=getattr(eng.tools, "discover", None))
     return doc, report
 
 
