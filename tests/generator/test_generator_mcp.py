@@ -109,7 +109,7 @@ def test_execute_generated_workflow_says_how_it_was_generated_and_runs_through_t
 
 def test_a_complex_template_workflow_runs_through_the_agents_over_mcp(url: str, fresh: LLMServer) -> None:
     fresh.responder = lambda body: ("not json" if body.get("response_format") else
-                                    "APPROVED" if "APPROVED" in body["messages"][0]["content"] else "work")
+                                    "APPROVED" if "APPROVED" in body["messages"][-1]["content"] else "work")
     try:
         is_error, out = tool(url, "execute_generated_workflow", complexity="complex",
                              workflow_description="Audit the Terraform files for security and cost; write a report",

@@ -44,7 +44,7 @@ def check_coverage(doc: WorkflowDocument, plan: Plan) -> list[Issue]:
                 if tid not in have:
                     err(f"tasks.{t.id}", f"task '{t.id}' has no {tid} tool",
                         f"give the agent of its step tools: [{tid}]")
-        if st.kind == PARALLEL and not st.extra and len(st.tasks) >= 2:
+        if st.kind == PARALLEL and len(st.tasks) >= 2 and not all(t.extra for t in st.tasks):
             distinct = {s.id for found in covering for s in found}
             looped = any(s.loop is not None and isinstance(s.loop.for_each, list | tuple) and
                          len(s.loop.for_each) >= len(st.tasks) for found in covering for s in found)
@@ -82,14 +82,15 @@ def _covers(step: Step, task: Task) -> bool:
         return True
     if task.workflow is not None and step.invoke_workflow == task.workflow:
         return True
-    key = _key(task)
-    if not key:
-        return False
     text = " ".join(_WORD.findall(f"{step.id} {step.agent or ''} {step.description or ''}".lower()))
-    return all(k in text for k in key)
+    return any(k in text for k in _key(task))
 
 
 def _key(task: Task) -> list[str]:
-    """The words a step that does ``task`` is named by: its focus, else its agent's words."""
-    words = _WORD.findall((task.focus or "").lower())[:2] if task.focus else task.agent.split("_")[:2]
-    return [w for w in words if len(w) > 2 and not w.isdigit()]
+    """The words a step that does ``task`` is named by: its part (a branch's item), else its
+    agent's and its own words ("security", "order", "fetch")."""
+    if task.focus:
+        words = _WORD.findall(task.focus.lower())[:2]
+    else:
+        words = [*task.agent.split("_")[:2], *task.id.split("_")[:2]]
+    return [w[:5] for w in words if len(w) > 3 and not w.isdigit()]

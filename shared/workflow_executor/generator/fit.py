@@ -91,8 +91,9 @@ def _unfocused(stage: Stage) -> str:
 
 
 def _strip_focus(task: Task) -> str:
-    noun = task.agent.rsplit("_", 1)[-1] if "_" in task.agent else task.agent
-    return noun if not noun.isdigit() else task.agent.split("_")[-2]
+    """The agent's noun ("security_reviewer" -> reviewer, "plan_assessor_2" -> assessor)."""
+    words = [w for w in task.agent.split("_") if not w.isdigit()]
+    return words[-1] if words else task.role.agent
 
 
 def _shrink(plan: Plan, high: int, known: Callable[[str], bool]) -> None:
@@ -123,10 +124,9 @@ def _shrink(plan: Plan, high: int, known: Callable[[str], bool]) -> None:
 
 
 def _grow(plan: Plan, complexity: str, low: int, known: Callable[[str], bool]) -> None:
-    steps = [_review_round, _perspectives, _reader, _final_writer, _combiner]
-    if complexity != "complex":
-        steps.remove(_review_round)
-    for step in steps:
+    if complexity == "complex":  # the seed's advanced orchestration: complex work ends in a review round
+        _review_round(plan)
+    for step in (_perspectives, _reader, _final_writer, _combiner):
         if len(agents_of(plan, known)) >= low:
             return
         step(plan)
@@ -166,9 +166,9 @@ def _perspectives(plan: Plan) -> None:
     branches: list[Task] = []
     for key, focus in pair:
         t = _add(plan, task.text, task.role.name, also=tuple(branches))
-        noun = t.agent.rsplit("_", 1)[-1]
+        noun = _strip_focus(t)
         branches.append(replace(t, agent=f"{key}_{noun}", focus=focus, needs=task.needs,
-                                prompt=f"{t.prompt} Your part: {focus}.", extra=False))
+                                prompt=f"{t.prompt} Your part: {focus}."))
     plan.stages[i] = Stage(PARALLEL, branches, items=tuple(f for _, f in pair), extra=plan.stages[i].extra)
 
 
@@ -208,7 +208,7 @@ def _widen(plan: Plan) -> bool:
                 st.items[0] == PERSPECTIVES.get(st.tasks[0].role.name, _DEFAULT)[0][1]:
             focus = "what the other views may miss: assumptions, gaps and alternatives"
             t = _add(plan, st.tasks[0].text, st.tasks[0].role.name)
-            st.tasks.append(replace(t, agent=f"gap_{t.agent.rsplit('_', 1)[-1]}", focus=focus,
+            st.tasks.append(replace(t, agent=f"gap_{_strip_focus(t)}", focus=focus,
                                     prompt=f"{t.prompt} Your part: {focus}."))
             st.items = (*st.items, focus)
             return True
