@@ -31,7 +31,7 @@ def check_coverage(doc: WorkflowDocument, plan: Plan) -> list[Issue]:
             continue
         covering: list[list[Step]] = []
         for t in st.tasks + ([st.otherwise] if st.otherwise is not None else []):
-            found = [s for s in steps if _covers(s, t)]
+            found = [s for s in steps if _covers(s, t) or _iterates(s, t)]
             covering.append(found)
             if t.extra:
                 continue
@@ -75,6 +75,13 @@ def _count(err: object, plan: Plan, kind: str, have: int, what: str, fix: str) -
         first = wanted[min(have, len(wanted) - 1)]
         label = first.condition or first.until or first.tasks[0].text
         err(f"tasks.{first.tasks[0].id}", f"'{label[:80]}' has no {what}", fix)  # type: ignore[operator]
+
+
+def _iterates(step: Step, task: Task) -> bool:
+    """``step`` is a for_each loop with ``task``'s part among its items."""
+    items = step.loop.for_each if step.loop is not None else None
+    return bool(task.focus) and isinstance(items, list | tuple) and any(
+        str(task.focus).lower() in str(i).lower() for i in items)
 
 
 def _covers(step: Step, task: Task) -> bool:

@@ -155,8 +155,8 @@ def _perspectives(plan: Plan) -> None:
         return
     singles = [i for i, st in enumerate(plan.stages) if st.kind == TASK and st.tasks[0].workflow is None]
     work = [i for i in singles if plan.stages[i].tasks[0].role.name not in DELIVERABLE]
-    if singles:
-        i = (work or singles)[0]
+    if singles:  # the first task usually reads the input: split the work after it
+        i = ([w for w in work if w > 0] or work or singles)[0]
         task = plan.stages[i].tasks[0]
     else:  # no single task to split: look at the material from two angles before the last stage
         i = max(len(plan.stages) - 1, 0)

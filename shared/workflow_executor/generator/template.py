@@ -199,7 +199,7 @@ def _condition(d: _Doc, st: Stage) -> None:
 def _parallel(d: _Doc, st: Stage) -> None:
     if st.each:
         task = st.tasks[0]
-        base = replace(task, focus=None)
+        base = replace(task, focus=None, tools=tuple(dict.fromkeys(tid for t in st.tasks for tid in t.tools)))
         step = d.agent_step(base, "\n\nYour part this round: ${loop.item}")
         step["loop"] = {"for_each": list(st.items or [t.focus for t in st.tasks]), "var": "item",
                         "max": max(len(st.items), len(st.tasks))}

@@ -50,8 +50,7 @@ APPROVAL = re.compile(r"\b(?:approv\w*|accept\w*|sign(?:s|ed)? off|satisf\w*|goo
 EACH = re.compile(r"\b(?:each|every one|all of them|them all)\b", re.I)
 # "into 3 languages", "the two files": how many of what, when the items are not named
 NUMBER = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
-COUNT = re.compile(r"\b(?P<n>two|three|four|five|six|[2-6])\s+(?:different\s+|separate\s+)?(?P<what>[a-z]+s)\b",
-                   re.I)
+COUNT = re.compile(r"\b(?P<n>two|three|four|five|six|[2-6])\s+(?:[a-z]+\s+)?(?P<what>[a-z]+s)\b", re.I)
 
 # What an agent that does a verb is called (the verb is a task's first word).
 AGENT_NOUN: dict[str, str] = {
