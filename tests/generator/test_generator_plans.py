@@ -174,7 +174,7 @@ def test_a_model_mistake_is_repaired(wfx: Executor, llm: LLMServer, model: Any, 
     if mistake == "dropped_branch":
         bad["steps"] = [dict(bad["steps"][0], next=["review_fraud"]), dict(bad["steps"][1], next=["user"],
                                                                             fan_key=None)]
-        bad["agents"] = bad["agents"][:2] + [{"id": "extra", "system_prompt": "x", "tools": []}]
+        bad["agents"] = [*bad["agents"][:2], {"id": "extra", "system_prompt": "x", "tools": []}]
         bad["steps"].append({**bad["steps"][1], "id": "other", "agent": "extra", "task": "Other",
                              "next": [], "input": "${user_input}"})
     elif mistake == "dropped_tool":

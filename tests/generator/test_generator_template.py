@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from gen_data import DESCRIPTIONS
-from workflow_executor.api import Executor
-from workflow_executor.errors import InvalidArgument
 from workflow_executor.agents.tools.base import ToolEnv
 from workflow_executor.agents.tools.registry import ToolRegistry
+from workflow_executor.api import Executor
+from workflow_executor.errors import InvalidArgument
 from workflow_executor.generator import template
-from workflow_executor.settings_tools import ToolSettings
 from workflow_executor.generator.shape import AGENT_BOUNDS, agents_used, all_steps, check_shape
 from workflow_executor.settings import Settings
+from workflow_executor.settings_tools import ToolSettings
 from workflow_executor.spec.refs import find_refs
 
 COMPLEXITIES = ("simple", "medium", "complex")
