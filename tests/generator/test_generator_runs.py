@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gen_data import DESCRIPTIONS
+from gen_data import DESCRIPTIONS, flat_steps
 from llm_server import LLMServer
 from workflow_executor.api import Executor
 from workflow_executor.generator import template
@@ -53,19 +53,11 @@ def test_every_generated_workflow_runs_to_completion_against_the_llm_server(
         ex = wfx.run(name, {"user_input": f"material for: {description[:40]}"}, workflow=doc)
         assert ex.status == ExecutionStatus.COMPLETED, (description, ex.error)
         ran = [r for r in ex.steps.values() if r.status == StepStatus.COMPLETED]
-        agent_ids = {s["id"] for s in _flat(doc["workflows"][name]["steps"]) if s.get("agent")}
+        agent_ids = {s["id"] for s in flat_steps(doc["workflows"][name]["steps"]) if s.get("agent")}
         asked = {m["content"] for r in llm.requests for m in r["messages"] if m["role"] == "system"}
-        used = {s["agent"] for s in _flat(doc["workflows"][name]["steps"]) if s.get("agent")}
+        used = {s["agent"] for s in flat_steps(doc["workflows"][name]["steps"]) if s.get("agent")}
         assert asked <= {doc["agents"][a]["system_prompt"] for a in used}  # only the document's agents answered
         assert len(llm.requests) >= sum(1 for r in ran if r.step_id in agent_ids) >= 1, description
-
-
-def _flat(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for s in steps:
-        out.append(s)
-        out.extend(_flat(s.get("loop", {}).get("body", [])))
-    return out
 
 
 def test_a_review_that_approves_ends_the_loop_early(wfx: Executor, llm: LLMServer) -> None:

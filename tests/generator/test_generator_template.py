@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gen_data import DESCRIPTIONS
+from gen_data import DESCRIPTIONS, flat_steps
 from workflow_executor.agents.tools.base import ToolEnv
 from workflow_executor.agents.tools.registry import ToolRegistry
 from workflow_executor.api import Executor
@@ -74,18 +74,10 @@ def test_a_description_is_data_and_never_becomes_a_reference(wfx: Executor, comp
     wfx.check(doc, name=name)
     text = json.dumps(doc)
     assert "${env" not in text and "${input.secret}" not in text and "${ user_input }" not in text
-    step_ids = {s["id"] for s in _flat(doc["workflows"][name]["steps"])}
+    step_ids = {s["id"] for s in flat_steps(doc["workflows"][name]["steps"])}
     for ref in _refs(doc):
         root = ref.split(".")[0]
         assert root in {"user_input", "branches", "loop", "previous_output"} | step_ids, ref
-
-
-def _flat(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for s in steps:
-        out.append(s)
-        out.extend(_flat(s.get("loop", {}).get("body", [])))
-    return out
 
 
 def test_roles_come_from_the_description() -> None:
