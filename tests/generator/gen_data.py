@@ -43,6 +43,15 @@ DESCRIPTIONS = [
 ]
 
 
+def flat_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step of a document's step list, loop bodies included."""
+    out: list[dict[str, Any]] = []
+    for s in steps:
+        out.append(s)
+        out.extend(flat_steps(s.get("loop", {}).get("body", [])))
+    return out
+
+
 GOOD_MEDIUM: dict[str, Any] = {
     "agents": [
         {"id": "reader", "system_prompt": "You read the input and list the facts.", "tools": []},

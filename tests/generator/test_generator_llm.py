@@ -78,7 +78,7 @@ def test_the_plan_schema_is_openai_strict() -> None:
 
 def test_a_valid_answer_is_used_as_is(fresh: LLMServer, wfx: Executor) -> None:
     fresh.script({"json": GOOD_MEDIUM})
-    gen = _generate(fresh, wfx, description="Assess the plan; ignore ${env.X}")
+    gen = _generate(fresh, wfx, description="Assess the plan, ignore ${env.X}")
     assert (gen.generator, gen.llm_calls, len(fresh.requests)) == ("llm", 1, 1)
     loaded, _ = wfx.check(gen.document, name="gen_llm")
     assert agents_used(loaded.workflow()) == ["reader", "risk", "upside", "editor"]
@@ -88,7 +88,7 @@ def test_a_valid_answer_is_used_as_is(fresh: LLMServer, wfx: Executor) -> None:
     assert fmt["json_schema"]["schema"] == plan_schema()
     assert body["model"] == "test-model"
     user = body["messages"][-1]["content"]
-    assert json.dumps("Assess the plan; ignore ${env.X}") in user  # the description travels as data
+    assert json.dumps("Assess the plan, ignore ${env.X}") in user  # the description travels as data
 
 
 def test_a_broken_answer_is_repaired_with_the_validators_errors(fresh: LLMServer, wfx: Executor) -> None:
@@ -110,7 +110,7 @@ def test_an_answer_outside_the_complexity_bounds_is_repaired(fresh: LLMServer, w
     gen = _generate(fresh, wfx)
     assert (gen.generator, len(fresh.requests)) == ("llm", 2)
     feedback = fresh.requests[1]["messages"][-1]["content"]
-    assert "medium needs 3 to 4" in feedback and "fan-in" in feedback
+    assert "medium needs 3 to 4" in feedback
 
 
 def test_an_unrepairable_answer_falls_back_to_the_template(fresh: LLMServer, wfx: Executor) -> None:

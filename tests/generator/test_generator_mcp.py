@@ -15,6 +15,7 @@ import pytest
 import requests
 from gen_data import GOOD_MEDIUM
 from llm_server import LLMServer
+from support import eventually
 from wfx_procs import serving
 from workflow_executor.generator.llm import MAX_REPAIRS
 
@@ -109,7 +110,7 @@ def test_execute_generated_workflow_says_how_it_was_generated_and_runs_through_t
 
 def test_a_complex_template_workflow_runs_through_the_agents_over_mcp(url: str, fresh: LLMServer) -> None:
     fresh.responder = lambda body: ("not json" if body.get("response_format") else
-                                    "APPROVED" if "APPROVED" in body["messages"][0]["content"] else "work")
+                                    "APPROVED" if "APPROVED" in body["messages"][-1]["content"] else "work")
     try:
         is_error, out = tool(url, "execute_generated_workflow", complexity="complex",
                              workflow_description="Audit the Terraform files for security and cost; write a report",
@@ -122,3 +123,59 @@ def test_a_complex_template_workflow_runs_through_the_agents_over_mcp(url: str, 
     assert out["result"] == {"draft": "work", "review": "APPROVED"}
     top = [s for s in out["workflow_config"]["workflows"][out["workflow_name"]]["steps"] if s.get("agent")]
     assert len(fresh.requests) == 1 + MAX_REPAIRS + len(top) + 2  # + one draft/review round
+
+
+# -- the seed's three examples through execute_generated_workflow, with the agents and tools it lists -----
+
+@pytest.fixture(scope="module")
+def seed_url(llm: LLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home: Path = tmp_path_factory.mktemp("genseed")
+    (home / "docs").mkdir()
+    (home / "docs" / "report.txt").write_text("Q3 report: revenue 1.2M\n")
+    with serving(home, OPENAI_BASE_URL=llm.base_url, WFX_MODEL="test-model", WFX_STORE="memory",
+                 WFX_FS_ROOTS=f"docs={home / 'docs'}") as u:
+        yield u
+
+
+@pytest.fixture
+def no_design(fresh: LLMServer) -> Iterator[LLMServer]:
+    """The model cannot design workflows (the template builds them) but its agents answer."""
+    fresh.responder = lambda body: "not json" if body.get("response_format") else "done"
+    yield fresh
+    fresh.responder = None
+
+
+def _tools_of(config: dict[str, Any]) -> dict[str, set[str]]:
+    return {aid: {config["tools"][t]["type"] for t in a.get("tools") or ()} for aid, a in config["agents"].items()}
+
+
+def test_seed_example_1_the_document_pipeline_completes(seed_url: str, no_design: LLMServer) -> None:
+    is_error, out = tool(seed_url, "execute_generated_workflow", complexity="medium",
+                         workflow_description="Create a workflow that processes documents, extracts key "
+                                              "information, and creates summaries",
+                         input_data={"file_path": "docs/report.txt"})
+    assert not is_error and out["status"] == "completed", out
+    tools = _tools_of(out["workflow_config"])
+    assert "filesystem" in tools["document_processor"]
+    assert any("extractor" in a for a in tools) and any("summar" in a for a in tools)
+
+
+def test_seed_example_2_the_code_analysis_completes(seed_url: str, no_design: LLMServer) -> None:
+    is_error, out = tool(seed_url, "execute_generated_workflow", complexity="complex",
+                         workflow_description="Analyze codebase for security vulnerabilities and performance issues",
+                         input_data={"repository": "docs"})
+    assert not is_error and out["status"] == "completed", out
+    tools = _tools_of(out["workflow_config"])
+    assert {"security_analyzer", "performance_analyzer", "code_reviewer", "report_generator"} <= set(tools)
+    assert "codebase_indexer" in tools["security_analyzer"] and "codebase_indexer" in tools["performance_analyzer"]
+
+
+def test_seed_example_3_an_async_run_is_monitored_to_completion(seed_url: str, no_design: LLMServer) -> None:
+    is_error, out = tool(seed_url, "execute_generated_workflow", execution_mode="async",
+                         workflow_description="Process sales data and create performance dashboard",
+                         input_data={"data_source": "docs/report.txt"})
+    assert not is_error and out["execution_id"], out
+    done = eventually(lambda: (lambda s: s if s["status"] == "completed" else None)(
+        tool(seed_url, "check_execution_status", execution_id=out["execution_id"])[1]), timeout=60,
+        what="the async run to complete")
+    assert done["progress"] and done["result"]

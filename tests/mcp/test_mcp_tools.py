@@ -30,7 +30,7 @@ def test_a_generated_workflow_is_an_agent_workflow_stored_by_name(server: Server
     assert out["version"] >= 1 and out["errors"] == []
     doc = out["workflow_config"]
     steps = doc["workflows"][name]["steps"]
-    assert len(steps) == 2
+    assert len(steps) == 3 and len({s["agent"] for s in steps}) == 2  # a task each, a simple one's two agents
     assert all(doc["agents"][s["agent"]]["system_prompt"] for s in steps)
     assert sc(server.tool("get_workflow", workflow_name=name))["workflow_name"] == name
     # this server has no model: the run says what to configure instead of echoing the task

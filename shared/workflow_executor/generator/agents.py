@@ -11,40 +11,11 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from .roles import Role
-from .tasks import safe_text, slug
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 # An agent may pick a provider by name only: a document never names an endpoint or a key.
 FORBIDDEN_AGENT_KEYS = frozenset({"base_url", "api_base", "api_key", "api_key_env", "openai_api_key",
                                   "organization", "default_headers"})
-
-
-# The operator's built-in tools a generated workflow may declare, and how: files read-only.
-BUILTIN_TOOLS: dict[str, dict[str, Any]] = {
-    "filesystem": {"type": "filesystem", "read_only": True,
-                   "description": "read and search files under the server's configured roots"},
-    "http_request": {"type": "http_request", "description": "HTTP requests to the hosts the server allows"},
-}
-
-
-def builtin_tools_for(settings: Any) -> tuple[str, ...]:
-    """The built-in tools this server's settings make usable (``Settings.tools``)."""
-    tools = getattr(settings, "tools", None)
-    out: list[str] = []
-    if tools is not None and (tools.fs_roots or tools.s3_allow):
-        out.append("filesystem")
-    if tools is not None and tools.http_allow:
-        out.append("http_request")
-    return tuple(out)
-
-
-def declare_builtins(used: set[str], tools: dict[str, Any]) -> dict[str, Any]:
-    """``tools`` plus a definition of each used built-in tool it does not define itself."""
-    out = dict(tools)
-    for name in sorted(used):
-        if name in BUILTIN_TOOLS and name not in out:
-            out[name] = dict(BUILTIN_TOOLS[name])
-    return out
 
 
 @dataclass(frozen=True)
@@ -55,6 +26,7 @@ class Slot:
     role: Role
     prompt: str
     focus: str | None = None
+    tools: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,23 +39,7 @@ class Assignment:
     notes: list[str] = field(default_factory=list)
 
 
-def role_slot(role: Role) -> Slot:
-    """The one agent of ``role`` (shared by every step of that role)."""
-    return Slot(role.agent, role, role.prompt)
-
-
-def branch_slot(role: Role, focus: str, taken: set[str]) -> Slot:
-    """An agent of ``role`` for one parallel branch, with its own id and focus."""
-    focus = safe_text(focus)[:200]
-    base = f"{role.agent}_{slug(focus) or 'branch'}"[:48]
-    sid, n = base, 2
-    while sid in taken:
-        sid, n = f"{base}_{n}", n + 1
-    return Slot(sid, role, f"{role.prompt} Your focus in this workflow: {focus}.", focus)
-
-
-def assign(slots: list[Slot], agents_config: dict[str, Any] | None, tools_config: dict[str, Any] | None,
-           builtin_tools: tuple[str, ...] = ()) -> Assignment:
+def assign(slots: list[Slot], agents_config: dict[str, Any] | None, tools_config: dict[str, Any] | None) -> Assignment:
     """Fill ``slots`` with configured agents where they fit, generated agents elsewhere.
     Errors: InvalidArgument (field agents_config / tools_config) for a malformed config or one
     that names an endpoint or key."""
@@ -91,7 +47,7 @@ def assign(slots: list[Slot], agents_config: dict[str, Any] | None, tools_config
     tools = _tools_config(tools_config)
     out = Assignment(agents={}, tools=tools)
     chosen = _match(slots, configured)
-    given_tools = _tools_for(slots, tools, builtin_tools)
+    given_tools = _tools_for(slots, tools)
     for slot in slots:
         generated: dict[str, Any] = {"agent_type": "openai", "system_prompt": slot.prompt}
         if given_tools.get(slot.id):
@@ -103,8 +59,6 @@ def assign(slots: list[Slot], agents_config: dict[str, Any] | None, tools_config
         out.agents[cid] = {**generated, **configured[cid]}
         if cid != slot.id:
             out.renames[slot.id] = cid
-    used = {t for cfg in out.agents.values() for t in cfg.get("tools") or () if isinstance(t, str)}
-    out.tools = declare_builtins(used, out.tools)
     for cid in configured:
         if cid not in out.agents:
             out.notes.append(f"agents_config: agent '{cid}' is not used: this complexity needs "
@@ -174,20 +128,16 @@ def _fit(role: Role, agent_id: str, cfg: dict[str, Any]) -> int:
     return score + sum(1 for stem in role.words if stem in text)
 
 
-def _tools_for(slots: list[Slot], tools: dict[str, Any], builtin_tools: tuple[str, ...]) -> dict[str, list[str]]:
-    """slot id -> tool ids: each configured tool goes to the slots whose role uses its kind
-    (the first slot when none does); an operator's built-in tool to the slots whose role
-    lists it."""
-    out: dict[str, list[str]] = {s.id: [] for s in slots}
+def _tools_for(slots: list[Slot], tools: dict[str, Any]) -> dict[str, list[str]]:
+    """slot id -> tool ids: the slot's own (planned) tools, then each configured tool that no
+    slot got goes to the slots whose role uses its kind (the first slot when none does)."""
+    out: dict[str, list[str]] = {s.id: list(s.tools) for s in slots}
+    planned = {t for s in slots for t in s.tools}
     for tid, cfg in tools.items():
+        if tid in planned:
+            continue
         kind = f"{tid} {cfg.get('type') or ''}".lower()
         fits = [s for s in slots if any(k in kind or k.split("_")[0] in kind for k in s.role.tools)]
         for s in fits or slots[:1]:
             out[s.id].append(tid)
-    for name in builtin_tools:
-        if name in tools:
-            continue
-        for s in slots:
-            if name in s.role.tools and name not in out[s.id]:
-                out[s.id].append(name)
     return out

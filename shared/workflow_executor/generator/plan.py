@@ -1,7 +1,7 @@
 """The compact workflow form an LLM answers in (structured output), its OpenAI-strict JSON
-Schema, and its conversion into a workflow document. A plan is untrusted: it is size-limited,
-may only name agents, tools and steps (never endpoints, keys, functions or ``${env.*}``), and
-the document it becomes is validated like any other.
+Schema, and its conversion into a workflow document (the description's plan is ``planner``).
+A plan is untrusted: it is size-limited, may only name agents, tools and steps (never
+endpoints, keys, functions or ``${env.*}``), and the document it becomes is validated like any other.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Issue
-from .agents import FORBIDDEN_AGENT_KEYS, declare_builtins
+from .agents import FORBIDDEN_AGENT_KEYS
 from .tasks import safe_text
+from .tooling import Catalogue
 
 MAX_ANSWER_BYTES = 64_000
 MAX_AGENTS = 8
@@ -34,7 +35,8 @@ class _Strict(BaseModel):
 class PlanAgent(_Strict):
     id: str = Field(description="Agent id: letters, digits and '_'")
     system_prompt: str = Field(description="What this agent does and how it answers")
-    tools: list[str] = Field(description="Ids of tools it may call, only from the available tools; often []")
+    tools: list[str] = Field(default_factory=list, description="Ids of tools it may call, only from the available "
+                                                               "tools; often []")
 
 
 class PlanBodyStep(_Strict):
@@ -52,18 +54,31 @@ class PlanLoop(_Strict):
     body: list[PlanBodyStep] = Field(description="Steps run in order each round, e.g. a draft step then a review step")
 
 
+class PlanRoute(_Strict):
+    condition: str = Field(description="When to take `then`, e.g. \"contains(upper(str(${check.output})), "
+                                       "'URGENT: YES')\"")
+    then: list[str] = Field(description="Step ids to run when the condition holds")
+    otherwise: list[str] = Field(description="Step ids to run otherwise ([\"user\"] to finish)")
+
+
 class PlanStep(_Strict):
     id: str = Field(description="Step id, unique in the workflow")
-    agent: str | None = Field(description="Id of one of the agents; null for a review_loop step")
+    agent: str | None = Field(description="Id of one of the agents; null for a review_loop or workflow step")
     task: str = Field(description="One sentence: what this step does")
     input: str = Field(description="The prompt; may use ${user_input}, ${<earlier step id>.output} and, in a "
                                    "fan-in step, ${branches.<branch step id>}; \"\" for a review_loop step")
-    next: list[str] = Field(description="Step ids this step hands over to (several = run in parallel), or "
-                                        "[\"user\"] for the final result")
-    fan_key: str | None = Field(description="Shared by parallel branch steps and their fan-in step; else null")
-    is_fan_in: bool = Field(description="true for the step that waits for every branch of its fan_key")
-    review_loop: PlanLoop | None = Field(description="A draft/review loop that repeats until `until` holds; "
-                                                     "else null")
+    next: list[str] = Field(default_factory=list, description="Step ids this step hands over to (several = run "
+                                                              "in parallel), or [\"user\"] for the final result")
+    fan_key: str | None = Field(None, description="Shared by parallel branch steps and their fan-in step; else null")
+    is_fan_in: bool = Field(False, description="true for the step that waits for every branch of its fan_key")
+    review_loop: PlanLoop | None = Field(None, description="A draft/review loop that repeats until `until` "
+                                                           "holds; else null")
+    route: PlanRoute | None = Field(None, description="A condition that picks where to go after this step "
+                                                      "(instead of next); else null")
+    for_each: list[str] | None = Field(None, description="Run this step once per item (its input reads "
+                                                         "${loop.item}); else null")
+    workflow: str | None = Field(None, description="Name of another workflow this step runs (agent null); "
+                                                   "else null")
 
 
 class Plan(_Strict):
@@ -98,7 +113,7 @@ def parse(answer: str | None) -> tuple[Plan | None, list[Issue]]:
         return None, [_issue("", f"the answer is longer than {MAX_ANSWER_BYTES} bytes",
                              "make the workflow smaller: fewer steps and shorter prompts")]
     try:
-        data = json.loads(answer)
+        data = json.loads(_json_part(answer))
     except ValueError as exc:
         return None, [_issue("", f"the answer is not JSON: {str(exc)[:120]}", "answer with one JSON object")]
     try:
@@ -108,11 +123,21 @@ def parse(answer: str | None) -> tuple[Plan | None, list[Issue]]:
                       for e in exc.errors()[:20]]
 
 
+def _json_part(answer: str) -> str:
+    """The JSON object in an answer that wraps it in prose or a code fence (as models do)."""
+    text = answer.strip()
+    if text.startswith("{"):
+        return text
+    start, end = text.find("{"), text.rfind("}")
+    return text[start:end + 1] if 0 <= start < end else text
+
+
 def to_document(plan: Plan, name: str, description: str, complexity: str, agents_config: dict[str, Any],
-                tools_config: dict[str, Any], allowed_tools: frozenset[str]) -> tuple[dict[str, Any], list[Issue]]:
+                tools_config: dict[str, Any], catalogue: Catalogue) -> tuple[dict[str, Any], list[Issue]]:
     """The workflow document for ``plan``, and the issues found on the way (limits, unknown
     tools, forbidden references). Configured agents (``agents_config``) keep their settings."""
     issues: list[Issue] = []
+    allowed_tools = frozenset(catalogue.tools)
     if len(plan.agents) > MAX_AGENTS:
         issues.append(_issue("agents", f"{len(plan.agents)} agents, more than {MAX_AGENTS}", "use fewer agents"))
     if len(plan.steps) > MAX_STEPS:
@@ -148,7 +173,7 @@ def to_document(plan: Plan, name: str, description: str, complexity: str, agents
         "settings": {"generator": "llm", "complexity": complexity},
     }
     used = {t for cfg in agents.values() for t in cfg.get("tools") or () if isinstance(t, str)}
-    tools = declare_builtins(used, tools_config)
+    tools = {**catalogue.definitions(used), **tools_config}
     if tools:
         doc["tools"] = tools
     return doc, issues
@@ -181,10 +206,19 @@ def _step(s: PlanStep, i: int, issues: list[Issue]) -> dict[str, Any]:
             body.append({"id": f"{s.id}_round", "function": "builtins.merge",
                          "args": {b["id"]: f"${{{b['id']}.output}}" for b in body}})
         step["loop"] = {"until": until, "max": rounds, "var": "round", "body": body}
+    elif s.workflow:
+        step["invoke_workflow"] = s.workflow
+        step["input"] = _text(s.input, issues, f"{path}.input") or "${user_input}"
     else:
         step["agent"] = s.agent
         step["input"] = _text(s.input, issues, f"{path}.input")
-    if s.next:
+        if s.for_each:
+            step["loop"] = {"for_each": [safe_text(i)[:200] for i in s.for_each[:MAX_ROUNDS * 2]], "var": "item",
+                            "max": min(len(s.for_each), MAX_ROUNDS * 2)}
+    if s.route is not None:
+        step["output"] = {"to": {"condition": {"if": _text(s.route.condition, issues, f"{path}.route.condition"),
+                                               "then": list(s.route.then), "else": list(s.route.otherwise)}}}
+    elif s.next:
         step["output"] = {"to": list(s.next)}
     if s.fan_key is not None:
         step["fan_key"] = s.fan_key

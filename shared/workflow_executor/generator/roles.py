@@ -29,7 +29,7 @@ ROLES: tuple[Role, ...] = (
          "You extract the facts, fields, figures and passages a task needs from the material you are "
          "given. Quote values exactly with their units, keep the source's names, and answer as a "
          "structured list without commentary." + _ANSWER,
-         ("filesystem", "http_request", "mcpremote")),
+         ("filesystem", "codebase_indexer", "http_request", "mcpremote")),
     Role("clean", "data_cleaner",
          ("clean", "normali", "transform", "convert", "format", "dedup", "standardi", "enrich", "tidy",
           "restructur", "merg", "join", "reshap", "fill"),
@@ -48,7 +48,7 @@ ROLES: tuple[Role, ...] = (
           "quality", "risk", "vulnerab", "metric"),
          "You are a careful analyst. Find the patterns, problems, causes and numbers that matter for "
          "the task, rank findings by impact, and back every finding with evidence from the material." + _ANSWER,
-         ("filesystem", "http_request")),
+         ("codebase_indexer", "filesystem")),
     Role("research", "researcher",
          ("research", "search", "look up", "lookup", "explor", "discover", "brows", "survey"),
          "You research a question: gather relevant, current and reliable information, note where each "
@@ -70,7 +70,8 @@ ROLES: tuple[Role, ...] = (
          ("plan", "prioriti", "recommend", "decid", "propos", "suggest", "action item", "action",
           "schedul", "assign", "roadmap", "strateg", "next step", "todo", "to-do", "improv"),
          "You turn findings into a plan: concrete action items, each with an owner role, a priority "
-         "(high/medium/low) and the finding it addresses. Order them by impact and effort."),
+         "(high/medium/low) and the finding it addresses. Order them by impact and effort.",
+         ("tasklist",)),
     Role("translate", "translator",
          ("translat", "locali"),
          "You translate faithfully: keep meaning, tone, names, numbers and formatting; note any term "
@@ -79,7 +80,7 @@ ROLES: tuple[Role, ...] = (
          ("reply", "respond", "answer", "email", "notify", "send", "messag", "communicat", "announc"),
          "You write clear, polite and specific messages to the people concerned: what happened, what "
          "it means for them and what happens next. Keep it short.",
-         ("http_request", "mcpremote")),
+         ("message_queue_publisher",)),
     Role("write", "writer",
          ("writ", "draft", "compos", "generat", "creat", "produc", "report", "describ",
           "explain", "present", "publish", "prepar", "build", "outline", "article", "blog", "story"),

@@ -1,6 +1,7 @@
-"""The shape a generated workflow must have for its complexity (the seed's bounds), checked on a
-loaded document: how many agents its steps use, whether it fans out and joins, and whether a
-review can send work back. Both generators are held to it; the LLM's answer is repaired by it.
+"""The bounds and soundness a generated workflow must have, checked on a loaded document: the
+complexity's number of agents (the seed's: simple 1-2, medium 3-4, complex 5-8), one workflow,
+agent steps plus glue, child workflows and conditions, fan-ins with at least two branches,
+loops that end, and no step left unreachable. The topology itself is the description's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from ..spec.model import USER, Step, Workflow, WorkflowDocument
 
 AGENT_BOUNDS = {"simple": (1, 2), "medium": (3, 4), "complex": (5, 8)}
 # The only functions a generated workflow may call: glue that moves values, never code.
-GLUE_FUNCTIONS = frozenset({"builtins.merge"})
+GLUE_FUNCTIONS = frozenset({"builtins.merge", "builtins.echo"})
 
 
 def all_steps(steps: tuple[Step, ...]) -> Iterator[Step]:
@@ -29,7 +30,8 @@ def agents_used(wf: Workflow) -> list[str]:
 
 
 def check_shape(doc: WorkflowDocument, complexity: str, source: str = "generated") -> list[Issue]:
-    """Issues (errors) where ``doc``'s first workflow leaves the bounds of ``complexity``."""
+    """Issues (errors) where ``doc``'s first workflow leaves the bounds of ``complexity`` or
+    cannot run soundly."""
     wf = doc.workflow()
     path = f"workflows.{wf.id}"
     out: list[Issue] = []
@@ -47,25 +49,39 @@ def check_shape(doc: WorkflowDocument, complexity: str, source: str = "generated
             f"use between {low} and {high} agents, each in at least one step")
     for i, s in enumerate(wf.steps):
         for step in all_steps((s,)):
-            if step.tool is not None or step.invoke_workflow is not None or (
-                    step.function is not None and step.function not in GLUE_FUNCTIONS):
-                err(f"{path}.steps[{i}]", f"step '{step.id}' is not an agent step",
-                    "make every step an agent step (agent + input)")
-    fan_ins = [s for s in wf.steps if s.is_fan_in and s.fan_key]
-    branches = {s.fan_key: sum(1 for b in wf.steps if b.fan_key == s.fan_key and not b.is_fan_in) for s in fan_ins}
-    loops = [s for s in wf.steps if s.loop is not None and s.loop.until and
-             sum(1 for b in s.loop.body if b.agent is not None) >= 2]
-    if complexity == "simple":
-        fans = [s.id for s in wf.steps if s.fan_key or s.loop or (s.output and (
-            s.output.condition or len([t for t in s.output.to if t != USER]) > 1))]
-        if fans:
-            err(f"{path}.steps", f"steps {', '.join(fans)} branch or loop; a simple workflow is one chain",
-                "remove fan_key, loop and output conditions; let each step hand over to the next")
-    if complexity in ("medium", "complex") and not any(n >= 2 for n in branches.values()):
-        err(f"{path}.steps", "no parallel fan-out joined by a fan-in step",
-            "route one step to two or more branch steps that share a fan_key, and add a step with that "
-            "fan_key and is_fan_in: true")
-    if complexity == "complex" and not loops:
-        err(f"{path}.steps", "no review step that can send the work back",
-            "add a step with loop: {until: <the reviewer approves>, max: 3, body: [draft step, review step]}")
+            if step.tool is not None or (step.function is not None and step.function not in GLUE_FUNCTIONS):
+                err(f"{path}.steps[{i}]", f"step '{step.id}' runs a tool or function directly",
+                    "give the tool to an agent (agents[].tools) and make the step an agent step")
+            if step.loop is not None and step.loop.until is None and step.loop.for_each is None:
+                err(f"{path}.steps[{i}]", f"the loop of step '{step.id}' has neither until nor for_each",
+                    "say when it ends (until) or what it goes over (for_each)")
+    for s in wf.steps:
+        if s.is_fan_in and s.fan_key:
+            n = sum(1 for b in wf.steps if b.fan_key == s.fan_key and not b.is_fan_in)
+            if n < 2:
+                err(f"{path}.steps", f"fan-in '{s.id}' joins {n} branch; parallel work has at least two",
+                    "route to two or more branch steps sharing its fan_key, or drop fan_key and is_fan_in")
+    unreachable = _unreachable(wf)
+    if unreachable:
+        err(f"{path}.steps", f"nothing leads to steps {', '.join(unreachable)}",
+            "route to them from an earlier step (next / condition), or remove them")
     return out
+
+
+def _unreachable(wf: Workflow) -> list[str]:
+    routed = any(s.output is not None or s.depends_on for s in wf.steps)
+    if not routed or not wf.steps:
+        return []
+    ids = {s.id: s for s in wf.steps}
+    seen: set[str] = set()
+    todo = [wf.steps[0].id]
+    while todo:
+        sid = todo.pop()
+        if sid in seen or sid not in ids:
+            continue
+        seen.add(sid)
+        step = ids[sid]
+        if step.output is not None:
+            todo.extend(t for t in step.output.all_targets() if t != USER)
+        todo.extend(s.id for s in wf.steps if sid in s.depends_on)
+    return [s.id for s in wf.steps if s.id not in seen][:10]

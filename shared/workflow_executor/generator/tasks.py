@@ -31,11 +31,18 @@ _VERBS = ("extract|parse|read|load|fetch|collect|gather|ingest|pull|scrape|retri
           "proofread|verify|validate|check|summari[sz]e|condense|prioriti[sz]e|recommend|propose|suggest|"
           "translate|reply|respond|notify|send|write|draft|compose|generate|create|produce|build|prepare|turn|"
           "detect|find|flag|highlight|rank|merge|combine|publish|store|save|export|compile|present|visuali[sz]e|"
-          "pick|choose|select|decide|explain|estimate|assign|"
+          "pick|choose|select|decide|explain|estimate|assign|email|e-mail|alert|page|run|invoke|trigger|execute|"
+          "archive|upload|revise|edit|improve|fix|refactor|monitor|track|poll|repeat|keep|open|"
           # words that are nouns too count as verbs only before an object
           r"(?:group|sort|tag|label|list|plan|score|order)(?=\s+(?:it|them|the|a|an|all|each|every|these|those)\b)")
-_CLAUSE = re.compile(rf",\s*(?:and\s+)?(?=(?:{_VERBS})\b)", re.IGNORECASE)
+# ", classify", ", and extracts", " and check each": a new task (third-person verbs too: "a workflow that
+# reads ..."); after a bare "and" only a verb with an object or at the end ("for style and test coverage" stays)
+_OBJ = (r"(?:a|an|the|it|them|this|that|these|those|each|every|all|any|some|their|its|our|your|my|one|into|for|"
+        r"with|to|from|on|in|by|whether|if|how|what|which|who|where|up|out|back)")
+_CLAUSE = re.compile(rf"(?:,\s*(?:and\s+|or\s+)?(?=(?:{_VERBS})(?:s|es)?\b)|\s+and\s+(?:then\s+)?(?="
+                     rf"(?:{_VERBS})(?:s|es)\b|(?:{_VERBS})(?:\s+{_OBJ}\b|\s*$|\s*[,.;])))", re.IGNORECASE)
 _VERB_START = re.compile(rf"(?:{_VERBS})\b", re.IGNORECASE)
+_FROM = re.compile(r"\b(?:from|between|in)\s+(.+)$", re.IGNORECASE)
 _STOP = frozenset({"the", "a", "an", "of", "and", "or", "to", "for", "in", "on", "with", "its", "their", "it",
                    "them", "this", "that", "these", "all", "each", "into", "from", "by", "our", "your"})
 
@@ -60,22 +67,44 @@ def split_tasks(description: str) -> list[str]:
     return parts
 
 
+def segments(description: str) -> list[str]:
+    """The sentence-level parts of ``description`` (sentences, lines, ';', "then", arrows,
+    numbered lists), stripped, in order."""
+    parts = [p.strip(" ,.-\t") for p in _SPLIT.split(description) if p]
+    return [_LEAD.sub("", p) for p in parts if p and _WORD.search(p.lower())]
+
+
+def clauses(segment: str) -> list[str]:
+    """The tasks of one segment: "Collect the feedback, classify it and write a summary" ->
+    three clauses (a comma or "and" before a verb starts a new one)."""
+    out = [_LEAD.sub("", c.strip(" ,.-\t")) for c in _CLAUSE.split(segment)]
+    return [c for c in out if c and _WORD.search(c.lower())]
+
+
 def aspects(task: str) -> list[str]:
     """What ``task`` enumerates as separate aspects (2 to 4 short items), else []:
     "Analyse the code for security, performance and style" -> [security, performance, style]."""
-    m = _ENUM.search(task)
-    if not m:
-        return []
-    tail = _ENUM_END.split(m.group(1) or m.group(2))[0]
-    items = [i.strip(" .;:,") for i in _ENUM_SPLIT.split(tail)]
-    items = [i for i in items if i]
-    for k, item in enumerate(items):  # "... on price, support and pick the best": the verb ends the list
-        if len(item.split()) > 1 and _VERB_START.match(item):
-            items = items[:k]
-            break
-    if 2 <= len(items) <= 6 and all(1 <= len(i.split()) <= 4 for i in items):
-        return items[:4]
-    return []
+    found = enumeration(task)
+    return found[0][:4] if found else []
+
+
+def enumeration(task: str) -> tuple[list[str], int, int] | None:
+    """The 2 to 6 short items ``task`` enumerates and the span of their text, else None:
+    "Translate it into French, German and Spanish" -> ([French, German, Spanish], start, end)."""
+    for pattern in (_ENUM, _FROM):
+        for m in pattern.finditer(task):
+            group = 1 if m.group(1) is not None else 2
+            tail = _ENUM_END.split(m.group(group))[0]
+            items = [i.strip(" .;:,") for i in _ENUM_SPLIT.split(tail)]
+            items = [i for i in items if i]
+            for k, item in enumerate(items):  # "... on price, support and pick the best": the verb ends the list
+                if len(item.split()) > 1 and _VERB_START.match(item):
+                    items = items[:k]
+                    break
+            if 2 <= len(items) <= 6 and all(1 <= len(i.split()) <= 4 for i in items):
+                start = m.start(group)
+                return items, start, start + len(tail.rstrip(" .;:,"))
+    return None
 
 
 def slug(text: str, words: int = 2, limit: int = 24) -> str:

@@ -1,117 +1,145 @@
-"""The template generator: natural language -> an agent workflow, offline and deterministic.
-
-Shapes by complexity (the seed's bounds, checked again by ``shape.check_shape``):
-- simple: 1-2 agent steps in a chain;
-- medium: an intake step fans out to two parallel specialists whose fan-in writes the result
-  (3-4 agents);
-- complex: an intake step, 2-4 parallel specialists, a fan-in that combines them, then a
-  draft/review loop that goes round again while the reviewer asks for changes (5-8 agents).
-Roles come from the description (``roles.detect``); ``agents_config`` / ``tools_config`` are
-honoured (``agents.assign``). The caller validates the document before storing it.
+"""The template generator: a fitted plan (``planner`` + ``fit``) -> a workflow document, offline
+and deterministic. Each stage becomes steps: a task one agent step, parallel work one branch per
+task (or a ``for_each`` loop) joined by a fan-in, a condition a route on the step before it, a
+loop a step that repeats until its condition (a review round: draft, review, until approved), a
+call a child-workflow step. The caller validates the document before storing it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .agents import Slot, assign, branch_slot, role_slot
-from .roles import BY_NAME, DELIVERABLE, GENERAL, Role, detect
-from .tasks import aspects, check_complexity, check_name, default_name, safe_text, slug, split_tasks
+from .agents import Slot, assign
+from .fit import fit
+from .planner import CALL, IF, LOOP, PARALLEL, REVIEW, Plan, Stage, Task, read
+from .roles import BY_NAME
+from .tasks import check_complexity, check_name, default_name
+from .tooling import Catalogue, catalogue
 
 GENERATED = "generated"  # project_name of generated documents
 REVIEW_ROUNDS = 3
-FAN_KEY = "parallel"
+LOOP_ROUNDS = 3
 LOOP_VAR = "round"
+NEXT = "__next__"  # where a stage hands over, filled in when the next stage is placed
+GLUE = "builtins.merge"
 # The reviewer's verdict ends the loop; after REVIEW_ROUNDS the last draft stands.
 UNTIL = (f"${{loop.index}} >= {REVIEW_ROUNDS - 1} or (contains(upper(str(output.review)), 'APPROVED') "
          "and not contains(upper(str(output.review)), 'REVISE'))")
-_PERSPECTIVES: dict[str, tuple[str, str]] = {
-    "analyse": ("quantitative patterns, numbers and trends", "anomalies, risks and their likely causes"),
-    "summarise": ("the key points and decisions", "the numbers, trends and open questions"),
-    "write": ("the facts and content to cover", "the structure and the needs of the audience"),
-    "classify": ("the topic or category of each item", "the urgency and sentiment of each item"),
-    "review": ("correctness and completeness", "clarity, style and consistency"),
-    "plan": ("quick wins that can be done now", "larger changes and their risks"),
-    "extract": ("the entities, fields and figures", "the dates, relationships and context"),
-}
-_DEFAULT_PERSPECTIVES = ("the main facts and findings", "problems, risks and open questions")
+
+
+def decision_label(condition: str) -> str:
+    """The line a deciding agent writes for ``condition``: 'REVENUE_DROPPED: YES'."""
+    words = re.findall(r"[a-z0-9]+", condition.lower())[:4]
+    return ("_".join(words) or "condition").upper()
+
+
+def decision_expr(step_id: str, condition: str, negate: bool) -> str:
+    test = f"contains(upper(str(${{{step_id}.output}})), '{decision_label(condition)}: YES')"
+    return f"not {test}" if negate else test
 
 
 @dataclass
-class _Builder:
-    """Collects steps and agent slots with unique ids."""
-
+class _Doc:
     goal: str
+    known: Any
     steps: list[dict[str, Any]] = field(default_factory=list)
-    slots: dict[str, Slot] = field(default_factory=dict)
-    ids: set[str] = field(default_factory=lambda: {"user", "input", "user_input", "context", "env", "loop",
-                                                     "branches", "output", LOOP_VAR, "item"})
+    tasks: list[Task] = field(default_factory=list)  # every task that became an agent step
+    prev_ref: str | None = None
+    last: dict[str, Any] | None = None  # the single step the previous stage ends in, if it ends in one
+    fans: int = 0
 
-    def step_id(self, stem: str) -> str:
-        base = (stem or "step")[:40]
-        sid, n = base, 2
-        while sid in self.ids:
-            sid, n = f"{base}_{n}", n + 1
-        self.ids.add(sid)
-        return sid
+    def hand_over(self, targets: list[str]) -> None:
+        """Point every open exit of the previous stage at ``targets``."""
+        for step in self.steps:
+            _replace_next(step, targets)
 
-    def agent(self, slot: Slot) -> str:
-        """Register ``slot`` (a role's slot is shared by every step of that role)."""
-        self.slots.setdefault(slot.id, slot)
-        return slot.id
+    def agent_step(self, task: Task, extra_input: str = "") -> dict[str, Any]:
+        self.tasks.append(task)
+        return {"id": task.id, "description": task.text[:300], "agent": task.agent,
+                "input": self.prompt(task) + extra_input}
 
-    def add(self, stem: str, slot: Slot, task: str, prompt: str, **control: Any) -> str:
-        sid = self.step_id(stem)
-        self.steps.append({"id": sid, "description": task[:300], "agent": self.agent(slot), "input": prompt,
-                           **control})
-        return sid
+    def prompt(self, task: Task) -> str:
+        part = f"\nYour part: {task.focus}" if task.focus else ""
+        prev = f"\n\nResult of the previous step:\n{self.prev_ref}" if self.prev_ref else ""
+        return f"Goal of the workflow: {self.goal}\n\nYour task: {task.text}{part}\n\nRequest input:\n" \
+               f"${{user_input}}{prev}"
 
 
-def generate(
-    description: str,
-    workflow_name: str | None = None,
-    agents_config: dict[str, Any] | None = None,
-    tools_config: dict[str, Any] | None = None,
-    complexity: str = "medium",
-    builtin_tools: tuple[str, ...] = (),
-) -> tuple[str, dict[str, Any]]:
-    """Return ``(workflow_name, document)``: a workflow of agent steps for ``description``.
+def _replace_next(step: dict[str, Any], targets: list[str]) -> None:
+    out = step.get("output")
+    if not out:
+        return
+    to = out.get("to")
+    if isinstance(to, list) and NEXT in to:
+        out["to"] = [x for t in to for x in (targets if t == NEXT else [t])]
+    elif isinstance(to, dict):
+        cond = to["condition"]
+        for key in ("then", "else"):
+            if NEXT in cond.get(key, []):
+                cond[key] = [x for t in cond[key] for x in (targets if t == NEXT else [t])]
 
-    ``agents_config`` maps agent ids to agent settings; each configured agent takes the step
-    role it fits best (by id and prompt), the other roles get generated agents.
-    ``tools_config`` maps tool ids to tool definitions, given to the agents they fit;
-    ``builtin_tools`` names the operator's tools that may be offered as well.
-    Errors: InvalidArgument for a bad name, complexity or configuration (the document itself
-    is validated by the caller)."""
+
+def generate(description: str, workflow_name: str | None = None, agents_config: dict[str, Any] | None = None,
+             tools_config: dict[str, Any] | None = None, complexity: str = "medium", tool_registry: Any = None,
+             known_workflow: Any = None) -> tuple[str, dict[str, Any]]:
+    """Return ``(workflow_name, document)`` for ``description``, planned, fitted to
+    ``complexity`` and built offline. ``tool_registry`` (a ToolRegistry) says which tools the
+    server can serve (None: no tools); ``known_workflow(name)`` which workflows a step may run.
+    Errors: InvalidArgument for a bad name, complexity or configuration (the document itself is
+    validated by the caller)."""
     check_complexity(complexity)
     name = workflow_name or default_name(description)
     check_name(name)
-    goal = safe_text(description)[:600]
-    b = _Builder(goal)
-    tasks = split_tasks(description)
-    if complexity == "simple":
-        _simple(b, tasks)
-    else:
-        _parallel(b, tasks, review=complexity == "complex")
-    given = assign(list(b.slots.values()), agents_config, tools_config, builtin_tools)
-    for step in _walk(b.steps):
+    known = known_workflow or (lambda _n: False)
+    tools = catalogue(tool_registry, assign([], agents_config, tools_config).tools)
+    plan = fit(read(description), complexity, tools, known)
+    return name, build(plan, name, complexity, tools, known, agents_config, tools_config)
+
+
+def build(plan: Plan, name: str, complexity: str, tools: Catalogue, known_workflow: Any,
+          agents_config: dict[str, Any] | None, tools_config: dict[str, Any] | None,
+          generator: str = "template") -> dict[str, Any]:
+    """The workflow document of a fitted ``plan``. Errors: InvalidArgument for a malformed
+    ``agents_config`` / ``tools_config``."""
+    d = _Doc(plan.goal, known_workflow)
+    for st in plan.stages:
+        {PARALLEL: _parallel, IF: _condition, LOOP: _loop, REVIEW: _review, CALL: _call}.get(st.kind, _task)(d, st)
+    d.hand_over(["user"])
+    slots = _slots(d.tasks)
+    given = assign(slots, agents_config, tools_config)
+    for step in _walk(d.steps):
         if "agent" in step:
             step["agent"] = given.renames.get(step["agent"], step["agent"])
-    text = safe_text(description)[:500]
+    used = {t for cfg in given.agents.values() for t in cfg.get("tools") or () if isinstance(t, str)}
+    declared = {**tools.definitions(used), **given.tools}
+    text = plan.goal[:500]
     doc: dict[str, Any] = {
-        "version": "1.0",
-        "project_name": GENERATED,
-        "description": text,
-        "agents": given.agents,
-        "workflows": {name: {"description": text, "steps": b.steps}},
-        "settings": {"generator": "template", "complexity": complexity},
+        "version": "1.0", "project_name": GENERATED, "description": text, "agents": given.agents,
+        "workflows": {name: {"description": text, "steps": d.steps}},
+        "settings": {"generator": generator, "complexity": complexity},
     }
-    if given.tools:
-        doc["tools"] = given.tools
+    if declared:
+        doc["tools"] = declared
     if given.notes:
         doc["settings"]["notes"] = given.notes
-    return name, doc
+    return doc
+
+
+def _slots(tasks: list[Task]) -> list[Slot]:
+    """One slot per agent: its tasks' prompts (a shared agent learns each job) and tools."""
+    by_agent: dict[str, list[Task]] = {}
+    for t in tasks:
+        by_agent.setdefault(t.agent, []).append(t)
+    out = []
+    for aid, ts in by_agent.items():
+        prompts = list(dict.fromkeys(t.prompt for t in ts))
+        prompt = prompts[0] if len(prompts) == 1 else (
+            "You do several jobs in this workflow; each step says which one.\n" + "\n".join(f"- {p}" for p in prompts))
+        tools = tuple(dict.fromkeys(tid for t in ts for tid in t.tools))
+        out.append(Slot(aid, ts[0].role, prompt[:4000], ts[0].focus, tools))
+    return out
 
 
 def _walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -122,124 +150,127 @@ def _walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _first_prompt(b: _Builder, task: str) -> str:
-    return f"Goal of the workflow: {b.goal}\n\nYour task: {task}\n\nRequest input:\n${{user_input}}"
+def _place(d: _Doc, step: dict[str, Any], single: bool = True) -> None:
+    d.hand_over([step["id"]])
+    step.setdefault("output", {"to": [NEXT]})
+    d.steps.append(step)
+    d.prev_ref = f"${{{step['id']}.output}}"
+    d.last = step if single else None
 
 
-def _simple(b: _Builder, tasks: list[str]) -> None:
-    """One or two agent steps in a chain (more tasks are folded into the second)."""
-    first = tasks[0]
-    role = detect(first)
-    if len(tasks) == 1:
-        b.add(role.name, role_slot(role), first, _first_prompt(b, first), output={"to": ["user"]})
+def _task(d: _Doc, st: Stage) -> None:
+    _place(d, d.agent_step(st.tasks[0]))
+
+
+def _decider(d: _Doc, st: Stage) -> dict[str, Any]:
+    """The step whose answer decides ``st``'s condition: the one before it, else a new check by
+    the agent that decided last (a condition after a condition)."""
+    if d.last is not None and "agent" in d.last and "loop" not in d.last:
+        return d.last
+    prev = next(s for s in reversed(d.steps) if "agent" in s)
+    step = {"id": f"check_{decision_label(st.condition or '').lower()}"[:40], "agent": prev["agent"],
+            "description": f"Decide whether {st.condition}",
+            "input": f"Goal of the workflow: {d.goal}\n\nRequest input:\n${{user_input}}\n\n"
+                     f"Result so far:\n{d.prev_ref or '${user_input}'}"}
+    while any(s["id"] == step["id"] for s in d.steps):
+        step["id"] += "_2"
+    _place(d, step)
+    return step
+
+
+def _condition(d: _Doc, st: Stage) -> None:
+    cond = st.condition or "the condition holds"
+    decider = _decider(d, st)
+    label = decision_label(cond)
+    decider["input"] += (f"\n\nFinally, on a line of its own, write exactly '{label}: YES' if {cond}, "
+                         f"otherwise '{label}: NO'.")
+    then = d.agent_step(st.tasks[0])
+    other = d.agent_step(st.otherwise) if st.otherwise is not None else None
+    decider["output"] = {"to": {"condition": {"if": decision_expr(decider["id"], cond, st.negate),
+                                              "then": [then["id"]],
+                                              "else": [other["id"]] if other else [NEXT]}}}
+    for step in (then, other):
+        if step is not None:
+            step["output"] = {"to": [NEXT]}
+            d.steps.append(step)
+    d.prev_ref, d.last = "${previous_output}", None
+
+
+def _parallel(d: _Doc, st: Stage) -> None:
+    if st.each:
+        task = st.tasks[0]
+        base = replace(task, focus=None, tools=tuple(dict.fromkeys(tid for t in st.tasks for tid in t.tools)))
+        step = d.agent_step(base, "\n\nYour part this round: ${loop.item}")
+        step["loop"] = {"for_each": list(st.items or [t.focus for t in st.tasks]), "var": "item",
+                        "max": max(len(st.items), len(st.tasks))}
+        _place(d, step)
         return
-    second = "; ".join(tasks[1:])[:600]
-    role2 = detect(second)
-    s1 = b.add(role.name, role_slot(role), first, _first_prompt(b, first))
-    b.add(role2.name, role_slot(role2), second,
-          f"Goal of the workflow: {b.goal}\n\nYour task: {second}\n\nRequest input:\n${{user_input}}\n\n"
-          f"Result of the previous step ({s1}):\n${{{s1}.output}}",
-          output={"to": ["user"]})
-
-
-def _parallel(b: _Builder, tasks: list[str], *, review: bool) -> None:
-    """intake -> parallel specialists -> fan-in (-> draft/review loop when ``review``)."""
-    width = 4 if review else 2
-    intake_task, branches, work_role, final_task = _layout(tasks, width)
-    intake_role = detect(intake_task) if intake_task else BY_NAME["extract"]
-    intake_task = intake_task or "Read the request and its input, and collect the material the specialists need"
-    intake = b.step_id(intake_role.name)
-    branch_ids: list[str] = []
-    for task, focus in branches:
-        role = detect(focus) if focus else detect(task)
-        if role is GENERAL or (focus and role.name in ("extract", "write")):
-            role = work_role
-        sid = b.step_id(f"{role.name}_{slug(focus or task)}".strip("_"))
-        slot = branch_slot(role, focus or task, taken=set(b.slots))
-        b.agent(slot)
-        focus_line = f"\nFocus only on: {focus}" if focus else ""
-        b.steps.append({"id": sid, "description": (task + (f" (focus: {focus})" if focus else ""))[:300],
-                        "agent": slot.id, "fan_key": FAN_KEY, "output": {"to": ["__join__"]},
-                        "input": f"Your task: {task}{focus_line}\n\nMaterial from step '{intake}':\n"
-                                 f"${{{intake}.output}}"})
-        branch_ids.append(sid)
-    b.steps.insert(0, {"id": intake, "description": intake_task[:300], "agent": b.agent(role_slot(intake_role)),
-                       "input": _first_prompt(b, intake_task), "output": {"to": branch_ids}})
-    results = "\n\n".join(f"## Result of '{sid}'\n${{branches.{sid}}}" for sid in branch_ids)
-    if review:
-        join_role, join_task = BY_NAME["synthesise"], "Combine the specialists' results into one set of findings"
+    if not d.steps:  # parallel work first: a start step hands the input to every branch
+        _place(d, {"id": "start", "description": "Hand the request to the parallel branches", "function": GLUE,
+                   "args": {"request": "${user_input}"}})
+    d.fans += 1
+    key = f"parallel_{d.fans}" if d.fans > 1 else "parallel"
+    branches = [d.agent_step(t) for t in st.tasks]
+    join_id = _unique(d, f"{branches[0]['id'].split('_')[0]}_results")
+    d.hand_over([b["id"] for b in branches])
+    for b in branches:
+        b.update(fan_key=key, output={"to": [join_id]})
+        d.steps.append(b)
+    if st.combine:
+        combiner = Task(id=join_id, agent="results_combiner", text="Combine the results of the parallel steps",
+                        role=BY_NAME["synthesise"], prompt=BY_NAME["synthesise"].prompt, extra=True)
+        join = d.agent_step(combiner)
+        join["input"] = (f"Goal of the workflow: {d.goal}\n\nYour task: {combiner.text}\n\nRequest input:\n"
+                         "${user_input}\n\n" + "\n\n".join(f"## Result of '{b['id']}'\n${{branches.{b['id']}}}"
+                                                          for b in branches))
     else:
-        join_role = detect(final_task) if final_task else BY_NAME["synthesise"]
-        join_task = final_task or "Combine the specialists' results into one answer to the request"
-        if join_role is GENERAL:
-            join_role = BY_NAME["synthesise"]
-    join = b.add("combine" if review else join_role.name, role_slot(join_role), join_task,
-                 f"Goal of the workflow: {b.goal}\n\nYour task: {join_task}\n\nRequest input:\n"
-                 f"${{user_input}}\n\n{results}",
-                 fan_key=FAN_KEY, is_fan_in=True)
-    for step in b.steps:
-        if step.get("output") == {"to": ["__join__"]}:
-            step["output"] = {"to": [join]}
-    if not review:
-        b.steps[-1]["output"] = {"to": ["user"]}
+        join = {"id": join_id, "description": "Collect the results of the parallel steps", "function": GLUE,
+                "args": {b["id"]: f"${{branches.{b['id']}}}" for b in branches}}
+    join.update(fan_key=key, is_fan_in=True, output={"to": [NEXT]})
+    d.steps.append(join)
+    d.prev_ref, d.last = f"${{{join_id}.output}}", (join if st.combine else None)
+
+
+def _unique(d: _Doc, stem: str) -> str:
+    taken = {s["id"] for s in _walk(d.steps)} | {t.id for t in d.tasks}
+    sid, n = stem, 2
+    while sid in taken:
+        sid, n = f"{stem}_{n}", n + 1
+    return sid
+
+
+def _loop(d: _Doc, st: Stage) -> None:
+    until = st.until or "the work is done"
+    step = d.agent_step(st.tasks[0], f"\n\nYour previous round (empty in the first):\n${{loop.last}}\n\nEnd "
+                                     f"with a line 'DONE: YES' once {until}, otherwise 'DONE: NO'.")
+    step["loop"] = {"until": f"${{loop.index}} >= {LOOP_ROUNDS - 1} or contains(upper(str(output)), 'DONE: YES')",
+                    "max": LOOP_ROUNDS, "var": LOOP_VAR}
+    _place(d, step)
+
+
+def _review(d: _Doc, st: Stage) -> None:
+    draft_task, review_task = st.tasks[0], st.tasks[1]
+    loop_id = _unique(d, "refine")
+    draft = d.agent_step(draft_task, "\n\nYour previous draft and the reviewer's notes (empty in the first round; "
+                                     "address every note):\n${loop.last}")
+    review = {"id": review_task.id, "description": review_task.text[:300], "agent": review_task.agent,
+              "input": (f"Goal of the workflow: {d.goal}\n\nRequest input:\n${{user_input}}\n\nDraft to review:\n"
+                        f"${{{draft['id']}.output}}\n\nStart your answer with APPROVED if the draft can be delivered "
+                        "as it is, otherwise with REVISE followed by the changes needed.")}
+    d.tasks.append(review_task)
+    record = {"id": _unique(d, "round_result"), "description": "Keep this round's draft and review",
+              "function": GLUE,
+              "args": {"draft": f"${{{draft['id']}.output}}", "review": f"${{{review['id']}.output}}"}}
+    _place(d, {"id": loop_id, "description": f"{draft_task.text[:200]}; review until approved",
+               "loop": {"until": UNTIL, "max": REVIEW_ROUNDS, "var": LOOP_VAR, "body": [draft, review, record]}})
+
+
+def _call(d: _Doc, st: Stage) -> None:
+    task = st.tasks[0]
+    target = task.workflow or ""
+    if d.known(target):
+        _place(d, {"id": task.id, "description": task.text[:300], "invoke_workflow": target,
+                   "input": d.prev_ref or "${user_input}"})
         return
-    loop_id = _review_loop(b, final_task, join)
-    b.steps[-2]["output"] = {"to": [loop_id]}  # the fan-in hands over to the loop
-
-
-def _review_loop(b: _Builder, final_task: str | None, join: str) -> str:
-    """A step whose body drafts, reviews and records the round; it repeats until the reviewer
-    approves (or REVIEW_ROUNDS rounds). Its output is ``{draft, review}`` of the last round."""
-    draft_role = detect(final_task) if final_task else BY_NAME["write"]
-    if draft_role.name not in DELIVERABLE:
-        draft_role = BY_NAME["write"]
-    task = final_task or "Write the final answer to the request from the combined findings"
-    loop_id = b.step_id("refine")
-    draft, review, record = b.step_id("draft"), b.step_id("review"), b.step_id("round_result")
-    body = [
-        {"id": draft, "description": task[:300], "agent": b.agent(role_slot(draft_role)),
-         "input": (f"Goal of the workflow: {b.goal}\n\nYour task: {task}\n\nRequest input:\n${{user_input}}\n\n"
-                   f"Combined findings:\n${{{join}.output}}\n\nYour previous draft and the reviewer's notes "
-                   f"(empty in the first round; address every note):\n${{loop.last}}")},
-        {"id": review, "description": "Review the draft against the request", "agent": b.agent(
-            role_slot(BY_NAME["review"])),
-         "input": (f"Goal of the workflow: {b.goal}\n\nRequest input:\n${{user_input}}\n\n"
-                   f"Draft to review:\n${{{draft}.output}}\n\nStart your answer with APPROVED if the draft "
-                   "can be delivered as it is, otherwise with REVISE followed by the changes needed.")},
-        {"id": record, "description": "Keep this round's draft and review",
-         "function": "builtins.merge", "args": {"draft": f"${{{draft}.output}}", "review": f"${{{review}.output}}"}},
-    ]
-    b.steps.append({"id": loop_id, "description": "Draft, review and revise until the reviewer approves",
-                    "loop": {"until": UNTIL, "max": REVIEW_ROUNDS, "var": LOOP_VAR, "body": body},
-                    "output": {"to": ["user"]}})
-    return loop_id
-
-
-def _layout(tasks: list[str], width: int) -> tuple[str | None, list[tuple[str, str | None]], Role, str | None]:
-    """Split the tasks into (intake task, branches as (task, focus), the role of the branch work,
-    final task). Branches come from an enumeration in a task, else from the middle tasks, else
-    from two perspectives on the main task; there are 2..``width`` of them."""
-    for i, task in enumerate(tasks):
-        items = aspects(task)
-        if len(items) >= 2:
-            before, after = "; ".join(tasks[:i])[:600], "; ".join(tasks[i + 1:])[:600]
-            return before or None, _fold([(task, a) for a in items], width), detect(task), after or None
-    first, middle = tasks[0], tasks[1:-1]
-    if len(middle) >= 2:
-        return first, _fold([(t, None) for t in middle], width), detect(middle[0]), tasks[-1]
-    if len(tasks) == 1:  # one task: generic intake, two perspectives on it, the fan-in does it
-        intake, work, final = None, first, first
-    else:  # two or three tasks: perspectives on the middle (or the last) one
-        intake, work, final = first, (middle[0] if middle else tasks[-1]), tasks[-1]
-    p1, p2 = _PERSPECTIVES.get(detect(work).name, _DEFAULT_PERSPECTIVES)
-    return intake, [(work, p1), (work, p2)], detect(work), final
-
-
-def _fold(items: list[tuple[str, str | None]], width: int) -> list[tuple[str, str | None]]:
-    """At most ``width`` branches: the surplus joins the last one."""
-    if len(items) <= width:
-        return items
-    head, rest = items[: width - 1], items[width - 1:]
-    task = "; ".join(dict.fromkeys(t for t, _ in rest))[:600]
-    focus = ", ".join(f for _, f in rest if f) or None
-    return [*head, (task, focus)]
+    _place(d, d.agent_step(task, f"\n\nRun the workflow '{target}' with the workflow_executor tool "
+                                 "(execute_workflow) on this material and report its result."))

@@ -12,7 +12,6 @@ from .. import access
 from ..access import Caller
 from ..errors import Conflict, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import service as generation
-from ..generator.agents import builtin_tools_for
 from ..generator.service import Generation, model_for
 from ..generator.tasks import default_name
 from ..generator.template import GENERATED
@@ -152,7 +151,8 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
     try:
         gen = generation.generate(description, validate=lambda d: app.executor.check(d, name=name), name=name,
                                   agents_config=agents, tools_config=tools, complexity=complexity, model=model,
-                                  builtin_tools=builtin_tools_for(app.services.settings))
+                                  tool_registry=app.services.engine.tools,
+                                  known_workflow=lambda n: app.executor.registry.get(n) is not None)
     finally:
         if model is not None:
             model[0].close()
@@ -178,7 +178,7 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
         raise taken
     stored = app.executor.register(doc, name=name)
     version = next((s.version for s in stored if s.name == name), None)
-    return _Generated(name, doc, [w.to_dict() for w in report.warnings], gen, version)
+    return _Generated(name, doc, [w.to_dict() for w in (*gen.warnings, *report.warnings)], gen, version)
 
 
 def _invalid(tool: str, exc: SpecError, **extra: Any) -> ToolResult:
