@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,9 +114,24 @@ def test_a_tool_type_an_operator_module_adds_is_offered_by_its_name(wfx: Executo
     from workflow_executor.agents.tools.base import OperationsKind
 
     registry = copy.copy(wfx.engine.tools)
-    registry.add(OperationsKind("message_queue_publisher", "publish messages", lambda tool, env: []))  # type: ignore[attr-defined]
-    gen = service.generate("Summarise the logs and email the summary to the team", name="gen", complexity="medium",
-                           validate=lambda d: wfx.check(d, name="gen"), tool_registry=registry)
+    registry.add(OperationsKind("tasklist", "the operator's own task tracker", lambda tool, env: []))  # type: ignore[attr-defined]
+    gen = service.generate("Review the incident report, then create follow-up tasks for the team", name="gen",
+                           complexity="medium", validate=lambda d: wfx.check(d, name="gen"), tool_registry=registry)
+    assert not gen.warnings
+    tracker = next(a for a, cfg in gen.document["agents"].items() if "tasklist" in (cfg.get("tools") or []))
+    assert gen.document["tools"]["tasklist"]["type"] == "tasklist", (tracker, gen.document["tools"])
+
+
+def test_the_publisher_is_offered_once_the_operator_allows_a_topic(wfx: Executor, tmp_path: Path) -> None:
+    desc = "Summarise the logs and email the summary to the team"
+    closed = service.generate(desc, name="gen", complexity="medium", validate=lambda d: wfx.check(d, name="gen"),
+                              tool_registry=wfx.engine.tools)
+    assert [w.path for w in closed.warnings] == ["plan.tasks.email_summary"]
+    settings = Settings.from_env({"WFX_HOME": str(tmp_path), "WFX_STORE": "memory", "WFX_MQ_TOPICS": "team",
+                                  "WFX_FS_ROOTS": f"data={tmp_path}"})
+    with Executor.local(settings=settings, memory=True) as open_:
+        gen = service.generate(desc, name="gen", complexity="medium", validate=lambda d: open_.check(d, name="gen"),
+                               tool_registry=open_.engine.tools)
     assert not gen.warnings
     emailer = next(a for a in gen.document["agents"] if "email" in a)
     assert gen.document["agents"][emailer]["tools"] == ["message_queue_publisher"]

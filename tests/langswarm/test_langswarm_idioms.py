@@ -21,8 +21,7 @@ from workflow_executor.settings import Settings
 TOOL_FOLDERS = Path(__file__).parent / "tool_folders"
 # Tool types being built on other branches (issue 16). Remove a name once its ToolKind is in
 # builtin_kinds(): the folders that use it must then validate and run like the others.
-PENDING_TOOL_TYPES = {"tasklist", "message_queue_publisher", "message_queue_consumer", "sql_database",
-                      "gcp_environment", "github", "dynamic_forms", "bigquery_vector_search"}
+PENDING_TOOL_TYPES: set[str] = set()  # every LangSwarm tool type is built in now
 # LangSwarm's folders that LangSwarm itself cannot run as written (its workflows name agents its
 # agents.yaml does not define, or read variables no step sets): rejected, naming each problem.
 LANGSWARM_CANNOT_RUN = {

@@ -45,6 +45,8 @@ def _ready(kind: str, settings: Any) -> bool:
         return bool(getattr(settings, "fs_roots", ()))
     if kind == "http_request":
         return bool(getattr(settings, "http_allow", ()))
+    if kind == "message_queue_publisher":
+        return bool(getattr(settings, "mq_topics", ()))
     return True
 
 
