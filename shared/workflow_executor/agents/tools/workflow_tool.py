@@ -107,7 +107,9 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
         model = env.model() if env.model is not None else None
         try:
             gen = service.generate(a.workflow_description, validate=lambda d: _check(run, d),
-                                   name=a.workflow_name, complexity=a.complexity, model=model)
+                                   name=a.workflow_name, complexity=a.complexity, model=model,
+                                   tool_registry=run.engine.tools,
+                                   known_workflow=lambda n: run.engine.registry.get(n) is not None)
         finally:
             if model is not None:
                 model[0].close()
