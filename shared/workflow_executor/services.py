@@ -58,7 +58,7 @@ def _stores(settings: Settings) -> tuple[ExecutionStore, WorkflowRegistry]:
     from .adapters.sqlite import SqliteExecutionStore
     from .adapters.sqlite_registry import SqliteWorkflowRegistry
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.ensure_home()
     sync: Literal["NORMAL", "FULL"] = "FULL" if settings.sqlite_synchronous == "FULL" else "NORMAL"
     return (SqliteExecutionStore(settings.db_path, synchronous=sync),
             SqliteWorkflowRegistry(settings.db_path))
