@@ -33,6 +33,7 @@ class Message:
     attributes: dict[str, str]
     data: bytes
     published_at_s: float
+    publish_time: str = ""  # as Pub/Sub stamped it (exact, the same on every redelivery); "" when absent
 
     def payload(self) -> Any:
         """The body as JSON when it is JSON, else as text."""
