@@ -11,7 +11,7 @@ from ..errors import LimitExceeded, SpecError, WfxError
 from ..settings import Settings
 from ..spec.model import WorkflowDocument
 from .app import McpApp
-from .files import display, find_file, inside, roots, workflow_files
+from .files import display, find_file, inside, relative_paths, roots, workflow_files
 from .results import ToolResult, one_line
 from .run_tools import owned, resolve_workflow
 from .schemas import (
@@ -97,7 +97,7 @@ def list_workflows(app: McpApp, caller: Caller, args: ListWorkflowsInput, as_tas
             doc, _ = app.executor.check(f)
         except WfxError as exc:
             if not limited:
-                skipped.append({"file": shown, "message": one_line(exc.message.replace(str(f), shown), 300)})
+                skipped.append({"file": shown, "message": one_line(relative_paths(settings, exc.message), 300)})
             continue
         for name in doc.workflows:
             if caller.may_use(name) and name not in names:
@@ -128,6 +128,7 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
                   if isinstance(exc, SpecError) else [{"path": "<document>", "message": exc.message,
                                                        "fix": exc.fix}])
         warnings = [{"path": i.path, "message": i.message} for i in getattr(exc, "warnings", [])]
+        errors = relative_paths(app.services.settings, errors)
         return ToolResult({"valid": False, "errors": errors, "warnings": warnings, "workflows": []},
                           one_line(f"Invalid workflow: {len(errors)} errors; first: {errors[0]['path']}: "
                                    f"{errors[0]['message']}"))
