@@ -153,6 +153,13 @@ class StoreUnavailable(Transient):
     pass ends without failing any step and the delivery is retried."""
 
 
+class StoreCorrupt(WfxError):
+    """The store's file is damaged (SQLite: "database disk image is malformed"): not retried, the
+    operator recovers the file; ``fix`` says how. Nothing more is written to it."""
+
+    code = "store_corrupt"
+
+
 class ToolFailed(WfxError):
     """A tool call failed: the remote answered with an error, or not in time, or too much."""
 

@@ -3,8 +3,9 @@ out. Raising fails the delivery (Pub/Sub redelivers): only Transient errors do t
 
 # 1. Views: a finished execution's event updates execution_views/{id} (when the store keeps views).
 # 2. Triggers: every stored workflow whose document has a trigger on the message's topic (with a
-#    matching filter) starts once per message: the idempotency key msg:<topic>:<message id>:<workflow>
-#    makes a redelivered message find the execution it started (ids are unique per topic only).
+#    matching filter) starts once per message: the idempotency key
+#    msg:<topic>:<message id>:<publish time>:<workflow> makes a redelivered message find the
+#    execution it started (ids are unique per topic only, and a restarted emulator reuses them).
 # 3. Parents: children run inline in their parent's runner, so a parent normally goes on by
 #    itself. When a child finishes while its parent is running with no live lease (its runner is
 #    gone), the parent is enqueued: it resumes from its checkpoints and finds the child's result
@@ -59,9 +60,10 @@ def parse(attributes: dict[str, Any], data: Any) -> Message:
     source = str(attributes.get("source") or "")
     _, sep, resource = source.partition("pubsub.googleapis.com/")
     topic = resource if sep and "/topics/" in resource else None
+    stamp = msg.get("publishTime") or msg.get("publish_time") or attributes.get("time")
     return Message(id=str(msg.get("messageId") or msg.get("message_id") or attributes.get("id") or ""),
                    topic=topic, attributes={str(k): str(v) for k, v in (msg.get("attributes") or {}).items()},
-                   data=body, published_at_s=_seconds(msg.get("publishTime") or attributes.get("time")))
+                   data=body, published_at_s=_seconds(stamp), publish_time=str(stamp or ""))
 
 
 def _seconds(stamp: Any) -> float:

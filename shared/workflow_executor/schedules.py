@@ -102,6 +102,8 @@ class Scheduler:
             if time.monotonic() - loaded_at >= self._refresh_s:
                 try:
                     entries = load_entries(self._executor.registry, self._min_interval_s, now)
+                except WfxError as exc:  # a store that is down or damaged says so in one line
+                    log.warning("schedules could not be re-read: [%s] %s", exc.code, exc)
                 except Exception:  # the store may hiccup; keep the schedules we have
                     log.warning("schedules could not be re-read", exc_info=True)
                 loaded_at = time.monotonic()

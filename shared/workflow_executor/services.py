@@ -66,7 +66,7 @@ def _stores(settings: Settings) -> tuple[ExecutionStore, WorkflowRegistry]:
     from .adapters.sqlite import SqliteExecutionStore
     from .adapters.sqlite_registry import SqliteWorkflowRegistry
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.ensure_home()
     sync: Literal["NORMAL", "FULL"] = "FULL" if settings.sqlite_synchronous == "FULL" else "NORMAL"
     return (SqliteExecutionStore(settings.db_path, synchronous=sync),
             SqliteWorkflowRegistry(settings.db_path))
@@ -181,7 +181,8 @@ class ToolBackends:
         services = self.services
         if services is None:
             return
-        msg = Message(message.id, topic, message.attributes, message.data, message.published_at_s)
+        msg = Message(message.id, topic, message.attributes, message.data, message.published_at_s,
+                      publish_time=repr(message.published_at_s))
         try:
             start_triggered(services, lambda: self._executor_for(services), msg, topic, topic)
         except WfxError as exc:  # the message is published; a trigger that cannot start is logged

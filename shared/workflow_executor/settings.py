@@ -95,6 +95,20 @@ class Settings:
     def db_path(self) -> Path:
         return self.home / "wfx.db"
 
+    def ensure_home(self) -> Path:
+        """Create ``home`` (WFX_HOME) if missing and return it. Errors: InvalidArgument naming
+        WFX_HOME and the fix when it cannot be a directory (a file is there, or no permission)."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidArgument(f"WFX_HOME {self.home} is not a directory (a file is in the way)",
+                                  fix="point WFX_HOME at a directory, or move that file away",
+                                  field="WFX_HOME") from None
+        except OSError as exc:
+            raise InvalidArgument(f"WFX_HOME {self.home} cannot be created: {exc.strerror}",
+                                  fix="point WFX_HOME at a directory this user may write", field="WFX_HOME") from None
+        return self.home
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``WFX_*``. Errors: InvalidArgument naming the variable and the accepted values."""

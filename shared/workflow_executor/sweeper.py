@@ -152,6 +152,8 @@ class SweeperThread:
         while not self._stop.wait(self.interval_s):
             try:
                 sweep(self.services)
+            except WfxError as exc:  # a store that is down or damaged says so in one line
+                log.error("sweep failed: [%s] %s", exc.code, exc)
             except Exception:  # the next pass tries again; the thread must outlive a store hiccup
                 log.exception("sweep failed")
 

@@ -42,6 +42,7 @@ class Message:
     attributes: dict[str, str]
     data: bytes
     published_at_s: float
+    publish_time: str = ""  # as Pub/Sub stamped it (exact, the same on every redelivery); "" when absent
 
     def payload(self) -> Any:
         """The body as JSON when it is JSON, else as text."""
@@ -140,10 +141,12 @@ def load_routes(registry: WorkflowRegistry) -> list[Route]:
     return routes
 
 
-def dedup_key(source_topic: str, message_id: str, workflow: str) -> str:
-    """The idempotency key of the run a message starts. Message ids are unique per topic only
-    (a re-created topic or the emulator numbers from 1 again): the topic is part of the key."""
-    return f"msg:{source_topic}:{message_id}:{workflow}"
+def dedup_key(source_topic: str, msg: Message, workflow: str) -> str:
+    """The idempotency key of the run a message starts. Message ids are unique per topic only,
+    and not even there over time: a re-created topic, or a restarted emulator, numbers from 1
+    again. A redelivery keeps its id and its publish time, so topic + id + publish time name one
+    message."""
+    return f"msg:{source_topic}:{msg.id}:{msg.publish_time}:{workflow}"
 
 
 def start_triggered(services: Services, executor: Callable[[], Executor], msg: Message, topic: str,
@@ -165,7 +168,7 @@ def start_triggered(services: Services, executor: Callable[[], Executor], msg: M
             continue
         try:
             ex = ex_.submit(route.workflow, render_input(route.input, msg), mode="async",
-                            idempotency_key=dedup_key(source_topic, msg.id, route.workflow),
+                            idempotency_key=dedup_key(source_topic, msg, route.workflow),
                             principal=TRIGGER_PRINCIPAL)
         except Transient:
             raise

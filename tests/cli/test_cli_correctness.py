@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,3 +158,21 @@ def test_ctrl_c_during_a_sync_run_cancels_it_instead_of_leaving_it_running(tmp_p
     assert proc.returncode == 130
     assert "Traceback" not in err.decode() and f"execution {eid} cancelled" in err.decode()
     assert shown["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "workflow_executor.cli", "serve", "--port", "0"],
+    ["-m", "workflow_executor.cli", "run", "examples/fan_out.yaml", "--input", '"a"'],
+    ["-m", "workflow_executor.cli", "keys", "create", "--scopes", "run"],
+    ["-m", "workflow_executor.mcp.serve", "--port", "0"],
+])
+def test_a_wfx_home_that_is_a_file_ends_with_one_line_naming_wfx_home(tmp_path: Path, command: list[str]) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a directory\n")
+    out = subprocess.run([sys.executable, *command], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode in (1, 2) and "Traceback" not in out.stderr, out.stderr
+    [line] = out.stderr.strip().splitlines()
+    assert "WFX_HOME" in line and str(home) in line
+    assert "invalid_argument" in line or command[1] == "workflow_executor.mcp.serve"
+    assert home.read_text() == "not a directory\n"

@@ -25,11 +25,13 @@ def fresh(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def push_event(topic: str, message_id: str, data: Any, attributes: dict[str, str]) -> tuple[dict[str, Any], Any]:
+def push_event(topic: str, message_id: str, data: Any, attributes: dict[str, str],
+               publish_time: str = "2026-01-02T03:04:05.678Z", raw: bytes | None = None) -> tuple[dict[str, Any], Any]:
     """The CloudEvent functions-framework makes of a raw Pub/Sub push to ``/<topic path>``."""
+    payload = json.dumps(data).encode() if raw is None else raw
     body = {"subscription": f"projects/{PROJECT}/subscriptions/s", "message": {
-        "data": base64.b64encode(json.dumps(data).encode()).decode(), "attributes": attributes,
-        "messageId": message_id, "publishTime": "2026-01-02T03:04:05.678Z"}}
+        "data": base64.b64encode(payload).decode(), "attributes": attributes,
+        "messageId": message_id, "publishTime": publish_time}}
     with flask.Flask(__name__).test_request_context(f"/{topic}", method="POST", json=body):
         event = event_conversion.background_event_to_cloud_event(flask.request)
     return dict(event.get_attributes()), event.get_data()
@@ -53,7 +55,8 @@ def test_a_message_starts_its_workflow_once_even_when_delivered_twice(queued_ser
     for _ in range(2):
         handle_cloud_event(svc, *push_event(path, "m-1", {"n": 1}, {"kind": "new"}))
     [ex] = started(svc, name)
-    assert (ex.idempotency_key, ex.principal, ex.mode) == (f"msg:{path}:m-1:{name}", "trigger", "async")
+    assert (ex.idempotency_key, ex.principal, ex.mode) == (
+        f"msg:{path}:m-1:2026-01-02T03:04:05.678Z:{name}", "trigger", "async")
     assert ex.input["data"] == {"n": 1} and ex.input["attributes"] == {"kind": "new"}
     assert {r.execution_id for r in q.requests} == {ex.id}
     handle_cloud_event(svc, *push_event(path, "m-2", {"n": 2}, {"kind": "new"}))
@@ -161,7 +164,7 @@ def test_a_deployed_trigger_topic_matches_without_its_deployment_prefix(queued_s
     finally:
         svc.settings = original
     [ex] = started(svc, name)
-    assert ex.idempotency_key == f"msg:projects/{PROJECT}/topics/wfx-{topic}:m-p:{name}"
+    assert ex.idempotency_key == f"msg:projects/{PROJECT}/topics/wfx-{topic}:m-p:2026-01-02T03:04:05.678Z:{name}"
 
 
 def test_a_cloud_scheduler_firing_of_the_documented_schedule_starts_its_workflow_once(queued_services):

@@ -1,57 +1,23 @@
-"""SQLite ExecutionStore and WorkflowRegistry: the default local backend, one file, WAL mode.
-
-Both classes may open the same file; each holds one connection guarded by a lock.
-"""
+"""SQLite ExecutionStore: the default local backend, one file, WAL mode (the file itself is
+opened and guarded in sqlite_base.py; the WorkflowRegistry in sqlite_registry.py shares it)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
-from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
+from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
 from ..models import ErrorInfo, Execution, ExecutionStatus, Page, Progress, StepRecord, Usage
 from ..ports import ExecutionQuery, Turns
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
+from .sqlite_base import SCHEMA_VERSION, SqliteBase
 
-SCHEMA_VERSION = 2
-BUSY_TIMEOUT_MS = 5000
+__all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
+
 _TERMINAL_SQL = "('completed', 'failed', 'timeout', 'cancelled')"
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS executions (
-        id TEXT PRIMARY KEY, status TEXT NOT NULL, workflow_name TEXT NOT NULL, principal TEXT,
-        idempotency_key TEXT, created_at_s REAL NOT NULL, updated_at_s REAL NOT NULL,
-        version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at_s REAL,
-        progress TEXT NOT NULL, doc TEXT NOT NULL)""",
-    """CREATE UNIQUE INDEX IF NOT EXISTS executions_idempotency
-        ON executions (COALESCE(principal, ''), idempotency_key) WHERE idempotency_key IS NOT NULL""",
-    "CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at_s, id)",
-    "CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at_s)",
-    "CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow_name, created_at_s)",
-    "CREATE INDEX IF NOT EXISTS executions_principal ON executions (principal, created_at_s)",
-    """CREATE TABLE IF NOT EXISTS steps (
-        execution_id TEXT NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL,
-        PRIMARY KEY (execution_id, step_id))""",
-    """CREATE TABLE IF NOT EXISTS workflows (
-        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
-        source TEXT, description TEXT, created_at_s REAL NOT NULL,
-        PRIMARY KEY (name, version), UNIQUE (name, hash))""",
-    # v2: which version a name means; versions stored with latest=False have no head of their own
-    "CREATE TABLE IF NOT EXISTS workflow_heads (name TEXT PRIMARY KEY, hash TEXT NOT NULL)",
-    # the journal of agent turns (model replies, tool results) of each step attempt
-    """CREATE TABLE IF NOT EXISTS turns (
-        execution_id TEXT NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL, turn TEXT NOT NULL,
-        PRIMARY KEY (execution_id, key, idx))""",
-)
-_MIGRATE_V2 = (
-    "INSERT OR IGNORE INTO workflow_heads (name, hash) SELECT name, hash FROM workflows w"
-    " WHERE version = (SELECT MAX(version) FROM workflows v WHERE v.name = w.name)"
-)
 
 # Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so the
 # per-step write never rewrites the input or the result; on read the columns are laid over ``doc``.
@@ -86,85 +52,6 @@ _RELEASE = (
     "UPDATE executions SET lease_owner = NULL, lease_expires_at_s = NULL, version = version + 1"
     f" WHERE id = ? AND lease_owner = ? AND status NOT IN {_TERMINAL_SQL}"
 )
-
-
-def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open (and create or migrate) the database; autocommit mode, transactions are explicit."""
-    if synchronous not in ("NORMAL", "FULL"):
-        raise InvalidArgument(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
-    try:
-        return _connect_when_free(path, synchronous)
-    except sqlite3.DatabaseError as exc:  # corrupt or truncated: say so, and never overwrite it
-        raise InvalidArgument(f"the database {os.fspath(path)} cannot be opened ({exc}); nothing was changed",
-                              fix="restore it from a backup, or move it away to start with an empty store") from None
-
-
-def _connect_when_free(path: str | os.PathLike[str], synchronous: str, attempts: int = 40) -> sqlite3.Connection:
-    """``_connect``, again while another process holds the file locked: switching to WAL (or its
-    recovery) right as another process creates the database answers "locked" at once, without
-    the busy timeout (seen with `wfx executions` beside a starting `wfx run`)."""
-    for attempt in range(attempts):
-        try:
-            return _connect(path, synchronous)
-        except sqlite3.OperationalError as exc:
-            if attempt + 1 == attempts or not any(w in str(exc) for w in ("locked", "busy")):
-                raise
-            time.sleep(min(0.01 * 2**attempt, 0.25))
-    raise AssertionError("unreachable")
-
-
-def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute(f"PRAGMA synchronous = {synchronous}")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        found = db.execute("PRAGMA user_version").fetchone()[0]
-        if found > SCHEMA_VERSION:
-            raise InvalidArgument(
-                f"database schema version {found} is newer than {SCHEMA_VERSION}",
-                fix="upgrade workflow-executor",
-            )
-        for statement in _SCHEMA:
-            db.execute(statement)
-        if 0 < found < 2:
-            db.execute(_MIGRATE_V2)  # before v2 the highest version was the latest
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:  # a Ctrl-C can land after COMMIT: a ROLLBACK then would mask it
-            db.execute("ROLLBACK")
-        db.close()
-        raise
-    return db
-
-
-class SqliteBase:
-    def __init__(self, path: str | os.PathLike[str], synchronous: str = "NORMAL") -> None:
-        self._db = connect(path, synchronous)
-        self._lock = threading.Lock()
-        self._closed = False
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
-        with self._lock:
-            if self._closed:  # a runner still in flight as the process stops: it resumes at the next start
-                raise Transient("the SQLite store is closed (the server is stopping)", fix="retry after the restart")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the connection; the object is unusable afterwards."""
-        with self._lock:
-            self._closed = True
-            self._db.close()
 
 
 class SqliteExecutionStore(SqliteBase):
@@ -225,13 +112,13 @@ class SqliteExecutionStore(SqliteBase):
 
     def get(self, execution_id: str) -> Execution | None:
         """The execution with all its step records, or None."""
-        with self._lock:
-            return self._read(self._db, execution_id)
+        with self._guard() as db:
+            return self._read(db, execution_id)
 
     def get_head(self, execution_id: str) -> Execution | None:
         """The execution without its step records, or None (one row read)."""
-        with self._lock:
-            row = self._db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+        with self._guard() as db:
+            row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
         return None if row is None else _execution(row, {})
 
     def list(self, query: ExecutionQuery) -> Page:
@@ -253,8 +140,8 @@ class SqliteExecutionStore(SqliteBase):
             args += [created, created, last_id]
         sql = f"SELECT {_COLS} FROM executions {'WHERE ' + ' AND '.join(where) if where else ''}"
         sql += " ORDER BY created_at_s DESC, id DESC LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(sql, (*args, query.limit + 1)).fetchall()
+        with self._guard() as db:
+            rows = db.execute(sql, (*args, query.limit + 1)).fetchall()
         items = [_execution(row, {}) for row in rows[: query.limit]]
         more = len(rows) > query.limit
         return Page(
@@ -290,20 +177,11 @@ class SqliteExecutionStore(SqliteBase):
         """
         progress_json = progress.model_dump_json()
         record_json = record.model_dump_json()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = db.execute(
-                    _SAVE_PROGRESS, (progress_json, lease_until_s, time.time(), execution_id, owner)
-                )
-                if cur.rowcount != 1:
-                    raise self._why_not(db, execution_id, owner)
-                db.execute(_UPSERT_STEP, (execution_id, record.step_id, record_json))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._tx() as db:
+            cur = db.execute(_SAVE_PROGRESS, (progress_json, lease_until_s, time.time(), execution_id, owner))
+            if cur.rowcount != 1:
+                raise self._why_not(db, execution_id, owner)
+            db.execute(_UPSERT_STEP, (execution_id, record.step_id, record_json))
 
     def finish(
         self,
@@ -409,8 +287,8 @@ class SqliteExecutionStore(SqliteBase):
         return out
 
     def load_turns(self, execution_id: str, key: str) -> Turns:
-        with self._lock:
-            rows = self._db.execute(_SELECT_TURNS, (execution_id, key)).fetchall()
+        with self._guard() as db:
+            rows = db.execute(_SELECT_TURNS, (execution_id, key)).fetchall()
         out: list[dict[str, Any]] = []
         for idx, data in rows:
             if idx != len(out):

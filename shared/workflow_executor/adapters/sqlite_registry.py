@@ -11,7 +11,7 @@ from typing import Any
 
 from ..models import StoredWorkflow
 from .common import workflow_hash
-from .sqlite import SqliteBase
+from .sqlite_base import SqliteBase
 
 
 class SqliteWorkflowRegistry(SqliteBase):
@@ -53,18 +53,18 @@ class SqliteWorkflowRegistry(SqliteBase):
 
     def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
         """The latest version of ``name``, or the one with ``workflow_hash``; None if absent."""
-        with self._lock:
+        with self._guard() as db:
             if workflow_hash is None:
-                found = _select(self._db, "WHERE name = ? AND hash = (SELECT hash FROM workflow_heads h"
+                found = _select(db, "WHERE name = ? AND hash = (SELECT hash FROM workflow_heads h"
                                 " WHERE h.name = ?)", (name, name))
             else:
-                found = _select(self._db, "WHERE name = ? AND hash = ?", (name, workflow_hash))
+                found = _select(db, "WHERE name = ? AND hash = ?", (name, workflow_hash))
         return found[0] if found else None
 
     def list(self) -> list[StoredWorkflow]:
         """The latest version of each name, sorted by name."""
-        with self._lock:
-            return _select(self._db, "WHERE hash = (SELECT hash FROM workflow_heads h WHERE h.name = workflows.name)"
+        with self._guard() as db:
+            return _select(db, "WHERE hash = (SELECT hash FROM workflow_heads h WHERE h.name = workflows.name)"
                            " ORDER BY name", ())
 
 

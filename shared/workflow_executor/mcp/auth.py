@@ -249,7 +249,10 @@ def create_key(settings: Settings, scopes: list[str], workflows: list[str] | Non
              "workflows": sorted({w.strip() for w in workflows if w.strip()}) if workflows else None,
              **(budget.model_dump(exclude_none=True) if budget else {})}
     path = settings.api_keys_file
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent == settings.home:
+        settings.ensure_home()  # a clear error when WFX_HOME is a file
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     # One writer at a time (two `wfx keys create` at once must not lose a key).
     with open(path.with_name(f".{path.name}.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -3,8 +3,11 @@ never escapes a root: no ``..``, no absolute path outside a root, no symlink tha
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..errors import InvalidArgument
 from ..settings import Settings
@@ -153,3 +156,32 @@ def display(root: Path, f: Path) -> str:
         return f.relative_to(root).as_posix()
     except ValueError:
         return f.name
+
+
+def relative_paths(settings: Settings, value: Any) -> Any:
+    """``value`` (text, or JSON data holding text, such as an error result) with every file under
+    a workflow root named relative to its root, as ``display`` names it: what a caller is told
+    (a file that does not load, a limit it broke) never shows the server's absolute paths."""
+    prefixes = sorted({f"{form}{os.sep}" for r in settings.workflow_roots for form in _absolute_forms(r)},
+                      key=len, reverse=True)  # a root inside another root is cut first
+
+    def cut(v: Any) -> Any:
+        if isinstance(v, str):
+            for prefix in prefixes:
+                v = v.replace(prefix, "")
+            return v
+        if isinstance(v, dict):
+            return {k: cut(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [cut(x) for x in v]
+        return v
+
+    return cut(value) if prefixes else value
+
+
+def _absolute_forms(root: Path) -> set[str]:
+    """The root as configured (made absolute) and with its links resolved; never ``/`` alone."""
+    forms = {str(root.absolute())}
+    with contextlib.suppress(OSError, RuntimeError):
+        forms.add(str(root.resolve()))
+    return {f for f in forms if f.rstrip(os.sep)}

@@ -12,7 +12,7 @@ from ..errors import LimitExceeded, SpecError, WfxError
 from ..settings import Settings
 from ..spec.model import WorkflowDocument
 from .app import McpApp
-from .files import display, find_file, inside, roots, workflow_files
+from .files import display, find_file, inside, relative_paths, roots, workflow_files
 from .results import ToolResult, one_line
 from .run_tools import owned, resolve_workflow
 from .schemas import (
@@ -98,7 +98,7 @@ def list_workflows(app: McpApp, caller: Caller, args: ListWorkflowsInput, as_tas
             doc, _ = app.executor.check(f)
         except WfxError as exc:
             if not limited:
-                skipped.append({"file": shown, "message": one_line(exc.message.replace(str(f), shown), 300)})
+                skipped.append({"file": shown, "message": one_line(relative_paths(settings, exc.message), 300)})
             continue
         for name in doc.workflows:
             if caller.may_use(name) and name not in names:
@@ -129,6 +129,7 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
                   if isinstance(exc, SpecError) else [{"path": "<document>", "message": exc.message,
                                                        "fix": exc.fix}])
         warnings = [{"path": i.path, "message": i.message} for i in getattr(exc, "warnings", [])]
+        errors = relative_paths(app.services.settings, errors)
         unchecked = loaded(source)  # the rules still see a document the validator rejects
         findings = [f.to_dict() for f in advise_here(ex, unchecked)] if unchecked is not None else []
         return ToolResult({"valid": False, "errors": errors, "warnings": warnings, "workflows": [],

@@ -110,7 +110,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
     if not keyed and not is_loopback(host):
         raise InvalidArgument(f"refusing to serve on {host} without API keys",
                               fix="create one with `wfx keys create --scopes run,read`, or bind 127.0.0.1")
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.ensure_home()
     lock = open(settings.home / "serve.lock", "a+")  # noqa: SIM115 - held for the server's lifetime
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -15,6 +15,7 @@ from ..access import Caller
 from ..errors import WfxError
 from . import admin_tools, read_tools, run_tools, schemas
 from .app import McpApp
+from .files import relative_paths
 from .results import ToolResult, error_result, from_error, from_validation
 
 Handler = Callable[[McpApp, Caller, Any, bool], ToolResult]
@@ -108,4 +109,7 @@ def call(app: McpApp, caller: Caller, name: str, arguments: Mapping[str, Any], a
     try:
         return spec.handler(app, caller, args, as_task)
     except WfxError as exc:
-        return from_error(name, exc)
+        res = from_error(name, exc)
+        settings = app.services.settings
+        return replace(res, structured=relative_paths(settings, res.structured),
+                       summary=relative_paths(settings, res.summary))

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ..errors import Issue, LimitExceeded, SpecError
 from . import simple
+from .jsondata import MAX_DEPTH, NotJsonData, encode
 from .lenient import TOP_NOTES, WORKFLOW_NOTES, lenient_keys
 from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
 from .normalize import Collector, keys_ok, normalize_steps
@@ -74,7 +75,9 @@ def load_file(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES,
 
 def load_object(obj: Any, *, source: str = "<object>", warnings: list[Issue] | None = None) -> WorkflowDocument:
     """Normalise an already-parsed document (e.g. from JSON). Raises ``SpecError`` with all
-    problems (and the warnings so far); ``warnings`` as in ``load_text``."""
+    problems (and the warnings so far), ``LimitExceeded`` for nesting past ``jsondata.MAX_DEPTH``;
+    ``warnings`` as in ``load_text``."""
+    _check_data(obj, source)
     c = Collector(source)
     data = _document(obj, c)
     if warnings is not None:
@@ -90,6 +93,21 @@ def load_object(obj: Any, *, source: str = "<object>", warnings: list[Issue] | N
     if c.issues or doc is None:
         raise SpecError(c.issues or [Issue("<document>", "invalid document", source)], warnings=c.warnings)
     return doc
+
+
+def _check_data(obj: Any, source: str) -> None:
+    """A document is JSON data by the one rule (``spec.jsondata``) before anything walks, validates,
+    serializes or hashes it: an object sent as JSON may nest deeper than YAML text can, or carry
+    a lone surrogate from a ``\\ud800`` escape."""
+    try:
+        encode(obj, "")
+    except NotJsonData as bad:
+        if bad.too_deep:
+            raise LimitExceeded(f"{source}: the document is nested deeper than {MAX_DEPTH} levels",
+                                fix="flatten the document; workflows never need this much nesting",
+                                file=source, limit="document_depth", max=MAX_DEPTH) from None
+        raise SpecError([Issue(path=bad.where or "<document>", message=bad.what, file=source,
+                               fix=bad.fix)]) from None
 
 
 def document_hash(doc: WorkflowDocument) -> str:

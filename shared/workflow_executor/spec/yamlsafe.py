@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Issue, LimitExceeded, SpecError
+from .jsondata import MAX_DEPTH
 from .model import MAX_DOCUMENT_BYTES
 
-MAX_YAML_DEPTH = 64  # nesting of mappings/sequences; workflows need ~10
 MAX_YAML_NODES = 100_000  # nodes after expanding every alias (stops "billion laughs")
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -33,7 +34,7 @@ class _SafeLoader(yaml.SafeLoader):
     """SafeLoader that stops composing past ``max_depth`` and keeps dates as strings
     (a date object would not survive JSON and surprises ``version: 2024-01-01``)."""
 
-    max_depth = MAX_YAML_DEPTH
+    max_depth = MAX_DEPTH
 
     yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP_TAG]
@@ -51,6 +52,8 @@ class _SafeLoader(yaml.SafeLoader):
                                                 node.start_mark)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(ScalarEvent, AliasEvent):
+            return super().compose_node(parent, index)  # only mappings and sequences nest
         self._depth += 1
         try:
             if self._depth > self.max_depth:
@@ -68,7 +71,7 @@ def load_yaml(
     *,
     source: str = "<string>",
     max_bytes: int = MAX_DOCUMENT_BYTES,
-    max_depth: int = MAX_YAML_DEPTH,
+    max_depth: int = MAX_DEPTH,
     max_nodes: int = MAX_YAML_NODES,
 ) -> Any:
     """Parse one YAML document from untrusted ``text`` into plain Python values.

@@ -1,0 +1,161 @@
+"""Opening the SQLite file (create, migrate, WAL, wait while another process holds it) and using
+it safely: one connection under a lock, explicit transactions, and a damaged file reported as
+StoreCorrupt and never written to again. The stores (sqlite.py, sqlite_registry.py) build on it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import InvalidArgument, StoreCorrupt, Transient
+
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 5000
+_DAMAGED = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS executions (
+        id TEXT PRIMARY KEY, status TEXT NOT NULL, workflow_name TEXT NOT NULL, principal TEXT,
+        idempotency_key TEXT, created_at_s REAL NOT NULL, updated_at_s REAL NOT NULL,
+        version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at_s REAL,
+        progress TEXT NOT NULL, doc TEXT NOT NULL)""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS executions_idempotency
+        ON executions (COALESCE(principal, ''), idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    "CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at_s, id)",
+    "CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at_s)",
+    "CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow_name, created_at_s)",
+    "CREATE INDEX IF NOT EXISTS executions_principal ON executions (principal, created_at_s)",
+    """CREATE TABLE IF NOT EXISTS steps (
+        execution_id TEXT NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL,
+        PRIMARY KEY (execution_id, step_id))""",
+    """CREATE TABLE IF NOT EXISTS workflows (
+        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
+        source TEXT, description TEXT, created_at_s REAL NOT NULL,
+        PRIMARY KEY (name, version), UNIQUE (name, hash))""",
+    # v2: which version a name means; versions stored with latest=False have no head of their own
+    "CREATE TABLE IF NOT EXISTS workflow_heads (name TEXT PRIMARY KEY, hash TEXT NOT NULL)",
+    # the journal of agent turns (model replies, tool results) of each step attempt
+    """CREATE TABLE IF NOT EXISTS turns (
+        execution_id TEXT NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL, turn TEXT NOT NULL,
+        PRIMARY KEY (execution_id, key, idx))""",
+)
+_MIGRATE_V2 = (
+    "INSERT OR IGNORE INTO workflow_heads (name, hash) SELECT name, hash FROM workflows w"
+    " WHERE version = (SELECT MAX(version) FROM workflows v WHERE v.name = w.name)"
+)
+
+
+def connect(path: str | os.PathLike[str], synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open (and create or migrate) the database; autocommit mode, transactions are explicit."""
+    if synchronous not in ("NORMAL", "FULL"):
+        raise InvalidArgument(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
+    try:
+        return _connect_when_free(path, synchronous)
+    except sqlite3.DatabaseError as exc:  # corrupt or truncated: say so, and never overwrite it
+        raise InvalidArgument(f"the database {os.fspath(path)} cannot be opened ({exc}); nothing was changed",
+                              fix="restore it from a backup, or move it away to start with an empty store") from None
+
+
+def _connect_when_free(path: str | os.PathLike[str], synchronous: str, attempts: int = 40) -> sqlite3.Connection:
+    """``_connect``, again while another process holds the file locked: switching to WAL (or its
+    recovery) right as another process creates the database answers "locked" at once, without
+    the busy timeout (seen with `wfx executions` beside a starting `wfx run`)."""
+    for attempt in range(attempts):
+        try:
+            return _connect(path, synchronous)
+        except sqlite3.OperationalError as exc:
+            if attempt + 1 == attempts or not any(w in str(exc) for w in ("locked", "busy")):
+                raise
+            time.sleep(min(0.01 * 2**attempt, 0.25))
+    raise AssertionError("unreachable")
+
+
+def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute(f"PRAGMA synchronous = {synchronous}")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise InvalidArgument(
+                f"database schema version {found} is newer than {SCHEMA_VERSION}",
+                fix="upgrade workflow-executor",
+            )
+        for statement in _SCHEMA:
+            db.execute(statement)
+        if 0 < found < 2:
+            db.execute(_MIGRATE_V2)  # before v2 the highest version was the latest
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # a Ctrl-C can land after COMMIT: a ROLLBACK then would mask it
+            db.execute("ROLLBACK")
+        db.close()
+        raise
+    return db
+
+
+class SqliteBase:
+    def __init__(self, path: str | os.PathLike[str], synchronous: str = "NORMAL") -> None:
+        self._path = os.fspath(path)
+        self._db = connect(path, synchronous)
+        self._lock = threading.Lock()
+        self._damage: str | None = None  # what SQLite said when it first found the file damaged
+        self._closed = False
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock. SQLite's "malformed" / "not a database" becomes
+        StoreCorrupt naming the file and the fix, and from then on this object writes nothing
+        more to it (a write to a damaged file can spread the damage)."""
+        with self._lock:
+            if self._closed:  # a runner still in flight as the process stops: it resumes at the next start
+                raise Transient("the SQLite store is closed (the server is stopping)", fix="retry after the restart")
+            try:
+                yield self._db
+            except sqlite3.DatabaseError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in _DAMAGED and not _damaged_text(exc):
+                    raise
+                self._damage = self._damage or str(exc)
+                raise store_corrupt(self._path, self._damage) from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
+        with self._guard() as db:
+            if self._damage is not None:
+                raise store_corrupt(self._path, self._damage)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection; the object is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            self._db.close()
+
+
+def _damaged_text(exc: sqlite3.DatabaseError) -> bool:
+    """For a Python without ``sqlite_errorcode`` (before 3.11): SQLite's words for it."""
+    return any(w in str(exc) for w in ("malformed", "not a database"))
+
+
+def store_corrupt(path: str, detail: str) -> StoreCorrupt:
+    """The error for a damaged database file: what SQLite said, and how the operator recovers."""
+    return StoreCorrupt(
+        f"the database {path} is damaged ({detail}); nothing more is written to it",
+        fix=f"stop the server, keep a copy of {path}, then recover it with the sqlite3 shell: "
+            f"`sqlite3 {path} .recover | sqlite3 recovered.db` and move recovered.db in its place "
+            "(or restore a backup)",
+        file=path)
