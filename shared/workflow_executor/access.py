@@ -8,7 +8,6 @@ checks a child with exactly the rights its top-level run was started with.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,11 +124,6 @@ def narrow(a: Caller, b: Caller) -> Caller:
     if workflows is not None:
         both = both - {"admin"}
     return Caller(a.principal, both, workflows, None if budget.empty else budget)
-
-
-def visible(caller: Caller, names: Iterable[str]) -> list[str]:
-    """The workflow names ``caller`` may see and use, in the given order."""
-    return [n for n in names if caller.may_use(n)]
 
 
 def run_budget(caller: Caller, requested: Budget | None = None) -> Budget:
