@@ -29,6 +29,10 @@ FOLDER_FILES = ("agents.yaml", "tools.yaml", "workflows.yaml")
 # these is counted apart, as it validates once they are merged
 PENDING = ("tasklist", "message_queue", "sql_database", "gcp_environment", "github", "dynamic_forms",
            "bigquery_vector_search")
+# what an operator who serves every LangSwarm tool type sets (--operator)
+OPERATOR = {"WFX_HTTP_ALLOW": "*.com,localhost", "WFX_MCP_ALLOW": "http://localhost,https://localhost",
+            "WFX_GITHUB_REPOS": "octocat/*,aekdahl/*", "WFX_BQ_DATASETS": "vector_search", "WFX_MQ_TOPICS": "tasks,events,alerts",
+            "WFX_MQ_SUBSCRIPTIONS": "tasks,events"}
 
 
 def git(*args: str) -> str:
@@ -76,6 +80,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", action="store_true", help="also the ```yaml blocks of the Markdown docs")
     ap.add_argument("--list", action="store_true", help="print each document that does not validate")
+    ap.add_argument("--operator", action="store_true",
+                    help="as a server whose operator opened every tool (roots, hosts, repositories, datasets, ...)")
     a = ap.parse_args()
     from workflow_executor.api import Executor
     from workflow_executor.errors import WfxError
@@ -84,8 +90,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         targets = collect(root, a.docs)
-        s = replace(Settings.from_env({"WFX_HOME": str(root / "home"), "WFX_FILES_ROOT": str(root / "files"),
-                                       "OPENAI_API_KEY": "x", "WFX_MODEL": "m"}), store="memory")
+        env = {"WFX_HOME": str(root / "home"), "WFX_FILES_ROOT": str(root / "files"), "OPENAI_API_KEY": "x",
+               "WFX_MODEL": "m"}
+        if a.operator:
+            env |= OPERATOR | {"WFX_FS_ROOTS": f"files={root / 'files'}",
+                               "WFX_SQL_DATABASES": f"main=sqlite:///{root / 'main.db'}"}
+        s = replace(Settings.from_env(env), store="memory")
         by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
         with Executor.local(settings=s, memory=True) as ex:
             for t in targets:

@@ -162,4 +162,4 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
 
 
 KIND = OperationsKind("dynamic_forms", "JSON form schemas from the tool's forms (or LangSwarm's defaults)",
-                      _operations, aliases=("mcpdynamic_forms", "mcpforms", "forms", "dynamic-forms"), check=_check)
+                      _operations, aliases=("mcpdynamic_forms", "mcpdynamicforms", "mcpforms", "forms", "dynamic-forms"), check=_check)
