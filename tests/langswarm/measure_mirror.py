@@ -31,7 +31,8 @@ PENDING = ("tasklist", "message_queue", "sql_database", "gcp_environment", "gith
            "bigquery_vector_search")
 # what an operator who serves every LangSwarm tool type sets (--operator)
 OPERATOR = {"WFX_HTTP_ALLOW": "*.com,localhost", "WFX_MCP_ALLOW": "http://localhost,https://localhost",
-            "WFX_GITHUB_REPOS": "octocat/*,aekdahl/*", "WFX_BQ_DATASETS": "vector_search", "WFX_MQ_TOPICS": "tasks,events,alerts",
+            "WFX_GITHUB_REPOS": "octocat/*,aekdahl/*", "WFX_BQ_DATASETS": "vector_search",
+            "WFX_MQ_TOPICS": "tasks,events,alerts",
             "WFX_MQ_SUBSCRIPTIONS": "tasks,events"}
 
 

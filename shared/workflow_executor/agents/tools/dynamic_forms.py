@@ -162,4 +162,5 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
 
 
 KIND = OperationsKind("dynamic_forms", "JSON form schemas from the tool's forms (or LangSwarm's defaults)",
-                      _operations, aliases=("mcpdynamic_forms", "mcpdynamicforms", "mcpforms", "forms", "dynamic-forms"), check=_check)
+                      _operations, check=_check,
+                      aliases=("mcpdynamic_forms", "mcpdynamicforms", "mcpforms", "forms", "dynamic-forms"))
