@@ -131,8 +131,9 @@ def test_a_call_that_does_not_fit_waits_for_a_parallel_call_to_settle_then_gets_
     ex = wfx.run(workflow=doc, input="x")
     assert ex.status == ExecutionStatus.COMPLETED, ex.error
     assert len(llm.requests) == 2 and time.monotonic() - started >= 0.4  # one after the other
-    first, second = sorted(int(b["max_tokens"]) for b in llm.requests)
-    assert second > 50 and first < 150 - 60  # the second call got what the first left
+    estimate = len("summarise part 0 of the report") + 4 + 3  # one token a byte, + framing
+    caps = [int(b["max_tokens"]) for b in llm.requests]
+    assert caps == [150 - estimate, 150 - 60 - estimate]  # the second call got what the first left
     assert ex.usage.prompt_tokens + ex.usage.completion_tokens == spent_by_server(llm) <= 150
 
 
@@ -155,3 +156,17 @@ def test_a_daily_key_limit_holds_across_runs_and_restarts(tmp_path: Path, llm: L
         day = again.store.key_usage("alice", datetime.now(UTC).strftime("%Y-%m-%d"))  # a UTC calendar day
         assert day is not None and day.tokens == 60 and not day.holds
     assert len(llm.requests) == 2 and spent_by_server(llm) == 120
+
+
+def test_a_model_call_still_running_when_its_run_fails_is_in_the_stored_usage(
+        wfx: Executor, llm: LLMServer) -> None:
+    llm.responder = lambda body: {**SIXTY, "delay_s": 0.3}
+    doc = fan_out(1)
+    steps = doc["workflows"]["w"]["steps"]
+    steps[0]["output"]["to"] = ["b0", "pause"]  # b0's call is in flight when "boom" fails the run
+    steps[2:2] = [{"id": "pause", "function": "builtins.sleep", "args": {"seconds": 0.1}, "output": {"to": "boom"}},
+                  {"id": "boom", "function": "builtins.fail", "fan_key": "k", "output": {"to": "join"}}]
+    ex = wfx.run(workflow=doc, input="x")
+    assert ex.status == ExecutionStatus.FAILED and ex.error is not None and ex.error.code != "budget_exceeded"
+    assert "b0" not in ex.steps  # the run failed while b0 waited for its reply
+    assert spent_by_server(llm) == 60 and ex.usage.prompt_tokens + ex.usage.completion_tokens == 60
