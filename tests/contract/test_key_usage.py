@@ -10,11 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import STORE_FACTORIES
 from test_execution_store import race
+from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
+from workflow_executor.adapters.sqlite import SqliteExecutionStore
 from workflow_executor.engine.key_ledger import KeyBusy, KeyGrant, KeyLedger, utc_day
+from workflow_executor.errors import BudgetExceeded
 from workflow_executor.models import Budget, KeyHold, KeyUsage, Usage
 from workflow_executor.ports import ExecutionStore
+from workflow_executor.settings_llm import ModelPrice
+
+from emulators import session as emulators
 
 DAY = "2026-12-07"
 
@@ -61,9 +66,11 @@ def handles(request: pytest.FixtureRequest, store: ExecutionStore, tmp_path: Pat
     if kind == "memory":
         yield [store, store]
         return
-    other = STORE_FACTORIES[kind](tmp_path)
+    other: SqliteExecutionStore | FirestoreExecutionStore = (
+        SqliteExecutionStore(tmp_path / "wfx.db") if kind == "sqlite"  # the store fixture's file
+        else FirestoreExecutionStore(emulators.firestore_client(), owns_client=True))
     yield [store, other]
-    other.close()  # type: ignore[attr-defined]
+    other.close()
 
 
 def test_parallel_reservations_from_two_processes_never_grant_past_the_daily_limit(
@@ -94,3 +101,13 @@ def test_a_hold_of_a_runner_that_died_lapses(store: ExecutionStore) -> None:
     assert isinstance(dead, KeyGrant) and dead.max_tokens == 80
     alive = ledger.reserve(10, 80, 16, None, hold_s=60.0)
     assert isinstance(alive, KeyGrant) and alive.max_tokens == 80  # the lapsed hold left room
+
+
+def test_a_daily_cost_limit_caps_the_reply_by_its_price_and_cannot_hold_without_one(store: ExecutionStore) -> None:
+    price = ModelPrice(0.15, 0.60)  # USD per 1M tokens
+    ledger = KeyLedger(store, fresh_principal(), Budget(max_cost_usd=0.0001))
+    got = ledger.reserve(100, None, 16, price, hold_s=60.0)
+    # what is left after the prompt's $0.000015, in reply tokens at $0.0000006 each
+    assert isinstance(got, KeyGrant) and got.max_tokens == int((0.0001 - 100 * 0.15e-6) / 0.6e-6)
+    with pytest.raises(BudgetExceeded):
+        ledger.reserve(100, None, 16, None, hold_s=60.0)

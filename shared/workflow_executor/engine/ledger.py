@@ -9,6 +9,7 @@ are what the execution stores as its token and cost usage."""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -16,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import BudgetExceeded, Cancelled
+from ..errors import BudgetExceeded, Cancelled, WfxError
 from ..models import Budget, Usage
 from .key_ledger import KeyGrant, KeyLedger, describe
 
 if TYPE_CHECKING:
     from ..settings_llm import ModelPrice
+
+log = logging.getLogger(__name__)
 
 MIN_COMPLETION_TOKENS = 16  # a call that cannot get this many reply tokens is refused, not made
 WAKE_S = 0.1                 # how often a waiting reservation looks at the cancel flag
@@ -107,7 +110,11 @@ class Ledger:
                 raise refusal
             if self.key is None:
                 return hold
-            got = self.key.reserve(prompt_tokens, hold.max_tokens, need, price, hold_s=wait_s + 60.0)
+            try:
+                got = self.key.reserve(prompt_tokens, hold.max_tokens, need, price, hold_s=wait_s + 60.0)
+            except BaseException:
+                self.settle(hold, Usage())
+                raise
             if isinstance(got, KeyGrant):
                 self._shrink(hold, got, price, prompt_tokens)
                 return hold
@@ -135,7 +142,13 @@ class Ledger:
                 led.cost_usd += spent.cost_usd
             self.cond.notify_all()
         if hold.key is not None and self.key is not None:
-            self.key.settle(hold.key, spent)
+            try:
+                self.key.settle(hold.key, spent)
+            except WfxError:
+                # The call was made and its reply must still be journaled: the day's total misses
+                # it and its hold lapses on its own (a store outage; the run's own usage is exact).
+                log.warning("the daily usage of %s was not updated after a model call", self.key.principal,
+                            exc_info=True)
 
     def close(self, wait_s: float) -> Usage:
         """The run ends: refuse new reservations under it, wait up to ``wait_s`` for the calls in
