@@ -20,10 +20,12 @@ from agent_support import agent_settings
 from llm_server import LLMServer
 from werkzeug.serving import make_server
 from workflow_executor.api import Executor
+from workflow_executor.errors import InvalidArgument
 from workflow_executor.mcp.auth import create_key
 from workflow_executor.mcp.serve import wsgi_app
 from workflow_executor.models import Budget, Execution, ExecutionStatus
 from workflow_executor.services import build
+from workflow_executor.settings import Settings
 
 SIXTY = {"text": "ok", "usage": {"prompt_tokens": 10, "completion_tokens": 50}}  # a 60-token call
 AGENTS = [{"id": "a", "agent_type": "openai"}]
@@ -170,3 +172,14 @@ def test_a_model_call_still_running_when_its_run_fails_is_in_the_stored_usage(
     assert ex.status == ExecutionStatus.FAILED and ex.error is not None and ex.error.code != "budget_exceeded"
     assert "b0" not in ex.steps  # the run failed while b0 waited for its reply
     assert spent_by_server(llm) == 60 and ex.usage.prompt_tokens + ex.usage.completion_tokens == 60
+
+
+def test_the_daily_limits_are_read_from_the_environment_and_a_bad_one_is_named() -> None:
+    base = {"WFX_HOME": "/tmp/unused"}
+    s = Settings.from_env({**base, "WFX_KEY_DAILY_MAX_TOKENS": "50000", "WFX_KEY_DAILY_MAX_COST_USD": "2.5"})
+    assert (s.key_daily_max_tokens, s.key_daily_max_cost_usd) == (50000, 2.5)
+    assert Settings.from_env(base).key_daily_max_tokens is None
+    for bad in ("-1", "lots"):
+        with pytest.raises(InvalidArgument) as err:
+            Settings.from_env({**base, "WFX_KEY_DAILY_MAX_TOKENS": bad})
+        assert err.value.code == "invalid_argument" and "WFX_KEY_DAILY_MAX_TOKENS" in err.value.message
