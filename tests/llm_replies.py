@@ -128,6 +128,10 @@ def completion(n: int, body: dict[str, Any], reply: Reply) -> tuple[int, dict[st
     prompt += _tokens(json.dumps(body["tools"])) if body.get("tools") else 0
     completion = _tokens(message["content"] or "") + _tokens(json.dumps(message.get("tool_calls") or ""))
     usage = {"prompt_tokens": prompt, "completion_tokens": completion, **opts.get("usage", {})}
+    cap = body.get("max_completion_tokens", body.get("max_tokens"))
+    if cap is not None and int(usage["completion_tokens"]) > int(cap):  # as a real server: never past the cap
+        usage["completion_tokens"] = int(cap)
+        finish = "length"
     usage["total_tokens"] = int(usage["prompt_tokens"]) + int(usage["completion_tokens"])
     return 200, {
         "id": f"chatcmpl-test{n}", "object": "chat.completion", "created": int(time.time()),

@@ -15,7 +15,9 @@ A reply is one of:
   - ``{"json": obj}``                            an assistant message holding ``json.dumps(obj)``
   - ``{"status": 401|404|429|500|400|..., "message"?, "code"?, "type"?, "headers"?}``  an error
 options on any dict reply: ``delay_s`` (answer late), ``usage`` ({prompt_tokens, completion_tokens}),
-``finish_reason`` (e.g. "length", "content_filter").
+``finish_reason`` (e.g. "length", "content_filter"). Like a real server, a reply never has more
+completion tokens than the request's ``max_tokens`` / ``max_completion_tokens`` (it stops with
+"length"). ``usages`` lists the usage of every completion answered, as the client received it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class _State:
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.embedding_requests: list[dict[str, Any]] = []
+        self.usages: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.responder: Responder | None = None
         self.models = models
@@ -129,6 +132,7 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 with state.lock:
                     state.script.clear()
                     state.requests.clear()
+                    state.usages.clear()
                     state.headers.clear()
                     state.embedding_requests.clear()
                 self._send(200, {"ok": True})
@@ -170,6 +174,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             if delay and state.stopping.wait(delay):
                 return  # shutting down: drop the answer, as a dying server would
             status, out, headers = completion(n, body, reply)
+            if "usage" in out:
+                with state.lock:
+                    state.usages.append(out["usage"])
             with contextlib.suppress(OSError):  # the client gave up (its timeout): nothing to answer
                 self._send(status, out, headers)
 
@@ -211,6 +218,12 @@ class LLMServer:
             return list(self._state.requests)
 
     @property
+    def usages(self) -> list[dict[str, Any]]:
+        """The usage of each completion answered (the server's count of what was spent)."""
+        with self._state.lock:
+            return list(self._state.usages)
+
+    @property
     def request_headers(self) -> list[dict[str, str]]:
         with self._state.lock:
             return list(self._state.headers)
@@ -225,6 +238,7 @@ class LLMServer:
         with self._state.lock:
             self._state.script.clear()
             self._state.requests.clear()
+            self._state.usages.clear()
             self._state.headers.clear()
             self._state.embedding_requests.clear()
 

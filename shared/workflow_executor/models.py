@@ -98,6 +98,27 @@ class Budget(BaseModel):
         return self.max_tokens is None and self.max_cost_usd is None
 
 
+class KeyHold(BaseModel):
+    """A model call's reservation against a principal's daily limit (tokens and USD it may
+    still cost); it lapses at ``expires_at_s`` (epoch seconds) if its runner died."""
+
+    tokens: int = 0
+    cost_usd: float = 0.0
+    expires_at_s: float = 0.0
+
+
+class KeyUsage(BaseModel):
+    """One principal's LLM spending in one UTC day (``day``: YYYY-MM-DD) and the reservations of
+    calls still in flight. ``version`` counts writes: the store updates it compare-and-set."""
+
+    principal: str
+    day: str
+    tokens: int = 0
+    cost_usd: float = 0.0
+    holds: dict[str, KeyHold] = Field(default_factory=dict)
+    version: int = 0
+
+
 class StepRecord(BaseModel):
     """The checkpoint of one step. ``routed_to`` records the routing decision so that a
     resumed run rebuilds the same frontier from the records alone."""

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .models import (
     ErrorInfo,
     Execution,
     ExecutionStatus,
+    KeyUsage,
     Page,
     Progress,
     StepRecord,
     StoredWorkflow,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from .settings_llm import ModelPrice
 
 Turns = list[dict[str, Any]]  # an agent step's journal (a name: ``list`` is a store method below)
 
@@ -92,6 +96,14 @@ class ExecutionStore(Protocol):
 
     def load_turns(self, execution_id: str, key: str) -> Turns:
         """The turns journaled under ``key``, by index (0, 1, ...; stops at the first gap)."""
+
+    def key_usage(self, principal: str, day: str) -> KeyUsage | None:
+        """``principal``'s LLM spending on ``day`` (UTC, YYYY-MM-DD); None while none is stored."""
+
+    def put_key_usage(self, usage: KeyUsage, expected_version: int) -> bool:
+        """Compare-and-set: store ``usage`` for its (principal, day) when the stored version is
+        ``expected_version`` (0: nothing stored yet); the stored copy gets version
+        ``expected_version + 1``. False when another writer came first (read again and retry)."""
 
 
 @runtime_checkable
@@ -199,6 +211,13 @@ class AgentReply:
     usage: Usage = field(default_factory=Usage)
 
 
+class Reservation(Protocol):
+    """A model call's reservation: ``max_tokens`` is the completion cap to send (None: none)."""
+
+    @property
+    def max_tokens(self) -> int | None: ...
+
+
 class AgentContext(Protocol):
     """What an agent step gets from the engine: its journal of turns, its budget, cancel-aware
     sleep, its tools and a way to publish progress. One context per attempt of one step."""
@@ -214,10 +233,20 @@ class AgentContext(Protocol):
         """Journal turn ``index`` before the next one starts; returns what is stored there (the
         first writer's turn wins, so a stale runner and its replacement agree)."""
 
-    def check_budget(self, spent: Usage, *, priced: bool = True) -> None:
-        """Before each model call: raises BudgetExceeded when this step's ``spent`` plus the rest
-        of the execution (and of its ancestors) reaches a budget; ``priced=False`` (the model has
-        no price) fails where a cost budget applies, since it could not be enforced."""
+    def reserve(self, prompt_tokens: int, max_tokens: int | None, price: ModelPrice | None, *,
+                wait_s: float) -> Reservation:
+        """Before each model call: reserve the most it can cost (``prompt_tokens``, an upper
+        estimate, plus the completion cap) against the execution, its ancestors and the key's
+        daily total. ``max_tokens``: the agent's own cap. Waits up to ``wait_s`` for parallel
+        calls to settle when it does not fit. Errors: BudgetExceeded when even a minimal reply
+        cannot fit (or a cost budget applies and ``price`` is None); Cancelled."""
+
+    def settle(self, hold: Reservation, spent: Usage) -> None:
+        """After the call (also a failed one: ``spent`` is then what the server reported, often
+        nothing): give the reservation back and count exactly ``spent``."""
+
+    def replayed(self, spent: Usage) -> None:
+        """Count a model turn replayed from the journal (paid for by an earlier pass)."""
 
     def sleep(self, seconds: float) -> None:
         """Wait (a retry backoff); raises Cancelled if the execution is cancelled meanwhile."""

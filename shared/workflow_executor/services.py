@@ -14,6 +14,7 @@ from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
 from .engine.runner import Engine, EngineConfig
 from .errors import WfxError
+from .models import Budget
 from .ports import (
     AgentRunner,
     EventBus,
@@ -251,7 +252,10 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             environ=dict(settings.environ), measure_process=measure_process,
                             max_output_bytes=settings.max_output_bytes,
                             max_render_chars=settings.max_render_chars,
-                            max_stray_threads=settings.max_stray_threads),
+                            max_stray_threads=settings.max_stray_threads,
+                            key_daily=Budget(max_tokens=settings.key_daily_max_tokens,
+                                             max_cost_usd=settings.key_daily_max_cost_usd),
+                            completion_cap=settings.agent_max_completion_tokens),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events,
                         closers=tool_closers)

@@ -89,6 +89,10 @@ class Settings:
     agent_max_tool_turns: int = 10
     agent_call_timeout_s: float = 120.0   # one model call, unless the agent sets timeout
     agent_backoff_s: float = 1.0          # first retry delay of a model call; doubles, capped at 30 s
+    # the reply cap sent under a budget when the agent sets no max_tokens (bounds what a call can cost)
+    agent_max_completion_tokens: int = 4096
+    key_daily_max_tokens: int | None = None     # each principal's LLM tokens per UTC day, all its runs
+    key_daily_max_cost_usd: float | None = None  # the same in USD
     tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
@@ -178,7 +182,30 @@ class Settings:
                 agent_max_tool_turns=int(env.get("WFX_AGENT_MAX_TOOL_TURNS", "10")),
                 agent_call_timeout_s=float(env.get("WFX_AGENT_CALL_TIMEOUT_S", "120")),
                 agent_backoff_s=float(env.get("WFX_AGENT_BACKOFF_S", "1")),
+                agent_max_completion_tokens=int(env.get("WFX_AGENT_MAX_COMPLETION_TOKENS", "4096")),
+                key_daily_max_tokens=_whole(_positive(env, "WFX_KEY_DAILY_MAX_TOKENS")),
+                key_daily_max_cost_usd=_positive(env, "WFX_KEY_DAILY_MAX_COST_USD"),
                 tools=ToolSettings.from_env(env),
             )
         except ValueError as exc:
             raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None
+
+
+
+def _positive(env: Mapping[str, str], name: str) -> float | None:
+    """An optional positive number (unset or empty: None). Errors: InvalidArgument."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise InvalidArgument(f"{name} must be a positive number, got {raw[:40]!r}",
+                              fix=f"set {name} to e.g. 100000, or leave it unset for no limit")
+    return value
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else max(1, int(value))

@@ -37,6 +37,7 @@ from .firestore_codec import (
     slot_fields,
     slot_id,
 )
+from .firestore_key_usage import FirestoreKeyUsage
 from .firestore_lease import HeldLease
 from .firestore_reads import FirestoreReads
 from .firestore_turns import FirestoreTurns
@@ -49,7 +50,7 @@ MAX_LEASES = 10_000
 Change = Callable[[Execution], tuple[Execution, bool] | None]
 
 
-class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
+class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads):
     """ExecutionStore on Firestore (see ``ports.ExecutionStore``); ``list`` items carry no steps.
 
     ``client`` is a ``google.cloud.firestore.Client``; ``retention_s`` sets ``expire_at`` (the

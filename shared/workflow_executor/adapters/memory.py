@@ -16,6 +16,7 @@ from ..models import (
     ErrorInfo,
     Execution,
     ExecutionStatus,
+    KeyUsage,
     Page,
     Progress,
     StepRecord,
@@ -38,6 +39,7 @@ class MemoryExecutionStore:
         self._steps: dict[str, dict[str, StepRecord]] = {}
         self._keys: dict[tuple[str, str], str] = {}  # (principal or "", idempotency key) -> id
         self._turns: dict[tuple[str, str], dict[int, str]] = {}  # (id, step attempt key) -> index -> JSON
+        self._key_usage: dict[tuple[str, str], str] = {}  # (principal, day) -> KeyUsage JSON
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store a copy; (existing, False) when the id or (principal, idempotency_key) is taken."""
@@ -239,6 +241,22 @@ class MemoryExecutionStore:
         while len(out) in turns:
             out.append(json.loads(turns[len(out)]))
         return out
+
+    def key_usage(self, principal: str, day: str) -> KeyUsage | None:
+        with self._lock:
+            data = self._key_usage.get((principal, day))
+        return None if data is None else KeyUsage.model_validate_json(data)
+
+    def put_key_usage(self, usage: KeyUsage, expected_version: int) -> bool:
+        """Compare-and-set on the version (see ``ports.ExecutionStore.put_key_usage``)."""
+        where = (usage.principal, usage.day)
+        with self._lock:
+            data = self._key_usage.get(where)
+            stored = 0 if data is None else KeyUsage.model_validate_json(data).version
+            if stored != expected_version:
+                return False
+            self._key_usage[where] = usage.model_copy(update={"version": expected_version + 1}).model_dump_json()
+            return True
 
     def _live(self, execution_id: str) -> Execution:
         run = self._runs.get(execution_id)

@@ -10,8 +10,9 @@ import time
 from typing import Any, Literal
 
 from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
-from ..models import ErrorInfo, Execution, ExecutionStatus, Page, Progress, StepRecord, Usage
+from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage
 from ..ports import ExecutionQuery, Turns
+from . import sqlite_key_usage
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 
@@ -297,6 +298,12 @@ class SqliteExecutionStore(SqliteBase):
         return out
 
     # -- helpers (called inside the lock) --
+
+    def key_usage(self, principal: str, day: str) -> KeyUsage | None:
+        return sqlite_key_usage.key_usage(self._tx, principal, day)
+
+    def put_key_usage(self, usage: KeyUsage, expected_version: int) -> bool:
+        return sqlite_key_usage.put_key_usage(self._tx, usage, expected_version)
 
     def _read(self, db: sqlite3.Connection, execution_id: str) -> Execution | None:
         row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()

@@ -5,7 +5,8 @@ a code and a fix. The endpoint's own messages are untrusted and never repeated f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import openai
@@ -22,6 +23,10 @@ from ..errors import (
 )
 
 MAX_BACKOFF_S = 30.0
+# What a chat request adds around its text: OpenAI documents 3 tokens a message (+1 for a name)
+# and 3 to start the reply; we count 4 and 3.
+FRAME_TOKENS_PER_MESSAGE = 4
+FRAME_TOKENS_PER_REQUEST = 3
 _CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
 _FILTER_CODES = frozenset({"content_filter", "content_policy_violation"})
 
@@ -103,3 +108,21 @@ def create(client: openai.OpenAI, params: dict[str, Any], *, provider: str, time
                 raise err from None
             attempt += 1
             sleep(backoff(attempt, backoff_s, exc))
+
+
+def prompt_bound(request: Mapping[str, Any]) -> int:
+    """An upper estimate of the prompt tokens of a chat request (``messages``, ``tools``,
+    ``response_format``): one token per UTF-8 byte of its text and JSON, plus the framing of each
+    message. A token of a byte-level BPE tokenizer (every OpenAI model's) is at least one byte,
+    so a server never counts more, unless it frames messages or renders tools longer than that."""
+    size = FRAME_TOKENS_PER_REQUEST
+    for m in request.get("messages") or ():
+        size += FRAME_TOKENS_PER_MESSAGE
+        for key in ("content", "tool_calls", "name"):
+            value = m.get(key)
+            if value:
+                size += len((value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)).encode())
+    for key in ("tools", "response_format"):
+        if request.get(key):
+            size += len(json.dumps(request[key], ensure_ascii=False).encode())
+    return size

@@ -3,7 +3,7 @@ turns and tool calls against any OpenAI-compatible endpoint the operator configu
 
 Every model reply and every tool result is journaled (``ctx.record_turn``) before the next turn,
 so a step resumed after a crash replays what it already paid for and calls the model only for
-turns it never got. The budget is checked before each model call.
+turns it never got. Each model call first reserves its most on the budget ledger (``ctx.reserve``).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class OpenAIAgentRunner:
         params: dict[str, Any] = {"model": model}
         if agent.temperature is not None:
             params["temperature"] = agent.temperature
-        if agent.max_tokens is not None:
+        if agent.max_tokens is not None:  # a budget may send less (_call)
             params["max_tokens"] = agent.max_tokens
         if specs:
             params["tools"] = openai_tools(specs)
@@ -162,24 +162,48 @@ class OpenAIAgentRunner:
                     provider: str) -> dict[str, Any]:
         turn = st.replay("model")
         if turn is None:
-            priced = providers.price(self.settings, provider, params["model"]) is not None
-            st.ctx.check_budget(st.usage, priced=priced)
-            timeout = agent.timeout or self.settings.agent_call_timeout_s
-            retries = agent.retries if agent.retries is not None else 2
-            resp = calls.create(client, {**params, "messages": st.messages}, provider=provider, timeout_s=timeout,
-                                retries=retries, backoff_s=self.settings.agent_backoff_s, sleep=st.ctx.sleep)
-            st.calls += 1
-            turn = st.record(self._turn_of(resp, provider, params["model"]))
+            turn = self._call(st, client, params, agent, provider)
             self._emit(st, turn, replayed=False)
         else:
+            st.ctx.replayed(_usage(turn))  # paid for by an earlier pass: it counts all the same
             self._emit(st, turn, replayed=True)
-        u = turn.get("usage") or {}
-        st.usage = st.usage.add(Usage(prompt_tokens=int(u.get("prompt_tokens", 0)),
-                                      completion_tokens=int(u.get("completion_tokens", 0)),
-                                      cost_usd=float(u.get("cost_usd", 0.0))))
+        st.usage = st.usage.add(_usage(turn))
         return turn
 
-    def _turn_of(self, resp: Any, provider: str, model: str) -> dict[str, Any]:
+    def _call(self, st: _Step, client: Any, params: dict[str, Any], agent: Any, provider: str) -> dict[str, Any]:
+        """One model call under a budget reservation: the completion cap sent is what the budgets
+        leave (never more than the agent's own max_tokens), and the reservation is settled with
+        exactly the usage the server reported."""
+        request = {**params, "messages": st.messages}
+        price = providers.price(self.settings, provider, params["model"])
+        timeout = agent.timeout or self.settings.agent_call_timeout_s
+        retries = agent.retries if agent.retries is not None else 2
+        hold = st.ctx.reserve(calls.prompt_bound(request), agent.max_tokens, price,
+                              wait_s=timeout * (retries + 1))
+        if hold.max_tokens is not None:
+            request["max_tokens"] = hold.max_tokens
+        try:
+            resp = calls.create(client, request, provider=provider, timeout_s=timeout, retries=retries,
+                                backoff_s=self.settings.agent_backoff_s, sleep=st.ctx.sleep)
+        except BaseException:
+            st.ctx.settle(hold, Usage())  # an error answer reports no usage
+            raise
+        spent, priced = self._spent(resp, provider, params["model"])
+        st.ctx.settle(hold, spent)
+        st.calls += 1
+        return st.record(self._turn_of(resp, params["model"], spent, priced))
+
+    def _spent(self, resp: Any, provider: str, model: str) -> tuple[Usage, bool]:
+        """What the server reported for one completion, priced (and whether a price was known)."""
+        usage = getattr(resp, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        price = providers.price(self.settings, provider, str(getattr(resp, "model", None) or model))
+        cost = price.cost(prompt_tokens, completion_tokens) if price else 0.0
+        return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost), price is not None
+
+    @staticmethod
+    def _turn_of(resp: Any, model: str, spent: Usage, priced: bool) -> dict[str, Any]:
         """The journal record of one completion: the assistant message as the next request
         sends it back, why it stopped, and its usage and cost."""
         if not getattr(resp, "choices", None):
@@ -191,14 +215,11 @@ class OpenAIAgentRunner:
             message["tool_calls"] = [{"id": c.id, "type": "function",
                                       "function": {"name": c.function.name, "arguments": c.function.arguments}}
                                      for c in msg.tool_calls]
-        prompt_tokens = int(getattr(resp.usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(resp.usage, "completion_tokens", 0) or 0)
-        price = providers.price(self.settings, provider, str(resp.model or model))
-        cost = price.cost(prompt_tokens, completion_tokens) if price else 0.0
         return {"kind": "model", "message": message, "finish_reason": choice.finish_reason,
-                "model": resp.model or model, "usage": {"prompt_tokens": prompt_tokens,
-                                                        "completion_tokens": completion_tokens,
-                                                        "cost_usd": cost, "priced": price is not None}}
+                "model": resp.model or model, "usage": {"prompt_tokens": spent.prompt_tokens,
+                                                        "completion_tokens": spent.completion_tokens,
+                                                        "cost_usd": spent.cost_usd,
+                                                        "priced": priced}}
 
     def _tool_turns(self, st: _Step, box: Any, specs: list[Any], tool_calls: list[dict[str, Any]]) -> None:
         names = {s.name for s in specs}
@@ -224,3 +245,9 @@ class OpenAIAgentRunner:
                                    "prompt_tokens": u.get("prompt_tokens", 0),
                                    "completion_tokens": u.get("completion_tokens", 0),
                                    "cost_usd": u.get("cost_usd", 0.0)})
+
+
+def _usage(turn: dict[str, Any]) -> Usage:
+    u = turn.get("usage") or {}
+    return Usage(prompt_tokens=int(u.get("prompt_tokens", 0)), completion_tokens=int(u.get("completion_tokens", 0)),
+                 cost_usd=float(u.get("cost_usd", 0.0)))

@@ -183,11 +183,8 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
                 f"step '{step.id}' needs agent '{step.agent}' but no model is configured",
                 fix="set OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint) or WFX_PROVIDERS for the server")
         ctx = StepAgentContext(run, step, scope.loop_path, attempt)
-        try:
-            reply = run.engine.agents.run(agent, _render(run, step, step.input, scope), ctx,
-                                          output_schema=step.output_schema)
-        finally:
-            ctx.done()
+        reply = run.engine.agents.run(agent, _render(run, step, step.input, scope), ctx,
+                                      output_schema=step.output_schema)
         return reply.output, reply.usage
     if step.invoke_workflow is not None:
         return run.invoke_child(step, _render(run, step, step.input, scope), scope.loop_path)

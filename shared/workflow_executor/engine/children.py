@@ -51,7 +51,9 @@ def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -
                       parent_id=run.ex.id, parent_step=step.id, depth=depth, timeout_s=left,
                       created_at_s=now, updated_at_s=now)
     stored_child, _ = run.store.create(child)
-    if not stored_child.finished:
+    if stored_child.finished:  # ended in an earlier pass: what it spent counts here again
+        run.ledger.add(stored_child.usage)
+    else:
         stored_child = run_child(run, stored_child)
     if stored_child.status == ExecutionStatus.COMPLETED:
         return stored_child.result, stored_child.usage
@@ -75,6 +77,8 @@ def run_child(run: Run, child: Execution) -> Execution:
         except LeaseHeld:
             cur = run.store.get(child.id)
             if cur is None or cur.finished:
+                if cur is not None:  # another runner ran it: its spending did not pass this ledger
+                    run.ledger.add(cur.usage)
                 return cur or child
             wait = (cur.lease_expires_at_s or run.clock.now()) - run.clock.now() + 0.01
             left = run.time_left()

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from ..access import LOCAL_PRINCIPAL
 from ..agents.toolbox import ToolHost
 from ..errors import (
     Cancelled,
@@ -31,18 +32,21 @@ from ..errors import (
     StoreUnavailable,
     WfxError,
 )
-from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
+from ..models import Budget, ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus, Usage
 from ..ports import AgentRunner, Clock, Event, EventBus, ExecutionStore, FoldingStore, McpBridge, WorkflowRegistry
 from ..spec import expr
 from ..spec.graph import Graph, graph
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition, Workflow, WorkflowDocument
 from ..spec.refs import Scope, UnresolvedReference, parse_ref
+from ..usage_view import live_usage
 from . import actions, children, inputs
-from .agent_steps import Spending
+from .agent_steps import budget_of
 from .clock import SystemClock
 from .frontier import chain_route, is_join, ready_steps, split_user
 from .functions import FunctionRegistry
 from .heartbeat import Heartbeat
+from .key_ledger import KeyLedger
+from .ledger import Ledger
 from .strays import Strays
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,9 @@ class EngineConfig:
     max_output_bytes: int = 524_288   # a step's output (JSON size), checked when it returns
     max_render_chars: int = 1_048_576  # text one step's ${...} rendering may build
     max_stray_threads: int = 32        # timed-out steps whose threads still run (engine.strays)
+    key_daily: Budget | None = None    # each principal's LLM limit per UTC day (WFX_KEY_DAILY_MAX_*)
+    completion_cap: int = 4096         # reply cap sent under a budget when the agent sets none
+    settle_wait_s: float = 30.0        # a finishing run waits this long for its model calls in flight
 
 
 class NullBus:
@@ -201,9 +208,6 @@ class Engine:
         finally:
             self.heartbeat.remove(run)
             self._cancel_flags.pop(execution_id, None)
-            if parent is not None:  # its usage now counts through the parent's step record
-                with parent.spending.lock:
-                    parent.spending.children.discard(run)
 
     def _unrunnable(self, execution_id: str, owner: str, exc: WfxError) -> Execution:
         error = ErrorInfo(code=exc.code, message=exc.message, details={"fix": exc.fix} if exc.fix else {})
@@ -262,13 +266,19 @@ class Run:
         self.deadline = start + limit if limit else None
         self._next_poll = time.monotonic() + engine.config.cancel_poll_s
         self.usage = ex.usage
-        # LLM spending still running (agent steps, children), for budgets; a child counts against
-        # its parent (``parent``: the run of the parent execution in this process).
+        # LLM budgets: model calls reserve on this ledger, which is linked to the parent's (a child
+        # counts against its parent: ``parent`` is the run of the parent execution in this process).
         self.parent = parent
-        self.spending = Spending()
-        if parent is not None:
-            with parent.spending.lock:
-                parent.spending.children.add(self)
+        self.ledger = self._ledger(engine, parent)
+
+    def _ledger(self, engine: Engine, parent: Run | None) -> Ledger:
+        cfg = engine.config
+        key = None
+        if parent is None and cfg.key_daily is not None and not cfg.key_daily.empty:
+            key = KeyLedger(self.store, self.ex.principal or LOCAL_PRINCIPAL, cfg.key_daily)
+        # a resumed run's total is not stored yet: its finished steps' records hold what it spent
+        return Ledger(self.ex.id, budget_of(self), live_usage(self.ex), parent.ledger if parent is not None else None,
+                      key=key, completion_cap=cfg.completion_cap)
 
     # -- cancellation and deadline -------------------------------------------------------
 
@@ -512,6 +522,13 @@ class Run:
     def _end(self, status: ExecutionStatus, *, result: Any = None, error: ErrorInfo | None = None) -> Execution:
         with self.lock:
             self.done = True
+        # The stored tokens and cost are exactly what the model calls of this run and its children
+        # reported, calls of branches still running when it failed included (they settle first).
+        # A cancelled or timed-out run does not wait for them.
+        quick = status in (ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT)
+        spent = self.ledger.close(0.0 if quick else self.engine.config.settle_wait_s)
+        self.usage = self.usage.model_copy(update=spent.model_dump(include={"prompt_tokens", "completion_tokens",
+                                                                            "cost_usd"}))
         if self.engine.config.measure_process:
             ru = resource.getrusage(resource.RUSAGE_SELF)
             # The process's CPU includes its steps' (already summed): the larger of the two.
