@@ -80,7 +80,7 @@ def test_a_run_past_its_budget_hands_over_to_the_next_segment(queued_services):
     q.requests.clear()
     deadline = {"X-Wfx-Dispatch-Deadline-S": "6"}  # less the 5 s margin: a budget of 1 s
     assert deliver(svc, {"execution_id": ex.id, "segment": 0}, deadline)[1]["status"] == "handed_over"
-    assert q.requests == [TaskRequest(ex.id, segment=1)]
+    assert q.requests == [TaskRequest(ex.id, segment=1, group=ex.workflow_name)]
     current = svc.store.get(ex.id)
     assert current is not None and (current.status, current.lease_owner, len(current.steps)) == ("running", None, 2)
     assert deliver(svc, {"execution_id": ex.id, "segment": 1}, deadline)[1]["status"] == "completed"

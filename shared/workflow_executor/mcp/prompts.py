@@ -12,7 +12,6 @@ from ..access import Caller
 from ..advice import loaded, tool_types
 from ..errors import Issue, SpecError, WfxError
 from ..spec.model import WorkflowDocument
-from ..ui.pictures import picture
 from .app import McpApp
 from .jsonrpc import INVALID_PARAMS, ProtocolError
 from .run_tools import owned, resolve_workflow
@@ -123,7 +122,7 @@ def _advisor(app: McpApp, caller: Caller, args: dict[str, str]) -> str:
         warnings = [Issue(w["path"], w["message"], severity="warning") for w in report["warnings"]]
         for wid in shown or list(doc.workflows):
             parts.append(f"Graph of workflow '{wid}' (Mermaid):\n```mermaid\n"
-                         f"{picture(doc, warnings, wid, 'mmd').strip()}\n```")
+                         f"{_picture(doc, warnings, wid)}\n```")
     if text is not None:
         parts.append(f"The document:\n```yaml\n{text[:20_000]}\n```")
     parts.append("Advise: what to fix first, then how to improve the design and which execution mode fits.")
@@ -173,3 +172,10 @@ def _integration(app: McpApp, caller: Caller, args: dict[str, str]) -> str:
 _CONTEXT = {"workflow_orchestrator": _orchestrator, "workflow_generator": _generator, "execution_monitor": _monitor,
             "workflow_advisor": _advisor, "workflow_troubleshooter": _troubleshooter,
             "workflow_integration_specialist": _integration}
+
+
+def _picture(doc: Any, warnings: Any, wid: str) -> str:
+    """The workflow as Mermaid text (the web view's drawing code, imported only when asked)."""
+    from ..ui.pictures import picture
+
+    return picture(doc, warnings, wid, "mmd").strip()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access import Caller
-from . import jsonrpc, prompts, resources, tasks, tools
+from . import jsonrpc, resources, tasks, tools
 from .app import McpApp
 from .jsonrpc import (
     HEADER_MISMATCH,
@@ -161,8 +161,12 @@ def _dispatch(app: McpApp, caller: Caller, call: Call, headers: Mapping[str, str
     if method.startswith("resources/"):
         return _resource_method(app, caller, call)
     if method == "prompts/list":  # the same six for every caller: cacheable by anyone
+        from . import prompts  # the specialists' texts load on first use: cold start stays cheap
+
         return {**prompts.listing(), **({"ttlMs": TOOLS_TTL_MS, "cacheScope": "public"} if modern else {})}
     if method == "prompts/get":
+        from . import prompts
+
         return prompts.get(app, caller, call.params)
     if not modern and method == "initialize":
         return _initialize(call.params)
