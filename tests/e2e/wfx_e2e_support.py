@@ -43,8 +43,10 @@ def tool(url: str, name: str, **arguments: Any) -> dict[str, Any]:
     return dict(result["structuredContent"])
 
 
-def push_body(subscription: str, message_id: str, data: Any, attributes: dict[str, str]) -> bytes:
-    """What a Pub/Sub push subscription POSTs for one message."""
+def push_body(subscription: str, message_id: str, data: Any, attributes: dict[str, str],
+              publish_time: str = "2026-01-01T00:00:00Z") -> bytes:
+    """What a Pub/Sub push subscription POSTs for one message (a redelivery keeps its id and
+    its publish time)."""
     return json.dumps({"subscription": subscription, "message": {
         "data": base64.b64encode(json.dumps(data).encode()).decode(), "attributes": attributes,
-        "messageId": message_id, "publishTime": "2026-01-01T00:00:00Z"}}).encode()
+        "messageId": message_id, "publishTime": publish_time}}).encode()
