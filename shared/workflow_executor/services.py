@@ -210,7 +210,8 @@ def _records(settings: Settings) -> ToolRecords:
         from .adapters.firestore import client
         from .adapters.firestore_records import FirestoreToolRecords
 
-        return FirestoreToolRecords(client(settings.gcp_project, settings.firestore_database), owns_client=True)
+        return FirestoreToolRecords(client(settings.gcp_project, settings.firestore_database), owns_client=True,
+                                    rpc_timeout_s=settings.firestore_timeout_s or None)
     from .adapters.tool_records import SqliteToolRecords
 
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -251,7 +252,8 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             environ=dict(settings.environ), measure_process=measure_process,
                             max_output_bytes=settings.max_output_bytes,
                             max_render_chars=settings.max_render_chars,
-                            max_stray_threads=settings.max_stray_threads),
+                            max_stray_threads=settings.max_stray_threads,
+                            store_outage_max_s=settings.store_outage_max_s),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events,
                         closers=tool_closers)

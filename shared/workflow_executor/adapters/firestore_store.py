@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
 from .common import cancelled_error, frozen_error
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import (
     FENCE,
     STEP,
@@ -56,8 +56,10 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
     TTL policy field) on finished executions, their slots and idempotency keys."""
 
     def __init__(self, client: Any, *, retention_s: float = 30 * 86400.0, owns_client: bool = False,
-                 collection: str = "executions") -> None:
+                 collection: str = "executions", rpc_timeout_s: float | None = None) -> None:
         self._client = client
+        self._rpc_timeout_s = rpc_timeout_s
+        self._rpc = rpc_options(rpc_timeout_s)
         self._col = client.collection(collection)
         self._keys = client.collection("idempotency")
         self._retention_s = retention_s
@@ -69,7 +71,7 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
         """The derived views the events function keeps (on this store's client)."""
         from .firestore_views import FirestoreViews
 
-        return FirestoreViews(self._client, retention_s=self._retention_s)
+        return FirestoreViews(self._client, retention_s=self._retention_s, rpc_timeout_s=self._rpc_timeout_s)
 
     def close(self) -> None:
         if self._owns_client:
@@ -97,7 +99,7 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
         for _ in range(MAX_ATTEMPTS):
             try:
                 with translated():
-                    batch.commit()
+                    batch.commit(**self._rpc)
                 return execution.model_copy(deep=True), True
             except AlreadyExists:
                 existing = self._existing(execution, key_ref)
@@ -108,7 +110,7 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
     def _existing(self, execution: Execution, key_ref: Any) -> Execution | None:
         if key_ref is not None:
             with translated():
-                snap = key_ref.get()
+                snap = key_ref.get(**self._rpc)
             if snap.exists:
                 found = self.get(snap.get("execution_id"))
                 if found is not None:
@@ -161,7 +163,7 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
                                 lease_until_s=lease_until_s, token=token)
             try:
                 with translated():
-                    ref.create(fields)
+                    ref.create(fields, **self._rpc)
             except AlreadyExists:
                 if not self._is_ours(ref, token):  # not a retry of our own create: fenced off
                     self._forget(execution_id, owner)
@@ -170,7 +172,7 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
 
     def _is_ours(self, ref: Any, token: str) -> bool:
         with translated():
-            snap = ref.get()
+            snap = ref.get(**self._rpc)
         return bool(snap.exists and read_slot(snap.to_dict())["token"] == token)
 
     def _recover(self, execution_id: str, owner: str) -> HeldLease:
@@ -313,7 +315,7 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
             batch.create(ref.collection("steps").document(slot_id(slots)),
                          self._slot(FENCE, slots, new.lease_owner or "", time.time()))
         with translated():
-            results = batch.commit()
+            results = batch.commit(**self._rpc)
         return results[0].update_time
 
     def _slot(self, kind: str, slot: int, owner: str, now_s: float, *, token: str = "",

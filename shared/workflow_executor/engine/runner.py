@@ -61,6 +61,7 @@ class EngineConfig:
     max_output_bytes: int = 524_288   # a step's output (JSON size), checked when it returns
     max_render_chars: int = 1_048_576  # text one step's ${...} rendering may build
     max_stray_threads: int = 32        # timed-out steps whose threads still run (engine.strays)
+    store_outage_max_s: float = 600.0  # how long a run waits out an unreachable store (engine.outages)
 
 
 class NullBus:
