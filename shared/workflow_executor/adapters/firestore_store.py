@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -158,22 +157,27 @@ class FirestoreExecutionStore(FirestoreTurns, FirestoreReads):
             if lease.dead:
                 raise self._why_not(execution_id, owner)
             ref = self._ref(execution_id).collection("steps").document(slot_id(lease.next_slot))
-            token, now = uuid.uuid4().hex, time.time()
+            # The same for a retry of this checkpoint (an earlier attempt that timed out may have
+            # landed after all: then the slot is ours), different for any other checkpoint.
+            token, now = f"{record.step_id}#{record.seq}", time.time()
             fields = self._slot(STEP, lease.next_slot, owner, now, record=record, progress=progress,
                                 lease_until_s=lease_until_s, token=token)
             try:
                 with translated():
                     ref.create(fields, **self._rpc)
             except AlreadyExists:
-                if not self._is_ours(ref, token):  # not a retry of our own create: fenced off
+                if not self._is_ours(ref, token, owner):  # not a retry of our own create: fenced off
                     self._forget(execution_id, owner)
                     raise self._why_not(execution_id, owner) from None
             lease.checkpointed(record, progress, lease_until_s, now)
 
-    def _is_ours(self, ref: Any, token: str) -> bool:
+    def _is_ours(self, ref: Any, token: str, owner: str) -> bool:
         with translated():
             snap = ref.get(**self._rpc)
-        return bool(snap.exists and read_slot(snap.to_dict())["token"] == token)
+        if not snap.exists:
+            return False
+        slot = read_slot(snap.to_dict())
+        return bool(slot["kind"] == STEP and slot["owner"] == owner and slot["token"] == token)
 
     def _recover(self, execution_id: str, owner: str) -> HeldLease:
         """The state of a lease this process did not take (or forgot): re-read."""
