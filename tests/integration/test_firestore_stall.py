@@ -65,7 +65,7 @@ def firestore_paused() -> Iterator[None]:
 @contextmanager
 def stack(tmp_path: Path, **env: str) -> Iterator[str]:
     """`wfx serve` on the Firestore emulator (a project of its own: nothing of other tests to
-    resume), the local queue, and a 1 s deadline per Firestore call."""
+    resume), the local queue, and a 2 s deadline per Firestore call."""
     warm = emulators.firestore_client()  # the emulator's first query takes ~1.6 s (a cold JVM)
     try:
         list(warm.collection("executions").order_by("created_at_s").limit(1).stream())
