@@ -17,7 +17,7 @@ from typing import Any, cast
 from . import access, reruns
 from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
-from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient
+from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient, WfxError
 from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StoredWorkflow
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
@@ -178,6 +178,13 @@ class Executor:
             ex, created = cast(FoldingStore, self.store).create_running(ex, owner, self.engine.config.lease_ttl_s, now)
         else:
             ex, created = self.store.create(ex)
+        try:
+            return self._after_create(ex, created, dispatch, owner)
+        except WfxError as exc:  # the run exists: the answer names it (the caller can poll or resubmit)
+            exc.about(ex.id, str(exc.details.get("status") or ex.status.value))  # running once the engine had it
+            raise
+
+    def _after_create(self, ex: Execution, created: bool, dispatch: bool, owner: str | None) -> Execution:
         if created:
             self._publish("execution.queued", ex)
             _created(ex)

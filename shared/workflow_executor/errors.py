@@ -35,6 +35,17 @@ class WfxError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.fix})" if self.fix else self.message
 
+    def about(self, execution_id: str, status: str) -> WfxError:
+        """Name the execution this error ended a request for, with its status as last known
+        (``details``: ``execution_id``, ``status``): an answer given after the run was created
+        must let the caller poll it or resubmit for the same run. Returns ``self``."""
+        self.details["execution_id"] = execution_id
+        self.details["status"] = status
+        if self.retryable:
+            self.fix = (f"poll check_execution_status(execution_id='{execution_id}'), or resubmit with the same "
+                        "idempotency_key to get the same run")
+        return self
+
 
 @dataclass(frozen=True)
 class Issue:

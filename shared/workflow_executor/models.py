@@ -138,6 +138,9 @@ class StepRecord(BaseModel):
     # what LangSwarm-style leniency did here (a condition that could not be read, a null branch)
     warnings: list[str] = Field(default_factory=list)
     input_preview: str | None = None  # the rendered input as JSON, cut (for people; engine.inputs)
+    # seconds the run waited for an unreachable store before this checkpoint was written: the
+    # run's deadline excludes them, in this pass and in any that resumes it (engine.outages)
+    store_wait_s: float = 0.0
 
 
 class Progress(BaseModel):

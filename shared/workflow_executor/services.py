@@ -211,7 +211,8 @@ def _records(settings: Settings) -> ToolRecords:
         from .adapters.firestore import client
         from .adapters.firestore_records import FirestoreToolRecords
 
-        return FirestoreToolRecords(client(settings.gcp_project, settings.firestore_database), owns_client=True)
+        return FirestoreToolRecords(client(settings.gcp_project, settings.firestore_database), owns_client=True,
+                                    rpc_timeout_s=settings.firestore_timeout_s or None)
     from .adapters.tool_records import SqliteToolRecords
 
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -255,7 +256,8 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
                             max_stray_threads=settings.max_stray_threads,
                             key_daily=Budget(max_tokens=settings.key_daily_max_tokens,
                                              max_cost_usd=settings.key_daily_max_cost_usd),
-                            completion_cap=settings.agent_max_completion_tokens),
+                            completion_cap=settings.agent_max_completion_tokens,
+                            store_outage_max_s=settings.store_outage_max_s),
     )
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events,
                         closers=tool_closers)

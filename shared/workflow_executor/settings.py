@@ -31,6 +31,9 @@ class Settings:
     queue_workers: int = 4
     max_parallel: int = 8
     lease_ttl_s: float = 60.0
+    # a runner whose checkpoint meets an unreachable store retries for this long before it gives
+    # the pass up (redelivered later); the run's deadline excludes the time it waited
+    store_outage_max_s: float = 600.0
     # the sweeper (sweeper.py): how often `wfx serve` sweeps (0: never), and how long a run may
     # sit queued (or running with its lease given up) before it is handed to a runner again
     sweep_interval_s: float = 60.0
@@ -45,6 +48,9 @@ class Settings:
     # cloud
     gcp_project: str | None = None
     firestore_database: str = "(default)"
+    # one Firestore call, retries included, fails as StoreUnavailable after this long (0: the
+    # client's own deadlines, 60 s per call and again per retry)
+    firestore_timeout_s: float = 0.0
     tasks_queue: str | None = None
     worker_url: str | None = None
     tasks_service_account: str | None = None
@@ -141,6 +147,7 @@ class Settings:
                 queue_workers=int(env.get("WFX_QUEUE_WORKERS", "4")),
                 max_parallel=int(env.get("WFX_MAX_PARALLEL", "8")),
                 lease_ttl_s=float(env.get("WFX_LEASE_TTL_S", "60")),
+                store_outage_max_s=float(env.get("WFX_STORE_OUTAGE_MAX_S", "600")),
                 sweep_interval_s=float(env.get("WFX_SWEEP_INTERVAL_S", "60")),
                 sweep_queued_after_s=float(env.get("WFX_SWEEP_QUEUED_AFTER_S", "120")),
                 max_child_depth=int(env.get("WFX_MAX_CHILD_DEPTH", "5")),
@@ -151,6 +158,7 @@ class Settings:
                 api_keys_json=env.get("WFX_API_KEYS"),
                 gcp_project=env.get("WFX_GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT"),
                 firestore_database=env.get("WFX_FIRESTORE_DATABASE", "(default)"),
+                firestore_timeout_s=float(env.get("WFX_FIRESTORE_TIMEOUT_S", "0")),
                 tasks_queue=env.get("WFX_TASKS_QUEUE"),
                 worker_url=env.get("WFX_WORKER_URL"),
                 tasks_service_account=env.get("WFX_TASKS_SERVICE_ACCOUNT"),

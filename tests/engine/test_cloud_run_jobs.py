@@ -272,3 +272,22 @@ def test_the_sweeper_ends_a_run_whose_job_execution_ended_unwatched_with_the_cau
         assert [t["name"] for t in wfx_.services.store.load_turns(started.id, "cloud_run_job")] == [name]
     finally:
         wfx_.close()
+
+
+def test_an_isolated_run_whose_job_cannot_start_answers_with_its_execution_id(
+        tmp_path: Path, emulator: CloudRunEmulator, jobs: Any) -> None:
+    from workflow_executor.access import LOCAL_PRINCIPAL, SCOPES, Caller
+    from workflow_executor.mcp import tools
+    from workflow_executor.mcp.app import app_for
+
+    wfx_ = executor(tmp_path, emulator, create(jobs, tmp_path / "home"))
+    try:
+        emulator.store.max_active_executions = 0  # the Jobs API answers RESOURCE_EXHAUSTED: a Transient
+        res = tools.call(app_for(wfx_.services), Caller(LOCAL_PRINCIPAL, frozenset(SCOPES)), "execute_workflow",
+                         {"workflow": hold(tmp_path), "input_data": {}, "execution_mode": "isolated"}, False)
+        out = res.structured
+        assert (res.is_error, out["code"], out.get("status")) == (True, "transient", "queued"), out
+        assert out.get("execution_id") == wfx_.executions().items[0].id  # stored before the job was asked for
+    finally:
+        emulator.store.max_active_executions = 100
+        wfx_.close()

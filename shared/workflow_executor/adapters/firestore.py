@@ -43,8 +43,25 @@ def firestore_backends(settings: Settings) -> tuple[FirestoreExecutionStore, Fir
     from .firestore_store import FirestoreExecutionStore
 
     shared = client(settings.gcp_project, settings.firestore_database)
-    store = FirestoreExecutionStore(shared, retention_s=settings.retention_days * 86400.0, owns_client=True)
-    return store, FirestoreWorkflowRegistry(shared)
+    timeout = settings.firestore_timeout_s or None
+    store = FirestoreExecutionStore(shared, retention_s=settings.retention_days * 86400.0, owns_client=True,
+                                    rpc_timeout_s=timeout)
+    return store, FirestoreWorkflowRegistry(shared, rpc_timeout_s=timeout)
+
+
+def rpc_options(timeout_s: float | None) -> dict[str, Any]:
+    """The ``retry`` and ``timeout`` arguments of every Firestore call: none (the client's own
+    deadlines: 60 s per call, retried for up to 60 s more) unless ``timeout_s`` (the setting
+    WFX_FIRESTORE_TIMEOUT_S) bounds a call with its retries, so that a hung backend surfaces as
+    StoreUnavailable within it and the runner's own outage handling takes over."""
+    if not timeout_s:
+        return {}
+    from google.api_core import exceptions as gex
+    from google.api_core.retry import Retry, if_exception_type
+
+    retry = Retry(initial=0.1, maximum=min(1.0, timeout_s), multiplier=1.3, timeout=timeout_s,
+                  predicate=if_exception_type(gex.ServiceUnavailable, gex.InternalServerError, gex.ResourceExhausted))
+    return {"retry": retry, "timeout": timeout_s}
 
 
 def doc_id(text: str) -> str:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 
 COLLECTION = "tool_records"
 
@@ -17,8 +17,9 @@ class FirestoreToolRecords:
     """ToolRecords in Firestore. ``list`` reads a caller's records of one kind (the tools keep
     them few: WFX_TASKLIST_MAX_TASKS) with two equality filters, which need no composite index."""
 
-    def __init__(self, client: Any, *, owns_client: bool = False) -> None:
+    def __init__(self, client: Any, *, owns_client: bool = False, rpc_timeout_s: float | None = None) -> None:
         self._client = client
+        self._rpc = rpc_options(rpc_timeout_s)
         self._owns = owns_client
         self._col = client.collection(COLLECTION)
 
@@ -30,7 +31,7 @@ class FirestoreToolRecords:
                   "created_ns": time.time_ns()}
         try:
             with translated():
-                self._ref(owner, kind, key).create(fields)
+                self._ref(owner, kind, key).create(fields, **self._rpc)
         except AlreadyExists:
             return False
         return True
@@ -42,7 +43,7 @@ class FirestoreToolRecords:
         for _ in range(3):  # update keeps created_ns (the list order); a new record is created
             try:
                 with translated():
-                    ref.update({"record": text})
+                    ref.update({"record": text}, **self._rpc)
                 return
             except Missing:
                 if self.insert(owner, kind, key, record):
@@ -51,7 +52,7 @@ class FirestoreToolRecords:
 
     def get(self, owner: str, kind: str, key: str) -> dict[str, Any] | None:
         with translated():
-            snap = self._ref(owner, kind, key).get()
+            snap = self._ref(owner, kind, key).get(**self._rpc)
         if not snap.exists:
             return None
         found: dict[str, Any] = json.loads(snap.get("record"))
@@ -63,7 +64,7 @@ class FirestoreToolRecords:
         ref = self._ref(owner, kind, key)
         try:
             with translated():  # a precondition: the delete says whether there was one
-                ref.delete(option=self._client.write_option(exists=True))
+                ref.delete(option=self._client.write_option(exists=True), **self._rpc)
         except (Missing, PreconditionFailed):
             return False
         return True
@@ -73,7 +74,7 @@ class FirestoreToolRecords:
 
         query = self._col.where(filter=FieldFilter("owner", "==", owner)).where(filter=FieldFilter("kind", "==", kind))
         with translated():
-            snaps = list(query.stream())
+            snaps = list(query.stream(**self._rpc))
         snaps.sort(key=lambda s: (s.get("created_ns"), s.id))
         return [json.loads(s.get("record")) for s in snaps[:limit]]
 

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import Transient
 from ..models import StoredWorkflow
 from .common import workflow_hash
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 
 MAX_ATTEMPTS = 25
 
@@ -34,8 +34,10 @@ def _stored(d: dict[str, Any]) -> StoredWorkflow:
 class FirestoreWorkflowRegistry:
     """WorkflowRegistry on Firestore (see ``ports.WorkflowRegistry``)."""
 
-    def __init__(self, client: Any, *, owns_client: bool = False, collection: str = "workflows") -> None:
+    def __init__(self, client: Any, *, owns_client: bool = False, collection: str = "workflows",
+                 rpc_timeout_s: float | None = None) -> None:
         self._client = client
+        self._rpc = rpc_options(rpc_timeout_s)
         self._col = client.collection(collection)
         self._owns_client = owns_client
 
@@ -53,8 +55,8 @@ class FirestoreWorkflowRegistry:
         version_ref = head.collection("versions").document(digest)
         for _ in range(MAX_ATTEMPTS):
             with translated():
-                found = version_ref.get()
-                current = head.get()
+                found = version_ref.get(**self._rpc)
+                current = head.get(**self._rpc)
             cur = current.to_dict() if current.exists else {}
             batch = self._client.batch()
             if found.exists:
@@ -78,7 +80,7 @@ class FirestoreWorkflowRegistry:
                 batch.create(head, head_fields)
             try:
                 with translated():
-                    batch.commit()
+                    batch.commit(**self._rpc)
                 return stored
             except (AlreadyExists, PreconditionFailed):
                 continue  # another put won: re-read
@@ -89,7 +91,7 @@ class FirestoreWorkflowRegistry:
         head = self._col.document(doc_id(name))
         ref = head if workflow_hash is None else head.collection("versions").document(doc_id(workflow_hash))
         with translated():
-            snap = ref.get()
+            snap = ref.get(**self._rpc)
         if not snap.exists:
             return None
         d = snap.to_dict()
@@ -98,7 +100,7 @@ class FirestoreWorkflowRegistry:
     def list(self) -> list[StoredWorkflow]:
         """The latest version of each name, sorted by name."""
         with translated():
-            heads = [s.to_dict() for s in self._col.order_by("name").stream()]
+            heads = [s.to_dict() for s in self._col.order_by("name").stream(**self._rpc)]
         return [_stored(d) for d in heads if _listed(d)]
 
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 import copy
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
 from .common import cancelled_error, frozen_error
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import (
     FENCE,
     STEP,
@@ -57,8 +56,10 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads)
     TTL policy field) on finished executions, their slots and idempotency keys."""
 
     def __init__(self, client: Any, *, retention_s: float = 30 * 86400.0, owns_client: bool = False,
-                 collection: str = "executions") -> None:
+                 collection: str = "executions", rpc_timeout_s: float | None = None) -> None:
         self._client = client
+        self._rpc_timeout_s = rpc_timeout_s
+        self._rpc = rpc_options(rpc_timeout_s)
         self._col = client.collection(collection)
         self._keys = client.collection("idempotency")
         self._retention_s = retention_s
@@ -70,7 +71,7 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads)
         """The derived views the events function keeps (on this store's client)."""
         from .firestore_views import FirestoreViews
 
-        return FirestoreViews(self._client, retention_s=self._retention_s)
+        return FirestoreViews(self._client, retention_s=self._retention_s, rpc_timeout_s=self._rpc_timeout_s)
 
     def close(self) -> None:
         if self._owns_client:
@@ -98,7 +99,7 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads)
         for _ in range(MAX_ATTEMPTS):
             try:
                 with translated():
-                    batch.commit()
+                    batch.commit(**self._rpc)
                 return execution.model_copy(deep=True), True
             except AlreadyExists:
                 existing = self._existing(execution, key_ref)
@@ -109,7 +110,7 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads)
     def _existing(self, execution: Execution, key_ref: Any) -> Execution | None:
         if key_ref is not None:
             with translated():
-                snap = key_ref.get()
+                snap = key_ref.get(**self._rpc)
             if snap.exists:
                 found = self.get(snap.get("execution_id"))
                 if found is not None:
@@ -157,22 +158,27 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads)
             if lease.dead:
                 raise self._why_not(execution_id, owner)
             ref = self._ref(execution_id).collection("steps").document(slot_id(lease.next_slot))
-            token, now = uuid.uuid4().hex, time.time()
+            # The same for a retry of this checkpoint (an earlier attempt that timed out may have
+            # landed after all: then the slot is ours), different for any other checkpoint.
+            token, now = f"{record.step_id}#{record.seq}", time.time()
             fields = self._slot(STEP, lease.next_slot, owner, now, record=record, progress=progress,
                                 lease_until_s=lease_until_s, token=token)
             try:
                 with translated():
-                    ref.create(fields)
+                    ref.create(fields, **self._rpc)
             except AlreadyExists:
-                if not self._is_ours(ref, token):  # not a retry of our own create: fenced off
+                if not self._is_ours(ref, token, owner):  # not a retry of our own create: fenced off
                     self._forget(execution_id, owner)
                     raise self._why_not(execution_id, owner) from None
             lease.checkpointed(record, progress, lease_until_s, now)
 
-    def _is_ours(self, ref: Any, token: str) -> bool:
+    def _is_ours(self, ref: Any, token: str, owner: str) -> bool:
         with translated():
-            snap = ref.get()
-        return bool(snap.exists and read_slot(snap.to_dict())["token"] == token)
+            snap = ref.get(**self._rpc)
+        if not snap.exists:
+            return False
+        slot = read_slot(snap.to_dict())
+        return bool(slot["kind"] == STEP and slot["owner"] == owner and slot["token"] == token)
 
     def _recover(self, execution_id: str, owner: str) -> HeldLease:
         """The state of a lease this process did not take (or forgot): re-read."""
@@ -314,7 +320,7 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads)
             batch.create(ref.collection("steps").document(slot_id(slots)),
                          self._slot(FENCE, slots, new.lease_owner or "", time.time()))
         with translated():
-            results = batch.commit()
+            results = batch.commit(**self._rpc)
         return results[0].update_time
 
     def _slot(self, kind: str, slot: int, owner: str, now_s: float, *, token: str = "",

@@ -20,6 +20,7 @@ class FirestoreTurns:
 
     _col: Any
     _retention_s: float
+    _rpc: dict[str, Any]
 
     def _turns(self, execution_id: str, key: str) -> Any:
         return self._col.document(doc_id(execution_id)).collection("agent_turns").document(
@@ -30,24 +31,24 @@ class FirestoreTurns:
         existence is checked on a key's first turn only (later turns cost one write)."""
         if index == 0:
             with translated():
-                if not self._col.document(doc_id(execution_id)).get(field_paths=["status"]).exists:
+                if not self._col.document(doc_id(execution_id)).get(field_paths=["status"], **self._rpc).exists:
                     raise NotFound(f"no execution {execution_id}", fix="check the id")
         ref = self._turns(execution_id, key).document(f"{index:0{TURN_DIGITS}d}")
         now = time.time()
         try:
             with translated():
                 ref.create({"idx": index, "turn": json.dumps(turn), "created_at_s": now,
-                            "expire_at": expire_at(now + self._retention_s + TURN_GRACE_S)})
+                            "expire_at": expire_at(now + self._retention_s + TURN_GRACE_S)}, **self._rpc)
         except AlreadyExists:
             with translated():
-                snap = ref.get()
+                snap = ref.get(**self._rpc)
             stored: dict[str, Any] = json.loads(snap.get("turn"))
             return stored
         return turn
 
     def load_turns(self, execution_id: str, key: str) -> list[dict[str, Any]]:
         with translated():
-            snaps = list(self._turns(execution_id, key).stream())
+            snaps = list(self._turns(execution_id, key).stream(**self._rpc))
         out: list[dict[str, Any]] = []
         for snap in snaps:  # document ids are zero-padded: id order is index order
             if int(snap.get("idx")) != len(out):

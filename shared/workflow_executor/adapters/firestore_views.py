@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import expire_at
 
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
@@ -15,8 +15,10 @@ MAX_ATTEMPTS = 10
 class FirestoreViews:
     """Views on the store's Firestore client (the store owns the client)."""
 
-    def __init__(self, client: Any, *, retention_s: float, collection: str = "execution_views") -> None:
+    def __init__(self, client: Any, *, retention_s: float, collection: str = "execution_views",
+                 rpc_timeout_s: float | None = None) -> None:
         self._client = client
+        self._rpc = rpc_options(rpc_timeout_s)
         self._col = client.collection(collection)
         self._retention_s = retention_s
 
@@ -27,22 +29,23 @@ class FirestoreViews:
         fields = {**view, "expire_at": expire_at(view["published_at_s"] + self._retention_s)}
         try:  # the common case: the first event of this execution that reaches us
             with translated():
-                ref.create(fields)
+                ref.create(fields, **self._rpc)
             return True
         except AlreadyExists:
             pass
         for _ in range(MAX_ATTEMPTS):
             with translated():
-                snap = ref.get()
+                snap = ref.get(**self._rpc)
             try:
                 with translated():
                     if not snap.exists:
-                        ref.create(fields)
+                        ref.create(fields, **self._rpc)
                         return True
                     old = snap.to_dict()
                     if old.get("status") in TERMINAL or old.get("published_at_s", 0) > view["published_at_s"]:
                         return False
-                    ref.update(fields, option=self._client.write_option(last_update_time=snap.update_time))
+                    ref.update(fields, option=self._client.write_option(last_update_time=snap.update_time),
+                               **self._rpc)
                     return True
             except (AlreadyExists, PreconditionFailed):
                 continue
@@ -50,5 +53,5 @@ class FirestoreViews:
 
     def get(self, execution_id: str) -> dict[str, Any] | None:
         with translated():
-            snap = self._col.document(doc_id(execution_id)).get()
+            snap = self._col.document(doc_id(execution_id)).get(**self._rpc)
         return snap.to_dict() if snap.exists else None

@@ -47,6 +47,7 @@ from .functions import FunctionRegistry
 from .heartbeat import Heartbeat
 from .key_ledger import KeyLedger
 from .ledger import Ledger
+from .outages import Outages
 from .strays import Strays
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class EngineConfig:
     key_daily: Budget | None = None    # each principal's LLM limit per UTC day (WFX_KEY_DAILY_MAX_*)
     completion_cap: int = 4096         # reply cap sent under a budget when the agent sets none
     settle_wait_s: float = 30.0        # a finishing run waits this long for its model calls in flight
+    store_outage_max_s: float = 600.0  # how long a run waits out an unreachable store (engine.outages)
 
 
 class NullBus:
@@ -199,7 +201,9 @@ class Engine:
             return run.execute()
         except LeaseLost:
             raise  # not ours any more: nothing to give back
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, WfxError):  # as last known: it stays running until a redelivery resumes it
+                exc.details["status"] = ExecutionStatus.RUNNING.value
             # A transient fault (or a child's live lease) ends this pass without an outcome:
             # give the lease back so that the redelivery need not wait for it to expire.
             with contextlib.suppress(WfxError):
@@ -263,7 +267,10 @@ class Run:
         self.lock = threading.Lock()
         limit = ex.timeout_s or self.workflow.timeout
         start = ex.started_at_s or self.clock.now()
-        self.deadline = start + limit if limit else None
+        # time earlier passes waited for an unreachable store does not count (engine.outages)
+        waited = sum(r.store_wait_s for r in self.records.values() if not r.reused)
+        self.deadline = start + limit + waited if limit else None
+        self.outages = Outages(self, engine.config.store_outage_max_s)
         self._next_poll = time.monotonic() + engine.config.cancel_poll_s
         self.usage = ex.usage
         # LLM budgets: model calls reserve on this ledger, which is linked to the parent's (a child
@@ -290,7 +297,10 @@ class Run:
             return True
         if time.monotonic() >= self._next_poll:
             self._next_poll = time.monotonic() + self.engine.config.cancel_poll_s
-            cur = self.store.get_head(self.ex.id)  # no step records needed
+            try:
+                cur = self.store.get_head(self.ex.id)  # no step records needed
+            except StoreUnavailable:  # not known to be cancelled: the next poll asks again
+                return False
             if cur is not None and (cur.cancel_requested or cur.status == ExecutionStatus.CANCELLED):
                 self.flag.set()
         return self.flag.is_set()
@@ -484,9 +494,13 @@ class Run:
                 # with the finish in one commit (``_end``; ``_flush_last`` if the pass ends otherwise).
                 self.last = (rec, progress, data)
                 return ready
-            try:
+            def checkpoint() -> None:
+                rec.store_wait_s = round(self.outages.current(), 3)  # outage time this record ends
                 self.store.save_step(self.ex.id, self.owner, rec, progress,
                                      self.clock.now() + self.engine.config.lease_ttl_s)
+
+            try:
+                self.outages.outlast(f"the checkpoint of step '{rec.step_id}'", checkpoint)
             except LeaseLost:
                 raise
             except Conflict:
@@ -539,14 +553,16 @@ class Run:
             last, self.last = self.last, None
         try:
             if last is not None:
-                head = cast(FoldingStore, self.store).finish_with_step(
-                    self.ex.id, self.owner, status, last[0], last[1], result=result, error=error, usage=self.usage,
-                    now_s=self.clock.now())
+                rec, progress = last[0], last[1]
+                head = self.outages.outlast("the finish", lambda: cast(FoldingStore, self.store).finish_with_step(
+                    self.ex.id, self.owner, status, rec, progress, result=result, error=error, usage=self.usage,
+                    now_s=self.clock.now()))
                 # this runner wrote (or read at its start) every step record: no need to read them back
                 ex = head.model_copy(update={"steps": dict(self.records)})
             else:
-                ex = self.store.finish(self.ex.id, self.owner, status, result=result, error=error,
-                                       usage=self.usage, now_s=self.clock.now())
+                ex = self.outages.outlast("the finish", lambda: self.store.finish(
+                    self.ex.id, self.owner, status, result=result, error=error, usage=self.usage,
+                    now_s=self.clock.now()))
         except Conflict:
             # Someone finished it first (a cancel of this run, say): report what is stored.
             cur = self.store.get(self.ex.id)

@@ -66,6 +66,9 @@ def from_error(tool: str, exc: WfxError) -> ToolResult:
         first = exc.issues[0] if exc.issues else None
         fix = exc.fix or (first.fix if first else None) or "correct the workflow document and try again"
         return error_result(tool, exc.code, exc.message, field=field or "workflow", fix=fix, **extra)
+    for key in ("execution_id", "status"):  # the run this error ended the request for (WfxError.about)
+        if isinstance(details.get(key), str):
+            extra[key] = details[key]
     return error_result(tool, exc.code, exc.message, field=field if isinstance(field, str) else None,
                         fix=exc.fix, **extra)
 
