@@ -26,6 +26,9 @@ PUBSUB_OUTAGE_S = 32.0
 # Longer than the 10 s the old enqueue waited (then the run sat queued until the sweeper, 60 s here).
 TASKS_OUTAGE_S = 11.0
 ANSWER_S = 1.0
+LISTENER = {"workflows": {"on-outage": {"steps": [{"id": "a", "function": "tests.e2e.fixtures.pause",
+                                                   "args": {"seconds": 0}}]}},
+            "triggers": [{"topic": f"outage-{uuid.uuid4().hex[:8]}", "workflow": "on-outage"}]}
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:
@@ -88,6 +91,10 @@ def test_while_pubsub_hangs_every_mcp_call_answers_within_a_second_and_no_event_
     runs: list[str] = []
     with paused(emulators.pubsub().pgid):
         end = time.monotonic() + PUBSUB_OUTAGE_S
+        # registering a workflow with a trigger creates its topic on this stack: Pub/Sub is not there
+        registered, took = timed(lambda: tool(stack.mcp_url, "register_workflow", workflow=LISTENER))
+        slow += [("register_workflow", took)] if took >= ANSWER_S else []
+        assert [w["path"] for w in registered["warnings"]] == ["triggers"]
         while time.monotonic() < end:
             _, took = timed(lambda: rpc(stack.mcp_url, "tools/list"))
             slow += [("tools/list", took)] if took >= ANSWER_S else []
