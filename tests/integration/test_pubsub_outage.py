@@ -61,6 +61,16 @@ def bus_on(api: OutageApi, **settings: Any) -> PubSubEventBus:
     return PubSubEventBus(Settings(events_topic="projects/p/topics/t", **settings), api=api)
 
 
+@pytest.fixture
+def hung(api: OutageApi) -> Iterator[PubSubEventBus]:
+    """A bus whose sends hang until the test sets the API up (closed afterwards)."""
+    api.set("hang")
+    bus = bus_on(api)
+    yield bus
+    api.set("up")
+    bus.close()
+
+
 def event(n: int) -> Event:
     return Event(type="step.completed", execution_id=f"ex-{n}", workflow="wf", data={"n": n})
 
@@ -75,46 +85,35 @@ def in_thread(work: Callable[[], Any]) -> tuple[Any, float]:
     return out[0][0], out[0][1] - started
 
 
-def test_a_request_that_published_nothing_does_not_wait_for_a_hanging_send(api: OutageApi) -> None:
-    api.set("hang")
-    bus = bus_on(api)
-    bus.publish(event(1))  # another request's event: its send hangs
-    settled, took = in_thread(lambda: bus.flush(3.0))
+def test_a_request_that_published_nothing_does_not_wait_for_a_hanging_send(hung: PubSubEventBus) -> None:
+    hung.publish(event(1))  # another request's event: its send hangs
+    settled, took = in_thread(lambda: hung.flush(3.0))
     assert settled and took < 0.1
-    api.set("up")
-    bus.close()
 
 
-def test_a_pooled_thread_does_not_wait_again_for_what_its_earlier_request_published(api: OutageApi) -> None:
-    api.set("hang")
-    bus = bus_on(api)
-
+def test_a_pooled_thread_does_not_wait_again_for_what_its_earlier_request_published(hung: PubSubEventBus) -> None:
     def two_requests() -> tuple[bool, float]:
-        bus.publish(event(1))
-        bus.flush(3.0)  # the first request on this thread: its event is held
+        hung.publish(event(1))
+        hung.flush(3.0)  # the first request on this thread: its event is held
         started = time.monotonic()
-        return bus.flush(3.0), time.monotonic() - started  # the next one published nothing
+        return hung.flush(3.0), time.monotonic() - started  # the next one published nothing
 
     (settled, took), _ = in_thread(two_requests)
     assert settled and took < 0.1
-    api.set("up")
-    bus.close()
 
 
-def test_while_a_send_hangs_a_request_waits_for_its_own_events_half_a_second_at_most(api: OutageApi) -> None:
-    api.set("hang")
-    bus = bus_on(api)
-    bus.publish(event(1))
+def test_while_a_send_hangs_a_request_waits_for_its_own_events_half_a_second_at_most(
+        api: OutageApi, hung: PubSubEventBus) -> None:
+    hung.publish(event(1))
 
     def request() -> bool:
-        bus.publish(event(2))
-        return bus.flush(3.0)
+        hung.publish(event(2))
+        return hung.flush(3.0)
 
     settled, took = in_thread(request)
     assert not settled and took < 0.7
     api.set("up")
-    assert bus.flush(5.0, everything=True) and api.published == [1, 2]
-    bus.close()
+    assert hung.flush(5.0, everything=True) and api.published == [1, 2]
 
 
 def test_events_published_while_the_api_fails_are_all_sent_in_order_once_it_is_back(api: OutageApi) -> None:
