@@ -250,10 +250,9 @@ class Executor:
             try:
                 self.services.queue.enqueue(TaskRequest(ex.id, group=ex.workflow_name))
             except Transient as exc:
-                # The run is stored: the sweeper queues it once the queue answers again
-                # (sweep_queued_after_s), so the caller gets its id, not an error to retry.
-                log.warning("execution %s is stored but could not be queued (%s); the sweeper will queue it",
-                            ex.id, exc)
+                # The run is stored and the queue retries the enqueue in the background (the
+                # sweeper is the last resort): the caller gets its id at once, not an error to retry.
+                log.warning("execution %s is stored but not queued yet (%s)", ex.id, exc)
             return ex
         assert self.services.jobs is not None
         self.services.jobs.start(ex.id)

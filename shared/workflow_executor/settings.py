@@ -55,6 +55,10 @@ class Settings:
     worker_url: str | None = None
     tasks_service_account: str | None = None
     events_topic: str | None = None
+    # the Pub/Sub event bus while the API fails: events held for later (past it the oldest are
+    # dropped), and the longest a request waits for its own events then
+    events_outbox_max: int = 10_000
+    events_outage_wait_s: float = 0.5
     run_job: str | None = None
     api_keys_secret: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -63,6 +67,9 @@ class Settings:
     tasks_emulator_host: str | None = None   # host:port of a local Cloud Tasks emulator (insecure gRPC)
     run_emulator_host: str | None = None     # host:port of a local Cloud Run Jobs emulator (insecure gRPC)
     tasks_dispatch_deadline_s: float = 1800.0  # per task; the worker hands over before it runs out
+    # an enqueue waits this long; one that failed is retried in the background this long (then the sweeper)
+    tasks_enqueue_wait_s: float = 0.5
+    tasks_enqueue_retry_s: float = 120.0
 
     # deployed trigger topics are named <prefix><name>; workflows' triggers say just <name>
     trigger_topic_prefix: str = ""
@@ -163,6 +170,8 @@ class Settings:
                 worker_url=env.get("WFX_WORKER_URL"),
                 tasks_service_account=env.get("WFX_TASKS_SERVICE_ACCOUNT"),
                 events_topic=env.get("WFX_EVENTS_TOPIC"),
+                events_outbox_max=int(env.get("WFX_EVENTS_OUTBOX_MAX", "10000")),
+                events_outage_wait_s=float(env.get("WFX_EVENTS_OUTAGE_WAIT_S", "0.5")),
                 run_job=env.get("WFX_RUN_JOB"),
                 api_keys_secret=env.get("WFX_API_KEYS_SECRET"),
                 environ={k: env[k] for k in allowed_env if k in env},
@@ -170,6 +179,8 @@ class Settings:
                 tasks_emulator_host=env.get("WFX_TASKS_EMULATOR_HOST") or None,
                 run_emulator_host=env.get("WFX_RUN_EMULATOR_HOST") or None,
                 tasks_dispatch_deadline_s=float(env.get("WFX_TASKS_DISPATCH_DEADLINE_S", "1800")),
+                tasks_enqueue_wait_s=float(env.get("WFX_TASKS_ENQUEUE_WAIT_S", "0.5")),
+                tasks_enqueue_retry_s=float(env.get("WFX_TASKS_ENQUEUE_RETRY_S", "120")),
                 trigger_topic_prefix=env.get("WFX_TRIGGER_TOPIC_PREFIX", ""),
                 sync_max_s=float(env.get("WFX_SYNC_MAX_S", "0")),
                 job_memory_mb=int(env.get("WFX_JOB_MEMORY_MB", "2048")),

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from ..access import Caller
+from ..errors import Transient
 from .app import McpApp
 from .results import ToolResult, one_line
 from .schemas import ToolInput
@@ -24,12 +25,15 @@ def register_workflow(app: McpApp, caller: Caller, args: RegisterWorkflowInput, 
     # Validated from the text or object itself: a string is never taken as a path on this server.
     doc, report = app.executor.check(args.workflow)
     stored = app.executor.register(doc.model_dump(mode="json"))
+    warnings = [{"path": i.path, "message": i.message} for i in report.warnings]
     ensure = app.services.ensure_topic
     if ensure is not None:  # on the emulator stack: a topic exists as soon as its listener does
         for topic in sorted({t.topic for t in doc.triggers}):
-            ensure(topic)
+            try:
+                ensure(topic)
+            except Transient as exc:  # Pub/Sub is down: the workflow is stored all the same
+                warnings.append({"path": "triggers", "message": f"{exc.message}; {exc.fix}"})
     rows = [{"name": s.name, "version": s.version, "hash": s.hash, "description": s.description} for s in stored]
-    warnings = [{"path": i.path, "message": i.message} for i in report.warnings]
     names = ", ".join(f"{r['name']} v{r['version']}" for r in rows)
     return ToolResult({"workflows": rows, "warnings": warnings, "registered_by": caller.principal},
                       one_line(f"Registered {names}" + (f"; {len(warnings)} warnings" if warnings else "") + "."))
