@@ -85,7 +85,7 @@ def test_a_consumer_takes_the_messages_of_its_subscription_and_can_pause(tmp_pat
         assert steps["start"]["broker_info"] == {"broker_type": "sqlite", "queue_name": "order-log"}
         taken = steps["take"]["messages"]
         assert [m["data"] for m in taken] == [{"n": 1}, {"n": 2}]  # audit's message is not on order-log
-        assert taken[0]["attributes"] == {"wfx_execution": done.id, "wfx_step": "p1"}
+        assert taken[0]["attributes"] == {"wfx_execution": done.id, "wfx_step": "p1", "wfx_hops": "1"}
         assert (steps["paused"]["status"], steps["paused"]["messages"]) == ("paused", [])
         assert [m["data"] for m in steps["later"]["messages"]] == [{"n": 4}]
         assert (steps["stats"]["status"], steps["stats"]["tasks_processed"]) == ("running", 3)

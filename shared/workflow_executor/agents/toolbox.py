@@ -33,6 +33,7 @@ class ToolCall:
     deadline_s: float | None = None  # time.monotonic() value after which the call must give up
     # the running engine ``Run`` (engine/runner.py) for tools that start child executions
     run: Any = None
+    trigger_hops: int = 0  # the run's Execution.trigger_hops: what a publish carries on (+1)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -199,7 +199,7 @@ def tool_call(run: Run, step: Step) -> ToolCall:
     limits = [t for t in (step.timeout, run.time_left()) if t is not None]
     deadline = time.monotonic() + min(limits) if limits else None
     return ToolCall(execution_id=run.ex.id, step_id=step.id, principal=run.ex.principal,
-                    deadline_s=deadline, run=run)
+                    deadline_s=deadline, run=run, trigger_hops=run.ex.trigger_hops)
 
 
 def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
