@@ -93,11 +93,10 @@ def test_a_consumer_takes_the_messages_of_its_subscription_and_can_pause(tmp_pat
         assert steps["stop"]["tasks_completed"] == 3 and steps["none"]["consumers"] == []
 
 
+# nothing is open by default: with no WFX_MQ_* a used tool fails validation (test_closed_tools_validate.py)
 @pytest.mark.parametrize(("env", "step", "code"), [
-    ({}, _pub("p", "orders", {"a": 1}), "topic_not_allowed"),  # nothing is open by default
     (ENV, _pub("p", "payments", {"a": 1}), "topic_not_allowed"),
     (ENV, _pub("p", "projects/other/topics/orders", {"a": 1}), "topic_not_allowed"),
-    ({}, _sub("s", "start_consumer", consumer_id="c", queue_name="order-log"), "subscription_not_allowed"),
     (ENV, _sub("s", "start_consumer", consumer_id="c", queue_name="orders"), "subscription_not_allowed"),
     (ENV, _sub("s", "start_consumer", consumer_id="c", queue_name="audit",
                broker_config={"redis_url": "redis://10.0.0.1:6379"}), "invalid_argument"),

@@ -39,6 +39,13 @@ def check_topic(settings: ToolSettings, topic: str) -> None:
                               field="channel")
 
 
+def _check(tool: Tool, env: ToolEnv) -> str | None:
+    if not env.settings.mq_topics:
+        return (f"tool '{tool.id}' (message_queue_publisher) can publish to no topic: the operator allows "
+                "them with WFX_MQ_TOPICS=name,other")
+    return None
+
+
 def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
     settings = env.settings
 
@@ -79,4 +86,4 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
 
 KIND = OperationsKind("message_queue_publisher", "publish messages to topics the operator allows (WFX_MQ_TOPICS); "
                       "Pub/Sub in the cloud, SQLite embedded", _operations,
-                      aliases=("mcpmessage_queue_publisher", "mq_publisher"))
+                      aliases=("mcpmessage_queue_publisher", "mq_publisher"), check=_check)
