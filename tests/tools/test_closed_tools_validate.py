@@ -31,9 +31,8 @@ def _step_doc(kind: str) -> dict[str, Any]:
 def test_a_closed_tool_a_step_uses_fails_validation_naming_the_setting_that_opens_it(
         tmp_path: Path, kind: str) -> None:
     setting = CASES[kind][1]
-    with executor(tmp_path) as wfx:
-        with pytest.raises(SpecError) as err:
-            wfx.check(_step_doc(kind))
+    with executor(tmp_path) as wfx, pytest.raises(SpecError) as err:
+        wfx.check(_step_doc(kind))
     [issue] = err.value.issues
     assert (err.value.code, issue.path, issue.severity) == ("invalid_workflow", "tools.t.type", "error")
     assert setting in issue.message
@@ -65,9 +64,8 @@ def test_a_closed_tool_nothing_uses_is_only_a_warning(tmp_path: Path, kind: str)
 def test_an_agent_naming_a_closed_built_in_it_does_not_declare_fails_validation(tmp_path: Path, name: str) -> None:
     doc = {"agents": [{"id": "a", "model": "m", "tools": [name]}],
            "workflows": {"w": {"steps": [{"id": "s", "agent": "a"}]}}}
-    with executor(tmp_path) as wfx:
-        with pytest.raises(SpecError) as err:
-            wfx.check(doc)
+    with executor(tmp_path) as wfx, pytest.raises(SpecError) as err:
+        wfx.check(doc)
     [issue] = err.value.issues
     assert (issue.path, issue.severity) == ("agents.a.tools[0]", "error") and "cannot run" in issue.message
 
