@@ -166,7 +166,8 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
     if step.tool is not None:
         params = _render(run, step, step.params, scope)
         if run.engine.tools is not None:  # the registry also resolves a built-in the document did not declare
-            return run.engine.tools.run_tool(step.tool, params, run.document, tool_call(run, step)), None
+            call = tool_call(run, step)
+            return run.engine.tools.run_tool(step.tool, params, run.document, call), call.usage()
         tool = run.document.tools.get(step.tool)
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
