@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from gen_data import plans_executor
 from llm_server import LLMServer
 from plan_cases import CASES
 from workflow_executor.api import Executor
@@ -20,7 +21,6 @@ from workflow_executor.generator.planner import CALL, IF, LOOP, PARALLEL, REVIEW
 from workflow_executor.generator.roles import BY_NAME
 from workflow_executor.generator.shape import agents_used, all_steps
 from workflow_executor.generator.tooling import catalogue
-from workflow_executor.settings import Settings
 
 COMPLEXITY = "medium"
 NEXT = "__next__"  # an exit of the stage before, pointed at the next stage once it is placed
@@ -164,12 +164,7 @@ def llm() -> Iterator[LLMServer]:
 @pytest.fixture(scope="module")
 def wfx(llm: LLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor]:
     home = tmp_path_factory.mktemp("genllmplans")
-    settings = Settings.from_env({"WFX_HOME": str(home), "WFX_STORE": "memory", "OPENAI_BASE_URL": llm.base_url,
-                                  "WFX_MODEL": "test-model", "WFX_FS_ROOTS": f"data={home}",
-                                  "WFX_HTTP_ALLOW": "rates.example.com"})
-    with Executor.local(settings=settings, memory=True) as ex:
-        ex.register({"workflows": {"monthly_close": {"steps": [
-            {"id": "close", "function": "builtins.echo", "args": {"value": "books closed"}}]}}})
+    with plans_executor(home, llm.base_url) as ex:
         yield ex
 
 

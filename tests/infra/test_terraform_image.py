@@ -11,33 +11,12 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
-import hcl2
 import yaml
+from tf_support import INFRA
+from tf_support import locals_ as _locals
+from tf_support import resources as _resources
 from wfx_procs import ROOT
-
-INFRA = ROOT / "infra"
-OPTIONS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False,
-                                    preserve_heredocs=False)
-
-
-def _resources() -> dict[tuple[str, str], Any]:
-    found: dict[tuple[str, str], Any] = {}
-    for path in INFRA.glob("*.tf"):
-        for entry in hcl2.loads(path.read_text(), serialization_options=OPTIONS).get("resource", []):
-            for rtype, by_name in entry.items():
-                for name, body in by_name.items():
-                    found[(rtype, name)] = body
-    return found
-
-
-def _locals() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for path in INFRA.glob("*.tf"):
-        for entry in hcl2.loads(path.read_text(), serialization_options=OPTIONS).get("locals", []):
-            found.update(entry)
-    return found
 
 
 def test_the_job_runs_the_image_make_image_pushes_to_the_repository() -> None:

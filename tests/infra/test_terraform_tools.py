@@ -9,45 +9,19 @@ import re
 import tomllib
 from typing import Any
 
-import hcl2
 import pytest
+from tf_support import blocks
+from tf_support import locals_ as _locals
+from tf_support import resources as _resources
 from wfx_procs import ROOT
 from workflow_executor.settings_tools import ToolSettings
 
-INFRA = ROOT / "infra"
-OPTIONS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False,
-                                    preserve_heredocs=False)
 TOOL_MEMBERS = {"job": "serviceAccount:${google_service_account.job.email}", "runtime": "${local.runtime}"}
 
 
-def _parsed() -> list[dict[str, Any]]:
-    return [hcl2.loads(p.read_text(), serialization_options=OPTIONS) for p in sorted(INFRA.glob("*.tf"))]
-
-
-def _resources() -> dict[tuple[str, str], Any]:
-    found: dict[tuple[str, str], Any] = {}
-    for doc in _parsed():
-        for entry in doc.get("resource", []):
-            for rtype, by_name in entry.items():
-                for name, body in by_name.items():
-                    found[(rtype, name)] = body
-    return found
-
-
-def _locals() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for doc in _parsed():
-        for entry in doc.get("locals", []):
-            found.update(entry)
-    return found
-
-
 def _variable(name: str) -> dict[str, Any]:
-    for doc in _parsed():
-        for entry in doc.get("variable", []):
-            if name in entry:
-                return dict(entry[name])
-    raise AssertionError(f"variable {name} is not declared")
+    [found] = [dict(entry[name]) for entry in blocks("variable") if name in entry]
+    return found
 
 
 def _squash(expression: str) -> str:
