@@ -25,7 +25,19 @@ locals {
     : [join("\n", concat(var.function_source.requirements, [""]))]
   )
 
-  base_env = merge(var.env, {
+  # What agents' tools may reach (pubsub.tf, secrets.tf, bigquery.tf): names and secret ids,
+  # never a credential. Unused tools set nothing, so they stay closed.
+  tool_env = { for k, v in {
+    WFX_BQ_DATASETS          = join(",", var.bigquery_vector_search.datasets)
+    WFX_BQ_LOCATION          = var.bigquery_vector_search.location == null ? "" : var.bigquery_vector_search.location
+    WFX_BQ_PROJECT           = length(var.bigquery_vector_search.datasets) > 0 ? local.bq_project : ""
+    WFX_GITHUB_TOKEN_SECRET  = try(google_secret_manager_secret.tools["github_token"].id, "")
+    WFX_MQ_SUBSCRIPTIONS     = join(",", [for name, topic in var.message_queue.subscriptions : "${name}=${topic}"])
+    WFX_MQ_TOPICS            = join(",", var.message_queue.topics)
+    WFX_SQL_DATABASES_SECRET = try(google_secret_manager_secret.tools["sql_databases"].id, "")
+  } : k => v if v != "" }
+
+  base_env = merge(var.env, local.tool_env, {
     WFX_API_KEYS_SECRET       = google_secret_manager_secret.api_keys.id
     WFX_EVENTS                = "pubsub"
     WFX_EVENTS_TOPIC          = google_pubsub_topic.events.id

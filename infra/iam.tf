@@ -203,3 +203,29 @@ check "mcp_is_reachable" {
     error_message = "Nobody can invoke the MCP function: set allow_unauthenticated = true (API keys through the public URL, what mcpremote needs) or list mcp_invokers (Google identity tokens)."
   }
 }
+
+# Agents' tools (message queue, data tools) run in the functions and in the job, so both accounts
+# get exactly the topics, subscriptions and secrets the operator listed; nothing project-wide.
+resource "google_pubsub_topic_iam_member" "mq_publisher" {
+  for_each = { for pair in setproduct(keys(local.tool_members), var.message_queue.topics) : join("/", pair) => pair }
+  project  = var.project_id
+  topic    = local.mq_topics[each.value[1]].name
+  role     = "roles/pubsub.publisher"
+  member   = local.tool_members[each.value[0]]
+}
+
+resource "google_pubsub_subscription_iam_member" "mq_subscriber" {
+  for_each     = { for pair in setproduct(keys(local.tool_members), keys(var.message_queue.subscriptions)) : join("/", pair) => pair }
+  project      = var.project_id
+  subscription = google_pubsub_subscription.queues[each.value[1]].name
+  role         = "roles/pubsub.subscriber"
+  member       = local.tool_members[each.value[0]]
+}
+
+resource "google_secret_manager_secret_iam_member" "tool_secrets" {
+  for_each  = { for pair in setproduct(keys(local.tool_members), keys(local.tool_secret_ids)) : join("/", pair) => pair }
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.tools[each.value[1]].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = local.tool_members[each.value[0]]
+}

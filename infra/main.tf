@@ -31,6 +31,13 @@ locals {
     worker      = "${var.prefix}-worker"
   }
   project_number = data.google_project.project.number
+  # The accounts that run agents' tools: the functions (sync and async runs) and the isolated job.
+  tool_members = {
+    job     = "serviceAccount:${google_service_account.job.email}"
+    runtime = local.runtime
+  }
+  tool_secret_ids = { for name, id in var.tool_secrets : name => id if id != null }
+  bq_project      = coalesce(var.bigquery_vector_search.project, var.project_id)
   # Isolated mode: the job exists once its image does (job.enabled after `make image`, or an image of your own).
   job_enabled          = var.job.enabled || var.job.image != null
   job_image_repository = "${google_artifact_registry_repository.images.location}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}/job"

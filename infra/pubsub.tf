@@ -6,6 +6,12 @@ locals {
   # Trigger topics: the listed ones and those the schedules publish to (scheduler.tf).
   trigger_topics = toset(concat(var.trigger_topics, [for s in values(var.schedules) : s.topic]))
   # Keys are known at plan time and name the subscriptions; values are topic ids.
+  # The message queue tools' topics (var.message_queue): trigger topics are reused, the rest created.
+  queue_topics = setsubtract(toset(var.message_queue.topics), local.trigger_topics)
+  mq_topics = merge(
+    { for name, topic in google_pubsub_topic.triggers : name => topic if contains(var.message_queue.topics, name) },
+    google_pubsub_topic.queues,
+  )
   push_sources = merge(
     { events = google_pubsub_topic.events.id },
     { for name, topic in google_pubsub_topic.triggers : "trigger-${name}" => topic.id },
@@ -37,6 +43,40 @@ resource "google_pubsub_topic" "triggers" {
     precondition {
       condition     = each.value != var.events_topic
       error_message = "trigger_topics must not repeat events_topic (${var.events_topic})."
+    }
+  }
+}
+
+resource "google_pubsub_topic" "queues" {
+  for_each   = local.queue_topics
+  project    = var.project_id
+  name       = "${var.prefix}-${each.value}"
+  labels     = var.labels
+  depends_on = [google_project_service.services]
+  lifecycle {
+    precondition {
+      condition     = each.value != var.events_topic
+      error_message = "message_queue.topics must not name events_topic (${var.events_topic}): documents never publish engine events."
+    }
+  }
+}
+
+# What message_queue_consumer pulls: one pull subscription per name, on a topic of this module.
+resource "google_pubsub_subscription" "queues" {
+  for_each                   = var.message_queue.subscriptions
+  project                    = var.project_id
+  name                       = "${var.prefix}-${each.key}"
+  topic                      = try(merge(google_pubsub_topic.triggers, google_pubsub_topic.queues)[each.value].id, null)
+  labels                     = var.labels
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+  expiration_policy {
+    ttl = ""
+  }
+  lifecycle {
+    precondition {
+      condition     = contains(concat(var.message_queue.topics, tolist(local.trigger_topics)), each.value)
+      error_message = "message_queue.subscriptions.${each.key} reads topic ${each.value}, which is neither in message_queue.topics nor in trigger_topics."
     }
   }
 }

@@ -14,6 +14,21 @@ variable "api_keys_secret" {
   nullable    = false
 }
 
+variable "bigquery_vector_search" {
+  description = "What the bigquery_vector_search tool may search (WFX_BQ_DATASETS): existing datasets, each as dataset or dataset.table, in project (null: project_id; WFX_BQ_PROJECT) at location (WFX_BQ_LOCATION). The runtime and job accounts get roles/bigquery.dataViewer on exactly those datasets and roles/bigquery.jobUser on that project. No datasets: the tool keeps its embedded index."
+  type = object({
+    datasets = optional(list(string), [])
+    location = optional(string)
+    project  = optional(string)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for d in var.bigquery_vector_search.datasets : can(regex("^[A-Za-z0-9_]{1,1024}(\\.[A-Za-z0-9_-]{1,1024})?$", d))])
+    error_message = "bigquery_vector_search.datasets entries are dataset or dataset.table (no project: that is bigquery_vector_search.project)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Protect the Firestore database and the Cloud Run job from deletion. Set true in production."
   type        = bool
@@ -77,15 +92,20 @@ variable "function_source" {
     library_dir   = optional(string, "shared/workflow_executor")
     requirements = optional(list(string), [
       "functions-framework>=3.5",
+      "google-cloud-bigquery>=3.20",
       "google-cloud-firestore>=2.16",
       "google-cloud-pubsub>=2.21",
       "google-cloud-run>=0.10",
-      "google-cloud-secret-manager>=2.16",
+      "google-cloud-secret-manager>=2.20",
       "google-cloud-tasks>=2.16",
+      "grpcio>=1.60",
+      "jsonschema>=4.18",
       "openai>=1.30",
       "pydantic>=2.6",
       "pyyaml>=6",
       "requests>=2.31",
+      "rich>=13",
+      "sqlalchemy>=2.0",
     ])
   })
   default  = {}
@@ -160,6 +180,20 @@ variable "mcp_invokers" {
   type        = list(string)
   default     = []
   nullable    = false
+}
+
+variable "message_queue" {
+  description = "What the message queue tools may reach, as short names prefixed like trigger_topics: topics message_queue_publisher may publish to (WFX_MQ_TOPICS) and pull subscriptions (name => topic) message_queue_consumer may read (WFX_MQ_SUBSCRIPTIONS). Topics that are not trigger_topics are created, and so is each subscription, on one of these topics or a trigger topic. The runtime and job accounts get roles/pubsub.publisher on exactly these topics and roles/pubsub.subscriber on exactly these subscriptions. Publishing to a trigger topic starts the workflows it triggers."
+  type = object({
+    subscriptions = optional(map(string), {})
+    topics        = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for n in concat(var.message_queue.topics, keys(var.message_queue.subscriptions), values(var.message_queue.subscriptions)) : can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{0,200}$", n))])
+    error_message = "message_queue topics and subscriptions are short names (a letter, then letters, digits, . _ - ~ + %); the prefix and project are added here."
+  }
 }
 
 variable "prefix" {
@@ -248,6 +282,16 @@ variable "sweeper" {
     condition     = length(split(" ", trimspace(var.sweeper.schedule))) == 5 && var.sweeper.queued_after_seconds >= 30
     error_message = "sweeper.schedule must be a 5-field unix-cron expression and sweeper.queued_after_seconds at least 30."
   }
+}
+
+variable "tool_secrets" {
+  description = "Secret Manager secrets (ids, prefixed) created for the data tools, without a version (add it out of band, never from this repository): github_token holds the GitHub token (WFX_GITHUB_TOKEN_SECRET), sql_databases the name=SQLAlchemy URL list (WFX_SQL_DATABASES_SECRET). null: not created. The runtime and job accounts may read them."
+  type = object({
+    github_token  = optional(string)
+    sql_databases = optional(string)
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "trigger_topics" {

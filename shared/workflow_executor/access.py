@@ -107,8 +107,10 @@ def check_generate(caller: Caller) -> None:
 
 
 def inherited(parent: Execution) -> dict[str, Any]:
-    """The caller fields a child run takes from its parent: never more than the parent had."""
-    return {"principal": parent.principal, "scopes": parent.scopes, "allowed_workflows": parent.allowed_workflows}
+    """The caller fields a child run takes from its parent (never more than the parent had),
+    and its place in a chain of triggered runs (a child's publish is one hop further, too)."""
+    return {"principal": parent.principal, "scopes": parent.scopes, "allowed_workflows": parent.allowed_workflows,
+            "trigger_hops": parent.trigger_hops}
 
 
 def narrow(a: Caller, b: Caller) -> Caller:

@@ -140,6 +140,7 @@ class Executor:
         stored: StoredWorkflow | None = None,
         budget: Budget | None = None,
         caller: Caller | None = None,
+        trigger_hops: int = 0,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
@@ -147,7 +148,8 @@ class Executor:
         for ``workflow_name`` (saves a registry read); ``budget``: LLM limits of this run (the
         workflow's own apply too, the stricter wins, and the caller's); ``caller``: who starts it
         (default: the operator as ``principal``), checked by the one gate (``access.check_run``)
-        and recorded, so that every child is checked against the same rights as it starts.
+        and recorded, so that every child is checked against the same rights as it starts;
+        ``trigger_hops``: publish -> trigger links behind it (triggers.py, the loop guard).
         Errors: NotFound, SpecError, InvalidArgument, Forbidden."""
         try:
             mode = ExecutionMode(mode)
@@ -169,7 +171,7 @@ class Executor:
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, timeout_s=timeout,
-                       budget=None if budget.empty else budget, **recorded,
+                       budget=None if budget.empty else budget, trigger_hops=trigger_hops, **recorded,
                        created_at_s=now, updated_at_s=now)
         owner: str | None = None
         if dispatch and mode == ExecutionMode.SYNC and self.engine.folds:

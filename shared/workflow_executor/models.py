@@ -179,6 +179,9 @@ class Execution(BaseModel):
     parent_id: str | None = None
     parent_step: str | None = None
     depth: int = 0
+    # publish -> trigger links behind this run (0: not started by a message a run published);
+    # what its own publishes carry on as ``wfx_hops`` + 1 (the loop guard of triggers.py)
+    trigger_hops: int = 0
     rerun_of: str | None = None
     timeout_s: float | None = None
     budget: Budget | None = None  # from the request and the caller's API key

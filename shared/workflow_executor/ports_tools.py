@@ -8,6 +8,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# The message attribute that carries how many publish -> trigger links lie behind a message: a
+# run's publish sets it to the run's trigger_hops + 1; triggers refuse past WFX_TRIGGER_MAX_HOPS.
+HOPS_ATTRIBUTE = "wfx_hops"
+
+
+def hops_of(attributes: Mapping[str, str]) -> int:
+    """The hop count a message carries (0 when absent or not a number; never negative)."""
+    try:
+        return max(int(attributes.get(HOPS_ATTRIBUTE, "0")), 0)
+    except ValueError:
+        return 0
+
 
 class ToolRecords(Protocol):
     """JSON records kept per (owner, kind, key). ``owner`` is the caller (a run's principal): no

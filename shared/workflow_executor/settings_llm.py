@@ -41,6 +41,10 @@ DEFAULT_PRICES: Mapping[str, ModelPrice] = {
     "gpt-3.5-turbo": ModelPrice(0.50, 1.50),
     "o3-mini": ModelPrice(1.10, 4.40),
     "o4-mini": ModelPrice(1.10, 4.40),
+    # embeddings (bigquery_vector_search's queries): input tokens only
+    "text-embedding-3-small": ModelPrice(0.02, 0.0),
+    "text-embedding-3-large": ModelPrice(0.13, 0.0),
+    "text-embedding-ada-002": ModelPrice(0.10, 0.0),
 }
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .errors import Transient, WfxError
 from .overlap import Admit, admit
 from .ports import WorkflowRegistry
+from .ports_tools import hops_of
 from .spec.model import WorkflowDocument
 
 if TYPE_CHECKING:
@@ -153,11 +154,20 @@ def start_triggered(services: Services, executor: Callable[[], Executor], msg: M
                     source_topic: str) -> tuple[str, ...]:
     """Start (async, once per message: ``dedup_key``) every stored workflow whose trigger takes
     ``msg`` on ``topic``; ``executor()`` is called only when one does. The events function and the
-    embedded message queue both come here. Returns the execution ids. Errors: Transient; a
-    trigger that cannot start is logged and skipped (never retried forever)."""
+    embedded message queue both come here. A message more than ``trigger_max_hops`` publish
+    hops deep (``wfx_hops``) starts nothing: logged, so a self-triggering publish loop ends.
+    Returns the execution ids. Errors: Transient; a trigger that cannot start is logged and
+    skipped (never retried forever)."""
     routes = TriggerIndex.of(services.registry).matching(
         topic, msg, refresh_on_miss=topic != services.settings.events_topic)
     if not routes:
+        return ()
+    hops = hops_of(msg.attributes)
+    if hops > services.settings.trigger_max_hops:
+        # a workflow that publishes to a topic that triggers it would otherwise start itself forever
+        log.warning("trigger %s: message %s is %d publish hops deep, over WFX_TRIGGER_MAX_HOPS=%d; "
+                    "not starting %s", topic, msg.id, hops, services.settings.trigger_max_hops,
+                    ", ".join(r.workflow for r in routes))
         return ()
     ex_ = executor()
     started: list[str] = []
@@ -169,7 +179,7 @@ def start_triggered(services: Services, executor: Callable[[], Executor], msg: M
         try:
             ex = ex_.submit(route.workflow, render_input(route.input, msg), mode="async",
                             idempotency_key=dedup_key(source_topic, msg, route.workflow),
-                            principal=TRIGGER_PRINCIPAL)
+                            principal=TRIGGER_PRINCIPAL, trigger_hops=hops)
         except Transient:
             raise
         except WfxError as exc:

@@ -1,7 +1,14 @@
 """Data the generator tests share: descriptions (the seed's scenarios and a spread of phrasings:
-lists, arrows, one word, hostile text that must stay data) and a valid medium LLM plan."""
+lists, arrows, one word, hostile text that must stay data), a valid medium LLM plan, and the
+executor the described cases (plan_cases.py) are generated on."""
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from workflow_executor.api import Executor
+from workflow_executor.settings import Settings
 
 DESCRIPTIONS = [
     "Process documents: read each PDF, extract the key fields, classify the document type and write a summary",
@@ -71,3 +78,16 @@ GOOD_MEDIUM: dict[str, Any] = {
          "next": ["user"], "fan_key": "p", "is_fan_in": True, "review_loop": None},
     ],
 }
+
+
+@contextlib.contextmanager
+def plans_executor(home: Path, llm_url: str) -> Iterator[Executor]:
+    """An executor whose model is the test LLM server at ``llm_url``, that offers files, HTTP to
+    rates.example.com, code and the workflow_executor tool, and knows the workflow monthly_close."""
+    settings = Settings.from_env({"WFX_HOME": str(home), "WFX_STORE": "memory", "OPENAI_BASE_URL": llm_url,
+                                  "WFX_MODEL": "test-model", "WFX_FS_ROOTS": f"data={home}",
+                                  "WFX_HTTP_ALLOW": "rates.example.com"})
+    with Executor.local(settings=settings, memory=True) as ex:
+        ex.register({"workflows": {"monthly_close": {"steps": [
+            {"id": "close", "function": "builtins.echo", "args": {"value": "books closed"}}]}}})
+        yield ex

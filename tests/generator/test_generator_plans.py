@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gen_data import plans_executor
 from llm_server import LLMServer
 from plan_cases import CASES
 from workflow_executor.api import Executor
@@ -35,12 +36,7 @@ def llm() -> Iterator[LLMServer]:
 @pytest.fixture(scope="module")
 def wfx(llm: LLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor]:
     home = tmp_path_factory.mktemp("genplans")
-    settings = Settings.from_env({"WFX_HOME": str(home), "WFX_STORE": "memory", "OPENAI_BASE_URL": llm.base_url,
-                                  "WFX_MODEL": "test-model", "WFX_FS_ROOTS": f"data={home}",
-                                  "WFX_HTTP_ALLOW": "rates.example.com"})
-    with Executor.local(settings=settings, memory=True) as ex:
-        ex.register({"workflows": {"monthly_close": {"steps": [
-            {"id": "close", "function": "builtins.echo", "args": {"value": "books closed"}}]}}})
+    with plans_executor(home, llm.base_url) as ex:
         yield ex
 
 

@@ -215,9 +215,11 @@ def test_the_secret_the_documented_command_fills_is_the_one_the_mcp_function_rea
 
     assert '"$(terraform output -raw api_keys_secret)"' in add
     assert next(e["api_keys_secret"] for e in outputs["output"] if "api_keys_secret" in e)["value"] == secret_ref
-    # merge(var.env, {...}): the fixed map comes last, so a user's `env` cannot point it elsewhere
-    assert re.fullmatch(r"\$\{merge\(var\.env, \{WFX_API_KEYS_SECRET = google_secret_manager_secret\.api_keys\.id,"
-                        r" .*\}\)\}", locals_["base_env"])
+    # merge(var.env, local.tool_env, {...}): the fixed map comes last, so a user's `env` cannot
+    # point it elsewhere
+    assert re.fullmatch(r"\$\{merge\(var\.env, local\.tool_env, "
+                        r"\{WFX_API_KEYS_SECRET = google_secret_manager_secret\.api_keys\.id, .*\}\)\}",
+                        locals_["base_env"])
     assert locals_["function_env"].startswith("${merge(local.base_env,")
     assert mcp["environment_variables"].startswith("${merge(local.function_env,")
     assert mcp["service_account_email"] == "${google_service_account.runtime.email}"

@@ -8,35 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
-import hcl2
 import yaml
+from tf_support import INFRA
+from tf_support import locals_ as _locals
+from tf_support import resources as _resources
 from wfx_procs import ROOT
-
-INFRA = ROOT / "infra"
-OPTIONS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False,
-                                    preserve_heredocs=False)
-
-
-def _resources() -> dict[tuple[str, str], Any]:
-    found: dict[tuple[str, str], Any] = {}
-    for path in INFRA.glob("*.tf"):
-        for entry in hcl2.loads(path.read_text(), serialization_options=OPTIONS).get("resource", []):
-            for rtype, by_name in entry.items():
-                for name, body in by_name.items():
-                    found[(rtype, name)] = body
-    return found
-
-
-def _locals() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for path in INFRA.glob("*.tf"):
-        for entry in hcl2.loads(path.read_text(), serialization_options=OPTIONS).get("locals", []):
-            found.update(entry)
-    return found
 
 
 def test_the_job_runs_the_image_make_image_pushes_to_the_repository() -> None:
@@ -63,10 +43,22 @@ def test_the_job_account_holds_only_what_a_run_needs() -> None:
     env = json.dumps(job["template"][0]["template"][0]["containers"][0]["dynamic"])
 
     assert job["template"][0]["template"][0]["service_account"] == "${google_service_account.job.email}"
+    # besides its own grants, the job holds the agents' tool grants it shares with the runtime
+    # (for_each over local.tool_members: exactly the listed topics, subscriptions, secrets, datasets)
+    tool_grants = {(rtype, name) for (rtype, name), body in resources.items()
+                   if "_iam_" in rtype and re.search(r"local\.(tool_members|bq_grants)", json.dumps(body))}
     assert {(rtype, name) for rtype, name in grants} == {
         ("google_project_iam_member", "job"),
         ("google_pubsub_topic_iam_member", "job_publisher"),
         ("google_secret_manager_secret_iam_member", "job_secret_env"),
+    }
+    assert tool_grants == {
+        ("google_bigquery_dataset_iam_member", "vector_search"),
+        ("google_bigquery_table_iam_member", "vector_search"),
+        ("google_project_iam_member", "vector_search_job_user"),
+        ("google_pubsub_subscription_iam_member", "mq_subscriber"),
+        ("google_pubsub_topic_iam_member", "mq_publisher"),
+        ("google_secret_manager_secret_iam_member", "tool_secrets"),
     }
     assert grants[("google_project_iam_member", "job")]["for_each"] == '${toset(["roles/datastore.user"])}'
     assert grants[("google_pubsub_topic_iam_member", "job_publisher")]["topic"] == "${google_pubsub_topic.events.name}"

@@ -22,7 +22,11 @@ def llm() -> Iterator[LLMServer]:
 
 @pytest.fixture
 def wfx(tmp_path: Path, llm: LLMServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+    (tmp_path / "files").mkdir()
+    # the filesystem tool the corpus names is opened as an operator would (validation refuses a
+    # used tool that can reach nothing)
     env = {"WFX_HOME": str(tmp_path / "home"), "WFX_FILES_ROOT": str(tmp_path / "files"),
+           "WFX_FS_ROOTS": f"files={tmp_path / 'files'}",
            "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": llm.base_url, "WFX_MODEL": "test-model"}
     for k, v in env.items():
         monkeypatch.setenv(k, v)

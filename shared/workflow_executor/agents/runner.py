@@ -165,9 +165,9 @@ class OpenAIAgentRunner:
             turn = self._call(st, client, params, agent, provider)
             self._emit(st, turn, replayed=False)
         else:
-            st.ctx.replayed(_usage(turn))  # paid for by an earlier pass: it counts all the same
+            st.ctx.replayed(_usage_of(turn))  # paid for by an earlier pass: it counts all the same
             self._emit(st, turn, replayed=True)
-        st.usage = st.usage.add(_usage(turn))
+        st.usage = st.usage.add(_usage_of(turn))
         return turn
 
     def _call(self, st: _Step, client: Any, params: dict[str, Any], agent: Any, provider: str) -> dict[str, Any]:
@@ -229,11 +229,16 @@ class OpenAIAgentRunner:
             fn = call.get("function") or {}
             turn = st.replay("tool")
             if turn is None:
+                ctx = st.ctx.tool_call(deadline(timeout))
                 content, is_error = run_tool(box, names, str(fn.get("name", "")), fn.get("arguments") or "{}",
-                                             st.ctx.tool_call(deadline(timeout)), timeout_s=timeout,
-                                             max_bytes=self.settings.tools.max_result_bytes)
+                                             ctx, timeout_s=timeout, max_bytes=self.settings.tools.max_result_bytes)
+                spent = ctx.usage()  # a tool's own model use (a query's embedding), journaled with it
                 turn = st.record({"kind": "tool", "tool_call_id": call.get("id"), "name": fn.get("name"),
-                                  "content": content, "error": is_error})
+                                  "content": content, "error": is_error,
+                                  **({"usage": spent.model_dump()} if spent is not None else {})})
+            elif turn.get("usage"):
+                st.ctx.replayed(_usage_of(turn))  # a tool's spending paid for by an earlier pass
+            st.usage = st.usage.add(_usage_of(turn))
             st.messages.append({"role": "tool", "tool_call_id": turn.get("tool_call_id") or call.get("id"),
                                 "content": turn.get("content", "")})
 
@@ -247,7 +252,8 @@ class OpenAIAgentRunner:
                                    "cost_usd": u.get("cost_usd", 0.0)})
 
 
-def _usage(turn: dict[str, Any]) -> Usage:
+def _usage_of(turn: dict[str, Any]) -> Usage:
+    """The usage a journaled turn (a model's, or a tool's own) recorded; none: zero."""
     u = turn.get("usage") or {}
     return Usage(prompt_tokens=int(u.get("prompt_tokens", 0)), completion_tokens=int(u.get("completion_tokens", 0)),
                  cost_usd=float(u.get("cost_usd", 0.0)))

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..models import Usage
+
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -33,7 +35,26 @@ class ToolCall:
     deadline_s: float | None = None  # time.monotonic() value after which the call must give up
     # the running engine ``Run`` (engine/runner.py) for tools that start child executions
     run: Any = None
+    trigger_hops: int = 0  # the run's Execution.trigger_hops: what a publish carries on (+1)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # what the call spent on models besides the agent's own turns (a query's embedding): the
+    # engine adds it to the step's usage, as it does an agent's turns (tools call ``spend``)
+    spent: list[Usage] = field(default_factory=list, compare=False)
+
+    def spend(self, usage: Usage) -> None:
+        """Count ``usage`` (tokens, cost) toward the step that made this call, and toward the
+        run's budget ledger (which the execution's stored usage comes from) at once."""
+        self.spent.append(usage)
+        ledger = getattr(self.run, "ledger", None)
+        if ledger is not None:
+            ledger.add(usage)
+
+    def usage(self) -> Usage | None:
+        """What the call's tools spent, or None when they spent nothing."""
+        total = Usage()
+        for u in list(self.spent):
+            total = total.add(u)
+        return total if self.spent else None
 
 
 class ToolBox(Protocol):

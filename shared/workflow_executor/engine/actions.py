@@ -166,7 +166,8 @@ def _call_action(run: Run, step: Step, scope: Scope, attempt: int) -> tuple[Any,
     if step.tool is not None:
         params = _render(run, step, step.params, scope)
         if run.engine.tools is not None:  # the registry also resolves a built-in the document did not declare
-            return run.engine.tools.run_tool(step.tool, params, run.document, tool_call(run, step)), None
+            call = tool_call(run, step)
+            return run.engine.tools.run_tool(step.tool, params, run.document, call), call.usage()
         tool = run.document.tools.get(step.tool)
         if tool is None:
             raise NotFound(f"tool '{step.tool}' is not declared in this workflow's tools")
@@ -196,7 +197,7 @@ def tool_call(run: Run, step: Step) -> ToolCall:
     limits = [t for t in (step.timeout, run.time_left()) if t is not None]
     deadline = time.monotonic() + min(limits) if limits else None
     return ToolCall(execution_id=run.ex.id, step_id=step.id, principal=run.ex.principal,
-                    deadline_s=deadline, run=run)
+                    deadline_s=deadline, run=run, trigger_hops=run.ex.trigger_hops)
 
 
 def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:

@@ -73,7 +73,7 @@ class StepAgentContext:
 
     def tool_call(self, deadline_s: float | None) -> ToolCall:
         return ToolCall(execution_id=self.execution_id, step_id=self.step_id, principal=self.principal,
-                        deadline_s=deadline_s, run=self.run)
+                        deadline_s=deadline_s, run=self.run, trigger_hops=self.run.ex.trigger_hops)
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         self.run.emit(type_, {"step": self.step_id, **data})

@@ -31,7 +31,8 @@ class LocalMcp:
                             "call our own tools with local://workflow_executor, or configure the tool")
         from ..agents.toolbox import ToolCall
 
-        ctx = ToolCall(execution_id=run.ex.id, step_id="", principal=run.ex.principal, run=run)
+        ctx = ToolCall(execution_id=run.ex.id, step_id="", principal=run.ex.principal, run=run,
+                       trigger_hops=run.ex.trigger_hops)
         try:
             if not tool:
                 box = host.toolbox([server], run.document)

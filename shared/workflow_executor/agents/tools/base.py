@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -22,6 +22,9 @@ from ...ports_tools import MessageQueue, ToolRecords
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall, ToolSpec
+
+if TYPE_CHECKING:
+    from ..embeddings import Embedded
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -38,9 +41,9 @@ class ToolEnv:
     records: Callable[[], ToolRecords] | None = None
     queue: Callable[[], MessageQueue] | None = None
     # bigquery_vector_search: its backend (services.py picks BigQuery or the embedded index; made
-    # on first use) and the operator's embeddings: embed(provider, model, texts) -> vectors
+    # on first use) and the operator's embeddings: embed(provider, model, texts) -> vectors + usage
     vectors: Callable[[], VectorIndex] | None = None
-    embed: Callable[[str | None, str, Sequence[str]], list[list[float]]] | None = None
+    embed: Callable[[str | None, str, Sequence[str]], Embedded] | None = None
     # reads a Secret Manager secret (``projects/P/secrets/S``) by name; None where there is none
     secret: Callable[[str], str | None] | None = None
 

@@ -142,7 +142,9 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
         else:
             if env.embed is None:
                 raise ToolFailed("this server cannot embed queries", fix="run the tool through wfx (services.build)")
-            vector = env.embed(str(provider) if provider else None, model, [a.query])[0]
+            got = env.embed(str(provider) if provider else None, model, [a.query])
+            ctx.spend(got.usage)  # counted in the step's usage like an agent's turns
+            vector = got.vectors[0]
         found = backend().search(d, t, vector, a.similarity_threshold if a.similarity_threshold is not None
                                  else threshold, a.limit or max_results)
         results = [_metadata(r) for r in found.pop("results")]

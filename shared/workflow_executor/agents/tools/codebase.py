@@ -22,6 +22,7 @@ from ...errors import InvalidArgument
 from ...spec.model import Tool
 from ..toolbox import ToolCall
 from .base import Operation, OperationsKind, ToolArgs, ToolEnv, tool_setting
+from .filesystem import check_roots
 from .fs_local import LocalRoots, Target
 
 MAX_FILES = 5000
@@ -252,4 +253,5 @@ def _regex(query: str, is_regex: bool) -> re.Pattern[str]:
 
 
 KIND = OperationsKind("codebase_indexer", "search a code tree under the operator's roots: files, text, symbols",
-                      _operations, aliases=("mcpcodebase_indexer", "codebase", "code_indexer"))
+                      _operations, aliases=("mcpcodebase_indexer", "codebase", "code_indexer"),
+                      check=lambda tool, env: check_roots(tool, env, s3=False))

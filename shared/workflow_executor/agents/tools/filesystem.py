@@ -53,7 +53,12 @@ def _roots(tool: Tool, env: ToolEnv) -> LocalRoots:
     return LocalRoots(roots)
 
 
-def _check(tool: Tool, env: ToolEnv) -> str | None:
+def check_roots(tool: Tool, env: ToolEnv, *, s3: bool) -> str | None:
+    """Why ``tool`` (filesystem, or codebase_indexer when not ``s3``) can reach nothing here,
+    or names a root the operator has not configured, else None (validation: tool_checker)."""
+    if not env.settings.fs_roots and not (s3 and env.settings.s3_allow):
+        return (f"tool '{tool.id}' ({tool.type}) can reach no file: the operator allows folders with "
+                "WFX_FS_ROOTS=name=/path" + (" (or s3:// buckets with WFX_S3_ALLOW)" if s3 else ""))
     wanted = tool_setting(tool, "roots")
     if wanted is None:
         return None
@@ -114,4 +119,5 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
 
 
 KIND = OperationsKind("filesystem", "files under the operator's roots (WFX_FS_ROOTS) and allowed s3:// objects",
-                      _operations, aliases=("mcpfilesystem", "fs", "file_system"), check=_check)
+                      _operations, aliases=("mcpfilesystem", "fs", "file_system"),
+                      check=lambda tool, env: check_roots(tool, env, s3=True))

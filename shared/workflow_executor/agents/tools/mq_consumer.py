@@ -77,6 +77,13 @@ def _stats(c: dict[str, Any], backend: str) -> dict[str, Any]:
             "queue_info": {"queue_name": c["queue_name"], "broker_type": backend}}
 
 
+def _check(tool: Tool, env: ToolEnv) -> str | None:
+    if not env.settings.mq_subscriptions:
+        return (f"tool '{tool.id}' (message_queue_consumer) can read no subscription: the operator allows "
+                "them with WFX_MQ_SUBSCRIPTIONS=name=topic,other")
+    return None
+
+
 def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
     settings = env.settings
 
@@ -164,4 +171,4 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
 
 KIND = OperationsKind("message_queue_consumer", "consume messages of subscriptions the operator allows "
                       "(WFX_MQ_SUBSCRIPTIONS); Pub/Sub in the cloud, SQLite embedded", _operations,
-                      aliases=("mcpmessage_queue_consumer", "mq_consumer"))
+                      aliases=("mcpmessage_queue_consumer", "mq_consumer"), check=_check)

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from ...errors import MessageTooLarge, TopicNotAllowed
+from ...ports_tools import HOPS_ATTRIBUTE
 from ...settings_tools import ToolSettings
 from ...spec.model import Tool
 from ..toolbox import ToolCall
@@ -38,6 +39,13 @@ def check_topic(settings: ToolSettings, topic: str) -> None:
                               field="channel")
 
 
+def _check(tool: Tool, env: ToolEnv) -> str | None:
+    if not env.settings.mq_topics:
+        return (f"tool '{tool.id}' (message_queue_publisher) can publish to no topic: the operator allows "
+                "them with WFX_MQ_TOPICS=name,other")
+    return None
+
+
 def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
     settings = env.settings
 
@@ -51,7 +59,9 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
                                   fix="send less (a reference to the data, not the data); the operator sets "
                                       "WFX_MQ_MAX_MESSAGE_BYTES", field="message")
         queue = queue_of(env, tool.id)
-        attributes = {"wfx_execution": ctx.execution_id, "wfx_step": ctx.step_id}
+        # one hop further than the run that publishes: a trigger refuses past WFX_TRIGGER_MAX_HOPS
+        attributes = {"wfx_execution": ctx.execution_id, "wfx_step": ctx.step_id,
+                      HOPS_ATTRIBUTE: str(ctx.trigger_hops + 1)}
         message_id = queue.publish(a.channel, data, attributes)
         return {"success": True, "channel": a.channel, "message_id": message_id,
                 "timestamp": datetime.now(UTC).isoformat(), "broker_type": queue.backend, "error": None}
@@ -76,4 +86,4 @@ def _operations(tool: Tool, env: ToolEnv) -> list[Operation]:
 
 KIND = OperationsKind("message_queue_publisher", "publish messages to topics the operator allows (WFX_MQ_TOPICS); "
                       "Pub/Sub in the cloud, SQLite embedded", _operations,
-                      aliases=("mcpmessage_queue_publisher", "mq_publisher"))
+                      aliases=("mcpmessage_queue_publisher", "mq_publisher"), check=_check)
