@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from . import access, reruns
+from . import access, profiles, reruns
 from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient
@@ -140,6 +140,7 @@ class Executor:
         stored: StoredWorkflow | None = None,
         budget: Budget | None = None,
         caller: Caller | None = None,
+        target_instance: str | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
@@ -147,7 +148,9 @@ class Executor:
         for ``workflow_name`` (saves a registry read); ``budget``: LLM limits of this run (the
         workflow's own apply too, the stricter wins, and the caller's); ``caller``: who starts it
         (default: the operator as ``principal``), checked by the one gate (``access.check_run``)
-        and recorded, so that every child is checked against the same rights as it starts.
+        and recorded, so that every child is checked against the same rights as it starts;
+        ``target_instance``: the execution profile of an isolated run (else the workflow's
+        ``settings.target_instance``, else WFX_DEFAULT_PROFILE).
         Errors: NotFound, SpecError, InvalidArgument, Forbidden."""
         try:
             mode = ExecutionMode(mode)
@@ -162,14 +165,20 @@ class Executor:
         # the operator's own runs (CLI, Python API, triggers, schedules) hold every right
         recorded = caller.run_fields() if caller is not None else {"principal": principal}
         caller = caller or Caller(principal or LOCAL_PRINCIPAL, frozenset(SCOPES))
+        settings = self.services.settings
+        isolated = mode == ExecutionMode.ISOLATED
+        requested = profiles.choose(settings.profiles, None, target_instance, None, isolated)
         access.check_run(caller, workflow_name, inline=workflow is not None, override=bool(config_override),
-                         registry=self.registry, stored=stored)
+                         registry=self.registry, stored=stored, profile=requested)
         stored = self._resolve(workflow_name, workflow, config_override, stored)
+        profile = profiles.choose(settings.profiles, settings.default_profile, requested, stored.document, isolated)
+        if profile != requested:  # the workflow's or the operator's default: the same rule
+            access.check_profile(caller, profile)
         budget = access.run_budget(caller, budget)
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, timeout_s=timeout,
-                       budget=None if budget.empty else budget, **recorded,
+                       budget=None if budget.empty else budget, profile=profile, **recorded,
                        created_at_s=now, updated_at_s=now)
         owner: str | None = None
         if dispatch and mode == ExecutionMode.SYNC and self.engine.folds:

@@ -37,6 +37,9 @@ def prepare(engine: Engine, old: Execution, from_step: str | None, mode: str | N
     new = Execution(id=uuid.uuid4().hex, workflow_name=old.workflow_name, workflow_hash=old.workflow_hash,
                     mode=ExecutionMode(mode) if mode else old.mode, input=old.input, **access.inherited(old),
                     budget=old.budget, timeout_s=old.timeout_s, rerun_of=old.id,
+                    # an isolated rerun goes where the run went (its key's right was checked then)
+                    profile=old.profile if (ExecutionMode(mode) if mode else old.mode) == ExecutionMode.ISOLATED
+                    else None,
                     created_at_s=now, updated_at_s=now)
     new, _ = store.create(new)
     owner = engine.new_owner()
