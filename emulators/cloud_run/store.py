@@ -16,9 +16,8 @@ import grpc
 
 from emulators.cloud_tasks.errors import ApiError, already_exists, invalid_argument
 
-from . import pb
+from . import limits, pb
 from .names import check_job_id, new_execution_id, not_found, parse_execution, parse_job, parse_location
-from . import limits
 from .tasks import TaskPlan, TaskRunner
 
 DEFAULT_TIMEOUT_S = 600.0  # the service's default task timeout

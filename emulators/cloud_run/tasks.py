@@ -145,8 +145,9 @@ class TaskRunner:
             out.write(f"--- task {index} attempt {attempt} ---\n".encode())
             out.flush()
             try:
-                proc = subprocess.Popen(plan.limits.argv(plan.argv), env=env, cwd=plan.working_dir or home, stdin=subprocess.DEVNULL,
-                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = subprocess.Popen(plan.limits.argv(plan.argv), env=env, cwd=plan.working_dir or home,
+                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
             except OSError as exc:  # a missing command fails the attempt like a container that cannot start
                 out.write(f"cannot start {plan.argv[0]!r}: {exc}\n".encode())
                 shutil.rmtree(home, ignore_errors=True)

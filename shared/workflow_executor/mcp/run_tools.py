@@ -47,6 +47,12 @@ def _profiled(args: ExecuteWorkflowInput | ExecuteGeneratedWorkflowInput) -> boo
     return args.target_instance is not None and "execution_mode" not in args.model_fields_set
 
 
+def _known_profile(app: McpApp, target_instance: str | None, mode: ExecutionMode) -> None:
+    """Errors: InvalidArgument when the profile is unknown (listing the known) or the mode not isolated."""
+    settings = app.services.settings
+    profiles.choose(settings.profiles, None, target_instance, None, mode == ExecutionMode.ISOLATED)
+
+
 def owned(app: McpApp, caller: Caller, execution_id: str) -> Execution:
     """The execution if the caller may see it. Errors: NotFound (also for another caller's)."""
     try:
@@ -119,6 +125,7 @@ def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as
     SpecError, InvalidArgument; a failed run is an ``isError`` result carrying its execution."""
     tool = "execute_workflow"
     mode = effective_mode(app, args.execution_mode, as_task, _profiled(args))
+    _known_profile(app, args.target_instance, mode)
     # the gate (access.check_run, in submit) decides; checked here too before a file is registered
     access.check_run(caller, None, inline=args.workflow is not None, override=bool(args.config_override),
                      profile=args.target_instance)
@@ -226,9 +233,7 @@ def execute_generated_workflow(app: McpApp, caller: Caller, args: ExecuteGenerat
     """Generate and store a workflow, then run it (as execute_workflow)."""
     tool = "execute_generated_workflow"
     mode = effective_mode(app, args.execution_mode, as_task, _profiled(args))
-    # before anything is generated: the profile exists, fits the mode, and the key may use it
-    settings = app.services.settings
-    profiles.choose(settings.profiles, None, args.target_instance, None, mode == ExecutionMode.ISOLATED)
+    _known_profile(app, args.target_instance, mode)  # before anything is generated
     access.check_run(caller, None, profile=args.target_instance)
     try:
         got = _generate(app, caller, args.workflow_description, None, None, None, args.complexity)
