@@ -153,16 +153,23 @@ def start(*, project: str = "wfx-dev", state_dir: str | os.PathLike[str] = ".wfx
     }
     stack = Stack(project=project, state_dir=str(state), env=env, urls=urls)
     fn_env = {**os.environ, **env, **(extra_env or {})}
-    fn_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), fn_env.get("PYTHONPATH")]))
+    # this checkout's library first (not whatever an installed copy is), then the operator's path
+    fn_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "shared"), fn_env.get("PYTHONPATH")]))
     from workflow_executor.settings import Settings
 
+    from emulators.cloud_run.wfx import with_jobs
+
     settings = Settings.from_env(fn_env)  # what the functions will read: the lease, the sweep interval
+    if settings.profiles:  # each execution profile runs on its own job (created below)
+        fn_env["WFX_PROFILES"] = env["WFX_PROFILES"] = str(with_jobs(fn_env["WFX_PROFILES"],
+                                                                     env["WFX_RUN_JOB"].split("/jobs/")[0]))
     try:
         starters = {"firestore": start_firestore, "pubsub": start_pubsub}
         _start_emulators(stack, port, state, {n: f for n, f in starters.items()
                                               if not {"firestore": firestore_host, "pubsub": pubsub_host}[n]})
         _wire(stack, topic, trigger_topics, queue_retry_config(settings.lease_ttl_s))
-        _start_cloud_run(stack, port["run"], state, extra_env or {})
+        _start_cloud_run(stack, port["run"], state, {**(extra_env or {}), "PYTHONPATH": fn_env["PYTHONPATH"]},
+                         settings.profiles)
         for name in FUNCTIONS:
             argv = [sys.executable, "-m", "functions_framework", "--target", name, "--source",
                     str(ROOT / "functions" / "main.py"), "--host", "127.0.0.1", "--port", str(port[name])]
@@ -310,9 +317,10 @@ def stop_group(p: Proc, timeout: float = 10.0) -> None:
         _wait_gone(p, timeout)
 
 
-def _start_cloud_run(stack: Stack, port: int, state: Path, extra_env: dict[str, str]) -> None:
-    """The Cloud Run emulator and the isolated-mode job on it, defined as infra/run_job.tf does
-    (emulators/cloud_run/wfx.py): the job gets the functions' settings, never their secrets."""
+def _start_cloud_run(stack: Stack, port: int, state: Path, extra_env: dict[str, str], profiles: Any) -> None:
+    """The Cloud Run emulator and the isolated-mode jobs on it (one per execution profile),
+    defined as infra/ does (emulators/cloud_run/wfx.py): a job gets the functions' settings and
+    the operator's PYTHONPATH and extra environment, never the functions' secrets."""
     from workflow_executor.adapters.cloud_run import run_clients
 
     from emulators.cloud_run import wfx
@@ -324,5 +332,7 @@ def _start_cloud_run(stack: Stack, port: int, state: Path, extra_env: dict[str, 
     _wait_log(run, "listening on", 30.0)
     jobs, _ = run_clients(stack.env["WFX_RUN_EMULATOR_HOST"])
     job = stack.env["WFX_RUN_JOB"]
-    wfx.create_job(jobs, job.split("/jobs/")[0], wfx.job_env(stack.env, extra_env))
+    job_env = wfx.job_env(stack.env, extra_env)
+    wfx.create_job(jobs, job.split("/jobs/")[0], job_env)
+    wfx.create_profile_jobs(jobs, job.split("/jobs/")[0], job_env, profiles)
     jobs.transport.close()

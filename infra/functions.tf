@@ -14,15 +14,25 @@ locals {
   fn_excluded  = toset(flatten([for g in var.function_source.exclude : fileset(local.fn_dir, g)]))
   lib_included = toset(flatten([for g in var.function_source.include : fileset(local.lib_dir, g)]))
   lib_excluded = toset(flatten([for g in var.function_source.exclude : fileset(local.lib_dir, g)]))
+  # The operator's own code (operator_code.py): its modules under operator_code/, which
+  # WFX_OPERATOR_CODE puts on the import path, and its requirements in requirements.txt.
+  op_dir   = "${local.source_root}/${var.function_source.operator_dir}"
+  op_files = setsubtract(fileset(local.op_dir, "**"), toset(flatten([for g in var.function_source.exclude : fileset(local.op_dir, g)])))
+  op_requirements = (
+    fileexists("${local.op_dir}/requirements.txt")
+    ? [for line in split("\n", file("${local.op_dir}/requirements.txt")) : trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")]
+    : []
+  )
   source_files = merge(
     { for f in local.fn_files : f => "${local.fn_dir}/${f}" },
     { for f in local.lib_files : "${local.lib_package}/${f}" => "${local.lib_dir}/${f}" },
+    { for f in local.op_files : "operator_code/${f}" => "${local.op_dir}/${f}" },
   )
   # A requirements.txt in functions_dir wins over the generated one.
   generated_requirements = (
     contains(keys(local.source_files), "requirements.txt")
     ? []
-    : [join("\n", concat(var.function_source.requirements, [""]))]
+    : [join("\n", concat(var.function_source.requirements, local.op_requirements, [""]))]
   )
 
   # What agents' tools may reach (pubsub.tf, secrets.tf, bigquery.tf): names and secret ids,
@@ -43,6 +53,7 @@ locals {
     WFX_EVENTS_TOPIC          = google_pubsub_topic.events.id
     WFX_FIRESTORE_DATABASE    = local.firestore_database
     WFX_GCP_PROJECT           = var.project_id
+    WFX_OPERATOR_CODE         = "operator_code"
     WFX_QUEUE                 = "cloud_tasks"
     WFX_STORE                 = "firestore"
     WFX_SWEEP_QUEUED_AFTER_S  = tostring(var.sweeper.queued_after_seconds)
@@ -54,7 +65,7 @@ locals {
     WFX_JOBS    = "cloud_run"
     WFX_RUN_JOB = google_cloud_run_v2_job.isolated[0].id
   }
-  function_env = merge(local.base_env, local.job_env)
+  function_env = merge(local.base_env, local.job_env, local.profiles_env)
   # A function cannot read its own URL, and the job cannot reference the worker (the worker
   # references the job), so those two use Cloud Run's deterministic URL of the worker service.
   # The mcp and events functions read the worker's own service_config.uri instead.

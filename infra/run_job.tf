@@ -28,7 +28,7 @@ resource "google_cloud_run_v2_job" "isolated" {
         }
         dynamic "env" {
           # the job serves no MCP calls: it neither reads nor may read the API keys
-          for_each = merge({ for k, v in local.base_env : k => v if k != "WFX_API_KEYS_SECRET" }, { WFX_WORKER_URL = local.worker_deterministic_url })
+          for_each = local.job_plain_env
           content {
             name  = env.key
             value = env.value

@@ -84,12 +84,14 @@ variable "firestore" {
 }
 
 variable "function_source" {
-  description = "How the function zip is staged from source_dir: files of functions_dir at the root, the library package under its own name, and a generated requirements.txt when functions_dir has none."
+  description = "How the function zip is staged from source_dir: files of functions_dir at the root, the library package under its own name, the operator's folder (operator_dir) as operator_code/, and a generated requirements.txt (plus the operator's requirements.txt) when functions_dir has none."
   type = object({
     exclude       = optional(list(string), ["job/**", "tests/**"])
     functions_dir = optional(string, "functions")
     include       = optional(list(string), ["**/*.py", "**/*.json", "**/*.txt", "**/*.yaml", "**/*.yml"])
     library_dir   = optional(string, "shared/workflow_executor")
+    # the operator's own functions and tools (README, Your own code), zipped as operator_code/
+    operator_dir = optional(string, "operator_code")
     requirements = optional(list(string), [
       "functions-framework>=3.5",
       "google-cloud-bigquery>=3.20",
@@ -204,6 +206,35 @@ variable "prefix" {
   validation {
     condition     = can(regex("^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$", var.prefix))
     error_message = "prefix must start with a lowercase letter, end with a letter or digit, use only [a-z0-9-] and be at most 12 characters."
+  }
+}
+
+variable "profiles" {
+  description = "Execution profiles a run picks with target_instance: one Cloud Run job each (run_job_profiles.tf), in region (default var.region) with cpu, memory, gpu_type + gpu_count (e.g. nvidia-l4, 1), timeout_seconds and max_retries; fallback names the profile a run resumes on, once, when the infrastructure killed its job (memory, quota, region). max_parallel is enforced by `wfx serve` only. Needs the job (var.job.enabled or an image)."
+  type = map(object({
+    cpu             = optional(string, "1")
+    fallback        = optional(string)
+    gpu_count       = optional(number, 0)
+    gpu_type        = optional(string)
+    max_parallel    = optional(number)
+    max_retries     = optional(number, 1)
+    memory          = optional(string, "1Gi")
+    region          = optional(string)
+    timeout_seconds = optional(number, 3600)
+  }))
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for name, p in var.profiles : can(regex("^[a-z][a-z0-9-]{0,20}$", name))])
+    error_message = "Profile names are lowercase letters, digits and hyphens, at most 21 characters (they end the job's name)."
+  }
+  validation {
+    condition     = alltrue([for name, p in var.profiles : p.fallback == null || (contains(keys(var.profiles), coalesce(p.fallback, "-")) && p.fallback != name)])
+    error_message = "A profile's fallback must name another profile."
+  }
+  validation {
+    condition     = alltrue([for p in values(var.profiles) : p.gpu_count == 0 || p.gpu_type != null])
+    error_message = "A profile with gpu_count > 0 needs its gpu_type (e.g. nvidia-l4)."
   }
 }
 

@@ -16,7 +16,7 @@ import grpc
 
 from emulators.cloud_tasks.errors import ApiError, already_exists, invalid_argument
 
-from . import pb
+from . import limits, pb
 from .names import check_job_id, new_execution_id, not_found, parse_execution, parse_job, parse_location
 from .tasks import TaskPlan, TaskRunner
 
@@ -79,6 +79,10 @@ class RunStore:
         containers = job.template.template.containers
         if len(containers) != 1:
             raise invalid_argument("template.template.containers must hold exactly one container")
+        try:
+            limits.parse(containers[0].resources.limits)
+        except ValueError as exc:
+            raise invalid_argument(str(exc)) from None
         if not containers[0].command:
             raise invalid_argument("the emulator runs no images: set the container's command "
                                    "(and args) to the entrypoint the image would run")
@@ -168,7 +172,7 @@ class RunStore:
             plan = TaskPlan(execution_id=short, job_id=job_id, argv=[*container.command, *container.args], env=env,
                             working_dir=container.working_dir, task_count=task_count,
                             parallelism=template.parallelism, max_retries=max_retries, timeout_s=timeout_s,
-                            log_path=log_path)
+                            log_path=log_path, limits=limits.parse(container.resources.limits))
             runner = TaskRunner(plan, self._lock, lambda: self._refresh(message.name), self.kill_grace_s)
             record = _Execution(message, runner)
             self._executions[message.name] = record

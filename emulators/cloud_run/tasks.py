@@ -1,5 +1,6 @@
-"""Runs the tasks of one job execution as local process groups: the task timeout is enforced,
-failed attempts are retried up to ``max_retries``, and a cancel stops every running group."""
+"""Runs the tasks of one job execution as local process groups: the task timeout and the
+container's CPU and memory limits are enforced, failed attempts are retried up to
+``max_retries``, and a cancel stops every running group."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .limits import Limits, MemoryWatch
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class TaskPlan:
     max_retries: int
     timeout_s: float
     log_path: Path
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -109,7 +113,7 @@ class TaskRunner:
             with self.lock:
                 if self.cancelled:
                     return TaskOutcome(index, "cancelled", message="The task was cancelled.")
-            code, timed_out = self._attempt(index, attempt)
+            code, timed_out, killed_why = self._attempt(index, attempt)
             with self.lock:
                 if self.cancelled:
                     return TaskOutcome(index, "cancelled", code, "The task was cancelled.")
@@ -124,12 +128,13 @@ class TaskRunner:
             if not retry:
                 task = f"{self.plan.execution_id}-task{index}"
                 why = ("The configured timeout was reached." if timed_out
-                       else f"The container exited with an exit code of {code}.")
+                       else killed_why or f"The container exited with an exit code of {code}.")
                 return TaskOutcome(index, "failed", code, f"Task {task} failed with message: {why}")
             self.on_change()
 
-    def _attempt(self, index: int, attempt: int) -> tuple[int, bool]:
-        """Run one attempt; returns (exit code as Cloud Run reports it, timed out)."""
+    def _attempt(self, index: int, attempt: int) -> tuple[int, bool, str | None]:
+        """Run one attempt; returns (exit code as Cloud Run reports it, timed out, why the
+        platform killed it: its memory limit)."""
         plan = self.plan
         home = tempfile.mkdtemp(prefix=f"cloud-run-{plan.execution_id}-{index}-")
         env = {"PATH": DEFAULT_PATH, "HOME": home, **plan.env,
@@ -140,12 +145,14 @@ class TaskRunner:
             out.write(f"--- task {index} attempt {attempt} ---\n".encode())
             out.flush()
             try:
-                proc = subprocess.Popen(plan.argv, env=env, cwd=plan.working_dir or home, stdin=subprocess.DEVNULL,
-                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = subprocess.Popen(plan.limits.argv(plan.argv), env=env, cwd=plan.working_dir or home,
+                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
             except OSError as exc:  # a missing command fails the attempt like a container that cannot start
                 out.write(f"cannot start {plan.argv[0]!r}: {exc}\n".encode())
                 shutil.rmtree(home, ignore_errors=True)
-                return 127, False
+                return 127, False, None
+        memory = MemoryWatch(proc, plan.limits.memory_bytes)
         with self.lock:
             self._procs[index] = proc
             self.progress.running += 1
@@ -167,6 +174,7 @@ class TaskRunner:
                 _signal_group(proc, signal.SIGKILL)
                 code = proc.wait()
         finally:
+            memory.stop()
             # whatever the task started goes with it, as when a container stops
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -174,7 +182,7 @@ class TaskRunner:
             with self.lock:
                 self._procs.pop(index, None)
                 self.progress.running -= 1
-        return (128 - code if code < 0 else code), timed_out
+        return (128 - code if code < 0 else code), timed_out, memory.message()
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:

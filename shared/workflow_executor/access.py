@@ -30,6 +30,7 @@ class Caller:
     scopes: frozenset[str]
     workflows: frozenset[str] | None = None
     budget: Budget | None = None  # the key's LLM limits, applied to every run it starts
+    profiles: frozenset[str] | None = None  # the execution profiles it may pick (None: any)
 
     @property
     def admin(self) -> bool:
@@ -55,13 +56,15 @@ class Caller:
         or started by the operator, holds every scope; its allow-list still applies)."""
         scopes = frozenset(ex.scopes) if ex.scopes is not None else frozenset(SCOPES)
         workflows = frozenset(ex.allowed_workflows) if ex.allowed_workflows is not None else None
-        return cls(ex.principal or LOCAL_PRINCIPAL, scopes, workflows, ex.budget)
+        profiles = frozenset(ex.allowed_profiles) if ex.allowed_profiles is not None else None
+        return cls(ex.principal or LOCAL_PRINCIPAL, scopes, workflows, ex.budget, profiles)
 
     def run_fields(self) -> dict[str, Any]:
         """What a run started for this caller records of it (``Caller.of_run`` reads it back)."""
         return {"principal": self.principal,
                 "scopes": None if self.admin else sorted(self.scopes),
-                "allowed_workflows": sorted(self.workflows or ()) if self.limited else None}
+                "allowed_workflows": sorted(self.workflows or ()) if self.limited else None,
+                "allowed_profiles": sorted(self.profiles) if self.profiles is not None and not self.admin else None}
 
 
 OPEN_CALLER = Caller(LOCAL_PRINCIPAL, frozenset(SCOPES))
@@ -76,13 +79,15 @@ def require(caller: Caller, scope: str, action: str) -> None:
 
 def check_run(caller: Caller, name: str | None, *, inline: bool = False, override: bool = False,
               registry: WorkflowRegistry | None = None, stored: StoredWorkflow | None = None,
-              in_document: bool = False) -> None:
+              in_document: bool = False, profile: str | None = None) -> None:
     """May ``caller`` start a run of workflow ``name``? ``inline``: the document comes with the
     request (or from an agent); ``override``: the request changes the stored definition;
     ``in_document``: a child defined in its parent's own document (it comes with the parent);
-    ``registry``: given, the whole closure of stored children is checked too (as registered now).
+    ``registry``: given, the whole closure of stored children is checked too (as registered now);
+    ``profile``: the execution profile (``target_instance``) the run goes to.
     Errors: Forbidden, naming what is refused and the way out."""
     require(caller, "run", "run workflows")
+    check_profile(caller, profile)
     if not caller.limited:
         return
     if inline:
@@ -98,6 +103,16 @@ def check_run(caller: Caller, name: str | None, *, inline: bool = False, overrid
         _closure_allowed(caller, name, stored, registry)
 
 
+def check_profile(caller: Caller, profile: str | None) -> None:
+    """May ``caller`` send a run to execution profile ``profile``? A key created with
+    ``--profiles`` may pick only those (admin keys any). Errors: Forbidden."""
+    if profile is None or caller.admin or caller.profiles is None or profile in caller.profiles:
+        return
+    raise Forbidden(f"this key may not run on profile '{profile[:60]}'",
+                    fix="use one of: " + (", ".join(sorted(caller.profiles)) or "none (ask for a key with --profiles)"),
+                    field="target_instance")
+
+
 def check_generate(caller: Caller) -> None:
     """May ``caller`` create workflows by generation? Errors: Forbidden."""
     require(caller, "generate", "generate workflows")
@@ -110,7 +125,7 @@ def inherited(parent: Execution) -> dict[str, Any]:
     """The caller fields a child run takes from its parent (never more than the parent had),
     and its place in a chain of triggered runs (a child's publish is one hop further, too)."""
     return {"principal": parent.principal, "scopes": parent.scopes, "allowed_workflows": parent.allowed_workflows,
-            "trigger_hops": parent.trigger_hops}
+            "allowed_profiles": parent.allowed_profiles, "trigger_hops": parent.trigger_hops}
 
 
 def narrow(a: Caller, b: Caller) -> Caller:
@@ -125,7 +140,11 @@ def narrow(a: Caller, b: Caller) -> Caller:
     budget = (a.budget or Budget()).tighter(b.budget)
     if workflows is not None:
         both = both - {"admin"}
-    return Caller(a.principal, both, workflows, None if budget.empty else budget)
+    profile_lists = [c.profiles for c in (a, b) if c.profiles is not None and not c.admin]
+    profiles = frozenset.intersection(*profile_lists) if profile_lists else None
+    if profiles is not None:
+        both = both - {"admin"}
+    return Caller(a.principal, both, workflows, None if budget.empty else budget, profiles)
 
 
 def run_budget(caller: Caller, requested: Budget | None = None) -> Budget:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from . import access, reruns
+from . import access, profiles, reruns
 from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient, WfxError
@@ -141,6 +141,7 @@ class Executor:
         budget: Budget | None = None,
         caller: Caller | None = None,
         trigger_hops: int = 0,
+        target_instance: str | None = None,
     ) -> Execution:
         """Create the execution record, then run it inline (sync), queue it (async) or start a
         job (isolated); ``dispatch=False`` only stores it (the caller hands it on). Returns the
@@ -150,6 +151,8 @@ class Executor:
         (default: the operator as ``principal``), checked by the one gate (``access.check_run``)
         and recorded, so that every child is checked against the same rights as it starts;
         ``trigger_hops``: publish -> trigger links behind it (triggers.py, the loop guard).
+        ``target_instance``: the execution profile of an isolated run (else the workflow's
+        ``settings.target_instance``, else WFX_DEFAULT_PROFILE).
         Errors: NotFound, SpecError, InvalidArgument, Forbidden."""
         try:
             mode = ExecutionMode(mode)
@@ -164,14 +167,21 @@ class Executor:
         # the operator's own runs (CLI, Python API, triggers, schedules) hold every right
         recorded = caller.run_fields() if caller is not None else {"principal": principal}
         caller = caller or Caller(principal or LOCAL_PRINCIPAL, frozenset(SCOPES))
+        settings = self.services.settings
+        isolated = mode == ExecutionMode.ISOLATED
+        requested = profiles.choose(settings.profiles, None, target_instance, None, isolated)
         access.check_run(caller, workflow_name, inline=workflow is not None, override=bool(config_override),
-                         registry=self.registry, stored=stored)
+                         registry=self.registry, stored=stored, profile=requested)
         stored = self._resolve(workflow_name, workflow, config_override, stored)
+        profile = profiles.choose(settings.profiles, settings.default_profile, requested, stored.document, isolated)
+        if profile != requested:  # the workflow's or the operator's default: the same rule
+            access.check_profile(caller, profile)
         budget = access.run_budget(caller, budget)
         now = self.engine.clock.now()
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, timeout_s=timeout,
-                       budget=None if budget.empty else budget, trigger_hops=trigger_hops, **recorded,
+                       budget=None if budget.empty else budget, trigger_hops=trigger_hops,
+                       profile=profile, **recorded,
                        created_at_s=now, updated_at_s=now)
         owner: str | None = None
         if dispatch and mode == ExecutionMode.SYNC and self.engine.folds:
@@ -351,27 +361,8 @@ class Executor:
 
     def resume_pending(self) -> list[str]:
         """Queue every queued or running execution again, taking over leases of a dead
-        process (only the one embedded server of a home may call this)."""
-        ids: list[str] = []
-        if self.services.queue is None:
-            return ids
-        for status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
-            cursor = None
-            while True:
-                page = self.store.list(ExecutionQuery(status=status, limit=200, cursor=cursor))
-                for ex in page.items:
-                    if ex.parent_id is None:
-                        if ex.mode == ExecutionMode.ISOLATED and self.services.jobs is not None:
-                            # only ever as a job, with the job's limits (never inside the server)
-                            self.services.jobs.start(ex.id)
-                        else:
-                            self.services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True,
-                                                                    group=ex.workflow_name))
-                        ids.append(ex.id)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
-        return ids
+        process (only the one embedded server of a home may call this). Returns their ids."""
+        return reruns.resume_pending(self.services)
 
 
 def _as_path(source: WorkflowSource) -> WorkflowSource:

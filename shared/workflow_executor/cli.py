@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import cli_profiles
 from . import cli_specialists as specialists
 from .errors import SpecError, WfxError
 from .models import Execution, ExecutionMode
@@ -352,7 +353,7 @@ def cmd_keys(a: argparse.Namespace) -> int:
             budget = Budget(max_tokens=a.max_tokens, max_cost_usd=a.max_cost_usd)
         except ValueError as exc:
             raise UsageError("--max-tokens and --max-cost-usd must be above 0") from exc
-    print(create_key(settings, scopes, workflows, a.name, budget))
+    print(create_key(settings, scopes, workflows, a.name, budget, profiles=cli_profiles.names(a)))
     # stderr, so `$(wfx keys create ...)` captures only the key; a server on this file is now keyed
     print(f"wfx keys: stored the key's hash in {settings.api_keys_file}; `wfx serve` with this keys file "
           "now requires an API key from every caller", file=sys.stderr)
@@ -439,6 +440,7 @@ def parser() -> argparse.ArgumentParser:
     kc.set_defaults(fn=cmd_keys)
 
     specialists.register(sub, _executor)  # troubleshoot, advise
+    cli_profiles.register(sub, kc)  # wfx profiles; wfx keys create --profiles
 
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)
     wk.add_argument("execution_id")

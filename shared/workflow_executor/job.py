@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import resource
 import shutil
@@ -18,7 +19,11 @@ from .worker import handle_task
 EXIT_OK, EXIT_ERROR, EXIT_RETRY = 0, 1, 75
 
 
-def _limit(memory_mb: int | None, cpu_s: int | None) -> None:
+def _limit(memory_mb: int | None, cpu_s: int | None, cpus: float | None = None) -> None:
+    if cpus and hasattr(os, "sched_setaffinity"):
+        # an execution profile's vCPUs: this process (and what it starts) runs on that many cores
+        mine = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, mine[:max(1, math.ceil(cpus))])
     if memory_mb:
         resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 1024 * 1024,) * 2)
     if cpu_s:
@@ -32,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="temporary directory to remove at the end")
     p.add_argument("--memory-mb", type=int, help="address-space limit for this process")
     p.add_argument("--cpu-s", type=int, help="CPU-time limit for this process")
+    p.add_argument("--cpus", type=float, help="how many cores this process may use (an execution profile's cpu)")
     p.add_argument("--resume", action="store_true", help="take over the lease of a dead predecessor")
     a = p.parse_args(argv)
-    _limit(a.memory_mb, a.cpu_s)
+    _limit(a.memory_mb, a.cpu_s, a.cpus)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not a.execution_id:
         print("error: give the execution id (argument or WFX_EXECUTION_ID)", file=sys.stderr)

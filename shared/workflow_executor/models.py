@@ -176,6 +176,10 @@ class Execution(BaseModel):
     # The caller's scopes (None: every scope - an admin, the operator, or a run stored before
     # scopes were recorded); what its agents' workflow_executor tool may do (access.Caller.of_run).
     scopes: list[str] | None = None
+    # The caller's execution profiles (None: any); ``profile``: where this isolated run goes
+    # (its target_instance; the job runner may move it to the profile's fallback once).
+    allowed_profiles: list[str] | None = None
+    profile: str | None = None
     parent_id: str | None = None
     parent_step: str | None = None
     depth: int = 0

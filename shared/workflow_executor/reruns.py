@@ -1,5 +1,6 @@
 """Reruns: a new execution of a finished one's workflow version and input, for the same caller
-and budget, that reuses its finished steps up to the failed one (or up to a chosen step)."""
+and budget, that reuses its finished steps up to the failed one (or up to a chosen step); and
+resumes: the unfinished runs of a home handed to a runner again at start."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from . import access
 from .errors import Conflict, InvalidArgument
 from .models import Execution, ExecutionMode, ExecutionStatus, StepStatus
+from .ports import ExecutionQuery, TaskRequest
 from .spec import graph
 
 if TYPE_CHECKING:
     from .engine.runner import Engine
+    from .services import Services
 
 
 def prepare(engine: Engine, old: Execution, from_step: str | None, mode: str | None) -> Execution:
@@ -37,6 +40,9 @@ def prepare(engine: Engine, old: Execution, from_step: str | None, mode: str | N
     new = Execution(id=uuid.uuid4().hex, workflow_name=old.workflow_name, workflow_hash=old.workflow_hash,
                     mode=ExecutionMode(mode) if mode else old.mode, input=old.input, **access.inherited(old),
                     budget=old.budget, timeout_s=old.timeout_s, rerun_of=old.id,
+                    # an isolated rerun goes where the run went (its key's right was checked then)
+                    profile=old.profile if (ExecutionMode(mode) if mode else old.mode) == ExecutionMode.ISOLATED
+                    else None,
                     created_at_s=now, updated_at_s=now)
     new, _ = store.create(new)
     owner = engine.new_owner()
@@ -64,3 +70,26 @@ def _downstream(wf: Any, start: str) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
+
+
+def resume_pending(services: Services) -> list[str]:
+    """Queue every queued or running top-level execution again (isolated ones only ever as a
+    job, with the job's limits, never inside the server). Returns their ids."""
+    ids: list[str] = []
+    if services.queue is None:
+        return ids
+    for status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
+        cursor = None
+        while True:
+            page = services.store.list(ExecutionQuery(status=status, limit=200, cursor=cursor))
+            for ex in page.items:
+                if ex.parent_id is None:
+                    if ex.mode == ExecutionMode.ISOLATED and services.jobs is not None:
+                        services.jobs.start(ex.id)
+                    else:
+                        services.queue.enqueue(TaskRequest(ex.id, segment=-1, takeover=True, group=ex.workflow_name))
+                    ids.append(ex.id)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    return ids

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from . import operator_code
 from .adapters.local import LocalEventBus, LocalTaskQueue
 from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
@@ -238,6 +239,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     are handed (the worker function, the isolated job); ``measure_process`` for the job,
     whose own CPU time and peak memory are the run's."""
     settings = settings or Settings.from_env()
+    operator_code.activate(settings)  # before any allow-listed module is imported
     store, registry = _stores(settings)
     events = _events(settings)
     functions = FunctionRegistry(settings.function_modules)

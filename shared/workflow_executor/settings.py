@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidArgument
+from .profiles import Profile, check_default, parse_profiles
 from .settings_llm import DEFAULT_PRICES, ModelPrice, ProviderSettings, parse_prices, parse_providers
 from .settings_tools import ToolSettings
 
@@ -81,6 +82,11 @@ class Settings:
     # isolated mode, locally: limits of the subprocess that runs one execution
     job_memory_mb: int = 2048
     job_cpu_s: int = 3600
+    # execution profiles (profiles.py): where an isolated run goes by its target_instance
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+    default_profile: str | None = None
+    # the operator's own functions and tools (operator_code.py): a folder put on the import path
+    operator_code: Path | None = None
     # the CLI as a client of an endpoint (wfx --url): WFX_URL and the key it sends, WFX_API_KEY
     remote_url: str | None = None
     # emulator stack only: registering a trigger creates its topic, pushed to this events URL
@@ -143,6 +149,7 @@ class Settings:
                                       fix=f"use one of: {', '.join(allowed)}")
         roots = _list(env.get("WFX_WORKFLOW_ROOTS")) or (str(home / "workflows"),)
         allowed_env = frozenset(_list(env.get("WFX_ENV_ALLOW")))
+        profiles = parse_profiles(env.get("WFX_PROFILES"))
         try:
             return cls(
                 home=home,
@@ -209,10 +216,22 @@ class Settings:
                 key_daily_max_tokens=_whole(_positive(env, "WFX_KEY_DAILY_MAX_TOKENS")),
                 key_daily_max_cost_usd=_positive(env, "WFX_KEY_DAILY_MAX_COST_USD"),
                 tools=ToolSettings.from_env(env),
+                profiles=profiles,
+                default_profile=check_default(profiles, env.get("WFX_DEFAULT_PROFILE")),
+                operator_code=operator_code(env),
             )
         except ValueError as exc:
             raise InvalidArgument(f"a numeric WFX_* setting is not a number: {exc}") from None
 
+
+
+def operator_code(env: Mapping[str, str]) -> Path | None:
+    """WFX_OPERATOR_CODE, else ``./operator_code`` when that folder exists (relative paths are
+    kept as given: the job image and the functions' source root resolve them the same way)."""
+    raw = (env.get("WFX_OPERATOR_CODE") or "").strip()
+    if raw:
+        return Path(raw)
+    return Path("operator_code") if Path("operator_code").is_dir() else None
 
 
 def _positive(env: Mapping[str, str], name: str) -> float | None:

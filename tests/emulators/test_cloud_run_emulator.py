@@ -38,10 +38,13 @@ class Api:
         self.executions = run_v2.ExecutionsClient(transport=ExecutionsGrpcTransport(channel=self.channel))
 
     def job(self, script: str, *, env: dict[str, str] | None = None, max_retries: int | None = None,
-            timeout_s: float | None = None, task_count: int = 1, parallelism: int = 0) -> str:
-        """Create a job whose one container runs ``sh -c script``; returns its name."""
+            timeout_s: float | None = None, task_count: int = 1, parallelism: int = 0,
+            limits: dict[str, str] | None = None, command: list[str] | None = None) -> str:
+        """Create a job whose one container runs ``sh -c script`` (or ``command``) within
+        ``limits`` (resources.limits); returns its name."""
         template = run_v2.TaskTemplate(containers=[run_v2.Container(
-            name="main", image="ignored", command=["/bin/sh", "-c", script],
+            name="main", image="ignored", command=command or ["/bin/sh", "-c", script],
+            resources=run_v2.ResourceRequirements(limits=limits or {}),
             env=[run_v2.EnvVar(name=k, value=v) for k, v in (env or {}).items()])])
         if max_retries is not None:
             template.max_retries = max_retries
@@ -298,3 +301,31 @@ def test_the_command_line_emulator_serves_until_sigterm_and_stops_its_tasks(tmp_
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_task_over_its_memory_limit_is_killed_with_exit_code_137_and_says_so(api: Api, tmp_path: Path) -> None:
+    grow = "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(30)"
+    job = api.job("", command=[sys.executable, "-c", grow], limits={"memory": "128Mi"}, max_retries=0)
+    ex = api.finished(api.run(job).metadata.name, timeout=20)
+    done = completed(ex)
+    assert (ex.failed_count, done.execution_reason) == (1, Condition.ExecutionReason.NON_ZERO_EXIT_CODE)
+    assert "Memory limit of 128 MiB exceeded" in done.message
+
+
+def test_a_task_within_its_memory_limit_runs_to_the_end(api: Api, tmp_path: Path) -> None:
+    small = "b = bytearray(20 * 2**20); b[::4096] = b'x' * len(b[::4096])"
+    job = api.job("", command=[sys.executable, "-c", small], limits={"memory": "256Mi"}, max_retries=0)
+    assert api.finished(api.run(job).metadata.name).succeeded_count == 1
+
+
+def test_a_task_runs_on_as_many_cores_as_its_cpu_limit(api: Api, tmp_path: Path) -> None:
+    out = tmp_path / "cores"
+    count = f"import os; open({str(out)!r}, 'w').write(str(len(os.sched_getaffinity(0))))"
+    job = api.job("", command=[sys.executable, "-c", count], limits={"cpu": "500m"}, max_retries=0)
+    assert api.finished(api.run(job).metadata.name).succeeded_count == 1
+    assert out.read_text() == "1"
+
+
+def test_a_job_with_a_limit_that_is_no_quantity_is_refused(api: Api) -> None:
+    with pytest.raises(exceptions.InvalidArgument):
+        api.job("true", limits={"memory": "lots"})

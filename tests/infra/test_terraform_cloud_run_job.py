@@ -81,6 +81,8 @@ def test_the_job_runs_as_its_own_account_named_as_the_emulated_job_says() -> Non
 def test_the_job_gets_the_functions_settings_without_their_secrets_or_the_right_to_start_jobs() -> None:
     container = _job()["template"][0]["template"][0]["containers"][0]
     plain = str(container["dynamic"][0]["env"]["for_each"])
+    if plain == "${local.job_plain_env}":  # shared with the profiles' jobs (run_job_profiles.tf)
+        plain = str(_locals("run_job_profiles.tf")["job_plain_env"])
     assert "local.base_env" in plain and 'k != "WFX_API_KEYS_SECRET"' in plain and "function_env" not in plain
     functions = _locals("functions.tf")
     base_keys = set(re.findall(r"\b(WFX_[A-Z_]+) =", str(functions["base_env"])))
@@ -96,7 +98,7 @@ def test_the_job_gets_the_functions_settings_without_their_secrets_or_the_right_
 
 
 def test_the_adapter_overrides_only_the_execution_id_which_the_entrypoint_reads() -> None:
-    source = inspect.getsource(cloud_run.CloudRunJobRunner.start)
+    source = inspect.getsource(cloud_run.CloudRunJobRunner._start)  # start: on the run's profile
     assert re.findall(r'EnvVar\(name="([A-Z_]+)"', source) == ["WFX_EXECUTION_ID"]
     assert 'os.environ.get("WFX_EXECUTION_ID")' in inspect.getsource(job_entrypoint)
     assert "CLOUD_RUN_TASK_ATTEMPT" in inspect.getsource(job_entrypoint)  # a retry takes the lease over

@@ -40,7 +40,9 @@ def test_the_job_account_holds_only_what_a_run_needs() -> None:
     member = "serviceAccount:${google_service_account.job.email}"
     grants = {(rtype, name): body for (rtype, name), body in resources.items()
               if "_iam_" in rtype and body.get("member") == member}
+    # the plain variables are a local the profiles' jobs share (run_job_profiles.tf)
     env = json.dumps(job["template"][0]["template"][0]["containers"][0]["dynamic"])
+    env += json.dumps(_locals()["job_plain_env"])
 
     assert job["template"][0]["template"][0]["service_account"] == "${google_service_account.job.email}"
     # besides its own grants, the job holds the agents' tool grants it shares with the runtime

@@ -3,7 +3,9 @@ one through the ``WFX_EXECUTION_ID`` environment override (entrypoint: ``workflo
 
 The job execution's name is journaled on our execution when ``run_job`` answers; cancel stops
 that one by name; a watcher (and ``reconcile``) ends an execution whose job execution ended
-failed or cancelled without finishing it, with the cause the API reports."""
+failed or cancelled without finishing it, with the cause the API reports. A run with an
+execution profile goes to that profile's job; one the infrastructure ended (placement.py) resumes
+from its checkpoints on the profile's fallback job, once."""
 
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import threading
 import time
 from typing import Any
 
+from .. import placement
 from ..errors import Conflict, ExecutionTimeout, Forbidden, InvalidArgument, NotFound, Transient, WfxError
 from ..models import ErrorInfo, ExecutionStatus
 from ..ports import ExecutionStore
+from ..profiles import Profile
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,9 @@ def api_error(exc: Exception, job: str) -> WfxError:
     from google.api_core import exceptions as gexc
 
     kind = type(exc).__name__
+    if isinstance(exc, gexc.ServiceUnavailable):
+        return Transient(f"Cloud Run is unavailable for job {job} ({exc.message})",
+                         fix="retry later, or give the profile a fallback in another region", job=job)
     if isinstance(exc, gexc.ResourceExhausted):
         return Transient(f"Cloud Run refused to start job {job}: quota exhausted ({exc.message})",
                          fix="retry later, or raise the Cloud Run job quota for the region", job=job)
@@ -82,34 +89,63 @@ class CloudRunJobRunner:
 
     def __init__(self, settings: Settings, store: ExecutionStore | None = None, *,
                  clients: tuple[Any, Any] | None = None, watch: bool = True) -> None:
-        if not settings.run_job:
+        if not settings.run_job and not any(p.job for p in settings.profiles.values()):
             raise InvalidArgument("WFX_JOBS=cloud_run needs the job's name",
                                   fix="set WFX_RUN_JOB=projects/P/locations/L/jobs/J")
         from google.cloud import run_v2
 
         self._run_v2 = run_v2
-        self.job = settings.run_job
+        self.settings = settings
+        self.job = settings.run_job or ""
         self.store = store
         self.jobs, self.executions = clients or run_clients(settings.run_emulator_host)
         self._watch = watch and store is not None
         self._closed = threading.Event()
 
+    def job_for(self, profile: str | None) -> tuple[str, Profile | None]:
+        """The Cloud Run job of a profile (None: WFX_RUN_JOB) and the profile.
+        Errors: InvalidArgument when the profile has no job here."""
+        found = self.settings.profiles.get(profile) if profile else None
+        job = found.job if found is not None else self.job
+        if not job:
+            raise InvalidArgument(f"execution profile '{profile}' has no Cloud Run job here",
+                                  fix="give it a job in WFX_PROFILES (infra/ does, from var.profiles)")
+        return job, found
+
     def start(self, execution_id: str) -> str:
-        """Run one job execution for ``execution_id``; returns its name. A start the API refuses
-        for good (job missing, no permission, bad configuration) ends the execution failed."""
-        rv = self._run_v2
+        """Run one job execution for ``execution_id`` on its profile's job (where its last start
+        went); returns its name. A start the API refuses for good (job missing, no permission,
+        bad configuration) ends the execution failed; one refused for quota or an unavailable
+        region goes to the profile's fallback once."""
         head = self.store.get_head(execution_id) if self.store is not None else None
-        timeout = task_timeout_s(head.timeout_s if head is not None else None)
+        profile = placement.current(head, self.store) if head is not None and self.store is not None else None
+        try:
+            return self._start(execution_id, profile)
+        except Transient as exc:
+            moved = self._recover(execution_id, exc.message)
+            if moved is None:
+                raise
+            return moved
+
+    def _start(self, execution_id: str, profile: str | None, recovered_from: str | None = None,
+               cause: str | None = None) -> str:
+        rv = self._run_v2
+        job, found = self.job_for(profile)
+        head = self.store.get_head(execution_id) if self.store is not None else None
+        wanted = head.timeout_s if head is not None else None
+        if found is not None and found.timeout_s:
+            wanted = min(wanted or found.timeout_s, found.timeout_s)
+        timeout = task_timeout_s(wanted)
         overrides = rv.RunJobRequest.Overrides(
             container_overrides=[rv.RunJobRequest.Overrides.ContainerOverride(
                 env=[rv.EnvVar(name="WFX_EXECUTION_ID", value=execution_id)])], task_count=1)
         if timeout:
             overrides.timeout = {"seconds": timeout}
         try:
-            op = self.jobs.run_job(request=rv.RunJobRequest(name=self.job, overrides=overrides))
+            op = self.jobs.run_job(request=rv.RunJobRequest(name=job, overrides=overrides))
             name = str(op.metadata.name)
         except Exception as exc:  # google.api_core errors, mapped to ours
-            error = api_error(exc, self.job)
+            error = api_error(exc, job)
             if not error.retryable:
                 self._end(execution_id, ExecutionStatus.FAILED, "job_start_failed", error.message)
             raise error from None
@@ -119,6 +155,9 @@ class CloudRunJobRunner:
             while self.store.record_turn(execution_id, JOURNAL_KEY, index,
                                          {"name": name, "at_s": time.time()})["name"] != name:
                 index += 1
+            if profile is not None:
+                placement.record(self.store, execution_id, profile, job=name, recovered_from=recovered_from,
+                                 cause=cause)
         if self._watch:
             threading.Thread(target=self._watch_until_done, args=(execution_id, name), daemon=True,
                              name=f"wfx-cloud-run-{execution_id[:12]}").start()
@@ -194,8 +233,32 @@ class CloudRunJobRunner:
             return self._end(execution_id, ExecutionStatus.TIMEOUT, ExecutionTimeout.code,
                              f"the Cloud Run job execution {name} reached its task timeout: {message}")
         why = message or f"{job_ex.succeeded_count} task(s) succeeded, {job_ex.failed_count} failed"
+        if placement.infrastructure_cause(message) and self._recover(execution_id, why) is not None:
+            return ExecutionStatus.RUNNING  # resumed on the fallback: handled (the sweeper starts nothing)
         return self._end(execution_id, ExecutionStatus.FAILED, "job_failed",
                          f"the isolated job ended before its execution did: {why} (job execution {name})")
+
+    def _recover(self, execution_id: str, cause: str) -> str | None:
+        """Resume a run the infrastructure stopped on its profile's fallback job, once: the dead
+        job's lease is given up (every job execution of the run has ended) so that the new job
+        takes the run over at once, from its checkpoints. Returns the new job execution's name."""
+        if self.store is None:
+            return None
+        head = self.store.get_head(execution_id)
+        if head is None or head.finished or head.cancel_requested:
+            return None
+        target = placement.fallback(self.settings, self.store, head)
+        if target is None:
+            return None
+        if head.lease_owner:
+            self.store.release_lease(execution_id, head.lease_owner)
+        log.warning("isolated execution %s resumes on profile %s: %s", execution_id, target.name, cause)
+        try:
+            return self._start(execution_id, target.name, recovered_from=placement.current(head, self.store),
+                               cause=cause)
+        except WfxError:
+            log.warning("could not start execution %s on its fallback %s", execution_id, target.name, exc_info=True)
+            return None
 
     def _end(self, execution_id: str, status: ExecutionStatus, code: str, message: str) -> ExecutionStatus | None:
         if self.store is None:

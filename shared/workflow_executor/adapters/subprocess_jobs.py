@@ -1,6 +1,7 @@
 """Isolated mode on one machine: each execution runs in its own process, in its own process
 group and temporary directory, with memory/CPU limits and a scrubbed environment (the local
-twin of a Cloud Run job)."""
+twin of a Cloud Run job). An execution profile sets the limits (memory, cores, wall time, runs
+at once); a job killed by a signal resumes once on the profile's fallback."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 
+from .. import operator_code, placement
 from ..errors import Conflict
 from ..models import ErrorInfo, ExecutionStatus
 from ..ports import ExecutionStore
+from ..profiles import Profile
 from ..settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -32,6 +36,9 @@ def job_environment(settings: Settings, environ: dict[str, str]) -> dict[str, st
     env.pop("WFX_API_KEYS", None)
     env.pop("WFX_WORKER_SECRET", None)
     env.update({k: v for k, v in settings.environ.items()})
+    pythonpath = operator_code.with_pythonpath(settings, env.get("PYTHONPATH"))  # the operator's own modules
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     env["WFX_HOME"] = str(settings.home.resolve())
     env.setdefault("WFX_FILES_ROOT", str((settings.home / "files").resolve()))
     # tools: the job runs in its own temporary directory, so roots must not be relative; the
@@ -53,42 +60,77 @@ class SubprocessJobRunner:
         self.store = store
         self.grace_s = grace_s
         self.dir = settings.home / "jobs"
+        self._lock = threading.Lock()
+        self._live: dict[str, int] = {}  # runs of each profile with a job now
+        self._waiting: dict[str, deque[str]] = {}  # runs waiting for a slot of their profile
 
     def start(self, execution_id: str) -> str:
+        """Start the job on the run's profile (where its last start went); a profile at its
+        ``max_parallel`` keeps the run queued until one of its jobs ends. Returns the pid (or
+        ``waiting:<profile>``)."""
+        head = self.store.get_head(execution_id) if self.store is not None else None
+        name = placement.current(head, self.store) if head is not None and self.store is not None else None
+        return self._start(execution_id, self.settings.profiles.get(name) if name else None)
+
+    def _start(self, execution_id: str, profile: Profile | None, recovered_from: str | None = None,
+               cause: str | None = None) -> str:
+        if profile is not None:
+            with self._lock:
+                if profile.max_parallel and self._live.get(profile.name, 0) >= profile.max_parallel:
+                    self._waiting.setdefault(profile.name, deque()).append(execution_id)
+                    return f"waiting:{profile.name}"
+                self._live[profile.name] = self._live.get(profile.name, 0) + 1
         self.dir.mkdir(parents=True, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix=f"wfx-job-{execution_id[:12]}-")
         env = job_environment(self.settings, dict(os.environ))
         env["HOME"] = env["TMPDIR"] = workdir
+        memory = profile.memory_mb if profile is not None and profile.memory_mb else self.settings.job_memory_mb
+        argv = [sys.executable, "-m", "workflow_executor.job", execution_id, "--workdir", workdir,
+                "--memory-mb", str(memory), "--cpu-s", str(self.settings.job_cpu_s), "--resume"]
+        if profile is not None:
+            env["WFX_PROFILE"] = profile.name  # the operator's code may ask where it runs
+            argv += ["--cpus", str(profile.cpu)] if profile.cpu else []
         log = open(self.dir / f"{execution_id}.log", "ab")  # noqa: SIM115 - handed to the child
         try:
-            proc = subprocess.Popen(
-                # The job lowers its own limits first thing (no preexec_fn: unsafe in a threaded server).
-                [sys.executable, "-m", "workflow_executor.job", execution_id, "--workdir", workdir,
-                 "--memory-mb", str(self.settings.job_memory_mb), "--cpu-s", str(self.settings.job_cpu_s),
-                 "--resume"],
-                cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            # The job lowers its own limits first thing (no preexec_fn: unsafe in a threaded server).
+            proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True)
+        except OSError:
+            self._freed(profile)
+            raise
         finally:
             log.close()
+        if profile is not None and self.store is not None:
+            placement.record(self.store, execution_id, profile.name, job=f"pid:{proc.pid}",
+                             recovered_from=recovered_from, cause=cause)
         # A reaper per job: no zombies in a long-lived server, and the Popen stays referenced
         # until its process ended.
         pid_file = self.dir / f"{execution_id}.pid"
         pid_file.write_text(str(proc.pid))
 
         def reap() -> None:
-            code = proc.wait()
+            timed_out = False
+            try:
+                code = proc.wait(timeout=profile.timeout_s if profile is not None else None)
+            except subprocess.TimeoutExpired:  # the profile's wall time: the job is stopped like a task
+                timed_out = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                code = proc.wait()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # whatever the job's steps started goes too
             pid_file.unlink(missing_ok=True)  # a stale pid could name another process later
             shutil.rmtree(workdir, ignore_errors=True)
             try:
-                self._ended(execution_id, proc.pid, code)
+                self._freed(profile)
+                self._ended(execution_id, proc.pid, code, timed_out)
             except Exception:  # a watcher thread: log, never raise into nothing
                 logger.exception("could not end execution %s after its job exited", execution_id)
 
         threading.Thread(target=reap, name=f"wfx-reap-{proc.pid}", daemon=True).start()
         return str(proc.pid)
 
-    def _ended(self, execution_id: str, pid: int, code: int) -> None:
+    def _ended(self, execution_id: str, pid: int, code: int, timed_out: bool = False) -> None:
         """End the execution the job left unfinished, with the cause; leave it alone when it
         finished, or when another live runner holds it (a duplicate job that found it busy)."""
         if self.store is None:
@@ -99,13 +141,38 @@ class SubprocessJobRunner:
         owner_pid = (ex.lease_owner or "").split(":")[1:2]
         if ex.lease_owner and owner_pid != [str(pid)] and ex.status == ExecutionStatus.RUNNING:
             return
+        if timed_out:
+            with contextlib.suppress(Conflict):
+                self.store.finish(execution_id, None, ExecutionStatus.TIMEOUT, now_s=time.time(), error=ErrorInfo(
+                    code="timeout", message="the isolated job reached its profile's timeout_s and was stopped"))
+            return
         cause = self._cause(code)
+        killed = code < 0 and not ex.cancel_requested
+        target = placement.fallback(self.settings, self.store, ex) if killed else None
+        if target is not None:  # killed (memory, a limit, an operator): resume on the fallback, once
+            logger.warning("isolated execution %s resumes on profile %s: %s", execution_id, target.name, cause)
+            self._start(execution_id, target, recovered_from=placement.current(ex, self.store), cause=cause)
+            return
         status = ExecutionStatus.CANCELLED if ex.cancel_requested else ExecutionStatus.FAILED
         with contextlib.suppress(Conflict):
             self.store.finish(execution_id, None, status, now_s=time.time(), error=ErrorInfo(
                 code="cancelled" if status == ExecutionStatus.CANCELLED else "job_failed",
                 message=f"the isolated job ended before its execution did: {cause}"))
         logger.warning("isolated execution %s ended %s: %s", execution_id, status.value, cause)
+
+    def _freed(self, profile: Profile | None) -> None:
+        """A job of ``profile`` ended: the next run waiting for that profile starts."""
+        if profile is None:
+            return
+        with self._lock:
+            self._live[profile.name] = max(0, self._live.get(profile.name, 0) - 1)
+            waiting = self._waiting.get(profile.name)
+            following = waiting.popleft() if waiting else None
+        if following is not None:
+            try:
+                self.start(following)
+            except Exception:  # a watcher thread: log; the sweeper starts it again
+                logger.exception("could not start waiting execution %s", following)
 
     def _cause(self, code: int) -> str:
         if code < 0:

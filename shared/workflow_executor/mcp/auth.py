@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from ..access import LOCAL_PRINCIPAL, OPEN_CALLER, SCOPES, Caller
 from ..errors import InvalidArgument
 from ..models import Budget
+from ..profiles import known
 from ..settings import Settings
 
 KEY_HELP = "send 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); create a key with `wfx keys create`"
@@ -46,10 +47,11 @@ class KeyRecord:
     scopes: frozenset[str]
     workflows: frozenset[str] | None
     budget: Budget | None = None
+    profiles: frozenset[str] | None = None  # the execution profiles it may pick (None: any)
 
     def caller(self) -> Caller:
         """The Caller this key authenticates as."""
-        return Caller(self.name, self.scopes, self.workflows, self.budget)
+        return Caller(self.name, self.scopes, self.workflows, self.budget, self.profiles)
 
 
 def _digest(salt_hex: str, key: str) -> str:
@@ -61,12 +63,15 @@ def _records(data: Any) -> dict[str, KeyRecord]:
     out: dict[str, KeyRecord] = {}
     for item in items if isinstance(items, list) else []:
         try:
-            wf = item.get("workflows")
+            wf, pf = item.get("workflows"), item.get("profiles")
             rec = KeyRecord(id=str(item["id"]), name=str(item.get("name") or item["id"]),
                             salt=str(item["salt"]), hash=str(item["hash"]),
                             scopes=frozenset(s for s in item.get("scopes", []) if s in SCOPES),
                             workflows=frozenset(map(str, wf)) if isinstance(wf, list) else None,
-                            budget=_budget(item))
+                            budget=_budget(item),
+                            # a damaged list allows no profile: it must not lift the limit
+                            profiles=None if pf is None else frozenset(map(str, pf)) if isinstance(pf, list)
+                            else frozenset())
             bytes.fromhex(rec.salt)
         except (KeyError, TypeError, ValueError, AttributeError):
             continue  # a malformed entry grants nothing
@@ -175,7 +180,9 @@ class KeyRing:
                                           for r in recs))
         lists = [r.workflows for r in recs if r.workflows is not None]
         allowed = frozenset.intersection(*lists) if lists else None
-        return Caller(str(principal), scopes, allowed)
+        profile_lists = [r.profiles for r in recs if r.profiles is not None]
+        profiles = frozenset.intersection(*profile_lists) if profile_lists else None
+        return Caller(str(principal), scopes, allowed, profiles=profiles)
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller | None:
         """The caller for the key in ``headers`` (lower-case names), or None when there is no
@@ -228,9 +235,10 @@ def is_loopback_origin(origin: str | None) -> bool:
 
 
 def create_key(settings: Settings, scopes: list[str], workflows: list[str] | None,
-               name: str | None, budget: Budget | None = None) -> str:
+               name: str | None, budget: Budget | None = None, profiles: list[str] | None = None) -> str:
     """Create a key, store its salted hash in ``settings.api_keys_file`` and return the plain
-    key (shown once, never stored). Errors: InvalidArgument for unknown scopes or a bad name."""
+    key (shown once, never stored); ``profiles``: the execution profiles its runs may pick (None:
+    any). Errors: InvalidArgument for unknown scopes or profiles, or a bad name."""
     wanted = [s.strip() for s in scopes if s.strip()]
     unknown = [s for s in wanted if s not in SCOPES]
     if not wanted or unknown:
@@ -241,13 +249,19 @@ def create_key(settings: Settings, scopes: list[str], workflows: list[str] | Non
                               fix="use 1-64 letters, digits or _ . @ : -", field="name")
     if settings.api_keys_file is None:
         raise InvalidArgument("no keys file is configured", fix="set WFX_HOME or WFX_API_KEYS_FILE")
+    picked = sorted({p.strip() for p in profiles or () if p.strip()}) if profiles is not None else None
+    strange = [p for p in picked or () if p not in settings.profiles]
+    if strange:
+        raise InvalidArgument(f"unknown profiles: {', '.join(strange)} (known: {known(settings.profiles)})",
+                              fix="name profiles of WFX_PROFILES", field="profiles")
     key_id = secrets.token_hex(6)
     key = f"wfx_{key_id}_{secrets.token_urlsafe(32)}"
     salt = secrets.token_hex(16)
     entry = {"id": key_id, "name": name or f"key-{key_id}", "salt": salt, "hash": _digest(salt, key),
              "scopes": sorted(set(wanted)), "created_at_s": time.time(),
              "workflows": sorted({w.strip() for w in workflows if w.strip()}) if workflows else None,
-             **(budget.model_dump(exclude_none=True) if budget else {})}
+             **(budget.model_dump(exclude_none=True) if budget else {}),
+             **({"profiles": picked} if picked is not None else {})}
     path = settings.api_keys_file
     if path.parent == settings.home:
         settings.ensure_home()  # a clear error when WFX_HOME is a file

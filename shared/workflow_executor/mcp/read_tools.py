@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import placement
 from ..access import Caller
 from ..advice import advise_here, loaded
 from ..errors import LimitExceeded, SpecError, WfxError
@@ -31,7 +32,8 @@ def check_execution_status(app: McpApp, caller: Caller, args: CheckExecutionStat
     """The execution's status record. Errors: NotFound (also for another caller's)."""
     ex = owned(app, caller, args.execution_id)
     now = app.now()
-    view = status_view(ex, now)
+    placed = placement.history(app.services.store, ex.id) if ex.profile is not None else None
+    view = status_view(ex, now, placed)
     view["message"] = status_line(ex, now)
     return ToolResult(view, one_line(f"Execution {ex.id} of '{ex.workflow_name}': {status_line(ex, now)}."))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import access
+from .. import access, profiles
 from ..access import Caller
 from ..errors import Conflict, InvalidArgument, NotFound, SpecError, WfxError
 from ..generator import service as generation
@@ -24,10 +24,11 @@ from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, Genera
 from .views import run_result
 
 
-def effective_mode(app: McpApp, requested: str, as_task: bool) -> ExecutionMode:
-    """The mode to run in: a task-augmented sync call runs async (the task is its handle).
+def effective_mode(app: McpApp, requested: str, as_task: bool, profiled: bool = False) -> ExecutionMode:
+    """The mode to run in: a task-augmented sync call runs async (the task is its handle);
+    ``profiled`` (a target_instance without an execution_mode) runs isolated.
     Errors: InvalidArgument when this server cannot run that mode."""
-    mode = ExecutionMode(requested)
+    mode = ExecutionMode.ISOLATED if profiled else ExecutionMode(requested)
     if as_task and mode == ExecutionMode.SYNC:
         mode = ExecutionMode.ASYNC
     services = app.services
@@ -39,6 +40,17 @@ def effective_mode(app: McpApp, requested: str, as_task: bool) -> ExecutionMode:
                               fix="use execution_mode 'sync' or 'async' (the operator can configure WFX_JOBS)",
                               field="execution_mode")
     return mode
+
+
+def _profiled(args: ExecuteWorkflowInput | ExecuteGeneratedWorkflowInput) -> bool:
+    """A target_instance given without an execution_mode means an isolated run."""
+    return args.target_instance is not None and "execution_mode" not in args.model_fields_set
+
+
+def _known_profile(app: McpApp, target_instance: str | None, mode: ExecutionMode) -> None:
+    """Errors: InvalidArgument when the profile is unknown (listing the known) or the mode not isolated."""
+    settings = app.services.settings
+    profiles.choose(settings.profiles, None, target_instance, None, mode == ExecutionMode.ISOLATED)
 
 
 def owned(app: McpApp, caller: Caller, execution_id: str) -> Execution:
@@ -98,30 +110,32 @@ def _defines(path: Path, name: str, app: McpApp) -> bool:
 def _submit(app: McpApp, caller: Caller, name: str | None, input_data: Any, mode: ExecutionMode,
             timeout: int, workflow: Any = None, override: dict[str, Any] | None = None,
             idempotency_key: str | None = None, stored: StoredWorkflow | None = None,
-            budget: Budget | None = None) -> Execution:
+            budget: Budget | None = None, target_instance: str | None = None) -> Execution:
     cap = app.services.settings.sync_max_s
     if mode == ExecutionMode.SYNC and cap and timeout > cap:
         raise InvalidArgument(f"a sync run may take at most {cap:g} s here (the request itself would be cut off)",
                               fix=f"use execution_mode async, or a timeout of at most {cap:g}", field="timeout")
     return app.executor.submit(name, input_data, workflow=workflow, mode=mode, timeout=float(timeout),
                                idempotency_key=idempotency_key, caller=caller, config_override=override,
-                               stored=stored, budget=budget)
+                               stored=stored, budget=budget, target_instance=target_instance)
 
 
 def execute_workflow(app: McpApp, caller: Caller, args: ExecuteWorkflowInput, as_task: bool) -> ToolResult:
     """Run a named or inline workflow in the requested mode. Errors: NotFound, Forbidden,
     SpecError, InvalidArgument; a failed run is an ``isError`` result carrying its execution."""
     tool = "execute_workflow"
-    mode = effective_mode(app, args.execution_mode, as_task)
+    mode = effective_mode(app, args.execution_mode, as_task, _profiled(args))
+    _known_profile(app, args.target_instance, mode)
     # the gate (access.check_run, in submit) decides; checked here too before a file is registered
-    access.check_run(caller, None, inline=args.workflow is not None, override=bool(args.config_override))
+    access.check_run(caller, None, inline=args.workflow is not None, override=bool(args.config_override),
+                     profile=args.target_instance)
     if args.workflow is not None:
         name, stored = args.workflow_name, None
     else:
         name, stored = resolve_workflow(app, caller, args.workflow_name or "")
     ex = _submit(app, caller, name, args.input_data, mode, args.timeout, args.workflow,
                  args.config_override, args.idempotency_key, stored,
-                 Budget(max_tokens=args.max_tokens, max_cost_usd=args.max_cost_usd))
+                 Budget(max_tokens=args.max_tokens, max_cost_usd=args.max_cost_usd), args.target_instance)
     notes = override_notes(app, name, args.workflow, args.config_override, stored)
     return run_result(tool, ex, app.now(), **notes)
 
@@ -218,12 +232,14 @@ def execute_generated_workflow(app: McpApp, caller: Caller, args: ExecuteGenerat
                                as_task: bool) -> ToolResult:
     """Generate and store a workflow, then run it (as execute_workflow)."""
     tool = "execute_generated_workflow"
-    mode = effective_mode(app, args.execution_mode, as_task)
+    mode = effective_mode(app, args.execution_mode, as_task, _profiled(args))
+    _known_profile(app, args.target_instance, mode)  # before anything is generated
+    access.check_run(caller, None, profile=args.target_instance)
     try:
         got = _generate(app, caller, args.workflow_description, None, None, None, args.complexity)
     except SpecError as exc:
         return _invalid(tool, exc)
-    ex = _submit(app, caller, got.name, args.input_data, mode, args.timeout)
+    ex = _submit(app, caller, got.name, args.input_data, mode, args.timeout, target_instance=args.target_instance)
     return run_result(tool, ex, app.now(), workflow_config=got.document, workflow_name=got.name, errors=[],
                       **got.fields())
 

@@ -22,6 +22,11 @@ class ToolInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+TARGET_INSTANCE = Field(None, min_length=1, max_length=64, description=(
+    "Execution profile an isolated run goes to (e.g. 'gpu', 'big', 'eu'; the server's operator defines them); "
+    "given without execution_mode, the run is isolated"))
+
+
 class ExecuteWorkflowInput(ToolInput):
     workflow_name: str | None = Field(
         None, min_length=1, max_length=300,
@@ -41,6 +46,7 @@ class ExecuteWorkflowInput(ToolInput):
                                                           "(the workflow's and the API key's apply too)")
     max_cost_usd: float | None = Field(None, gt=0, description="LLM cost budget of this run in USD, children "
                                                                "included")
+    target_instance: str | None = TARGET_INSTANCE
 
     @model_validator(mode="after")
     def _name_or_workflow(self) -> ExecuteWorkflowInput:
@@ -68,6 +74,7 @@ class ExecuteGeneratedWorkflowInput(ToolInput):
     execution_mode: Mode = Field("sync", description="sync, async or isolated")
     complexity: Complexity = Field("medium", description=COMPLEXITY_HELP)
     timeout: int = Field(300, ge=1, le=86_400, description="Seconds the whole execution may take")
+    target_instance: str | None = TARGET_INSTANCE
 
 
 class CheckExecutionStatusInput(ToolInput):

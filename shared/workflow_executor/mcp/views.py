@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import placement
 from ..models import Execution, ExecutionStatus, StepRecord
 from ..usage_view import live_usage
 from .results import ToolResult, error_result, one_line, preview
@@ -46,8 +47,9 @@ def progress(ex: Execution) -> str:
     return f"{ex.status.value.capitalize()}: {ex.progress.completed} of {ex.progress.total} steps ran"
 
 
-def status_view(ex: Execution, now: float) -> dict[str, Any]:
-    """The check_execution_status record."""
+def status_view(ex: Execution, now: float, placed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The check_execution_status record; ``placed``: the run's job starts (placement.history),
+    which say where it runs and whether it moved to its profile's fallback."""
     out: dict[str, Any] = {
         "execution_id": ex.id, "status": ex.status.value, "workflow_name": ex.workflow_name,
         "execution_mode": ex.mode.value, "start_time": iso(ex.started_at_s or ex.created_at_s),
@@ -62,6 +64,9 @@ def status_view(ex: Execution, now: float) -> dict[str, Any]:
         out["error"] = ex.error.model_dump(exclude_defaults=True)
     if ex.rerun_of:
         out["rerun_of"] = ex.rerun_of
+    where = placement.view(ex, placed or [])
+    if where is not None:
+        out["placement"] = where
     return out
 
 
