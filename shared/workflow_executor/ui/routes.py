@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, unquote
 
 from ..access import Caller
 from ..errors import NotFound, WfxError
+from ..http_response import Response
 from ..mcp.app import McpApp
-from ..mcp.http import Response
 from ..mcp.run_tools import owned
 from . import execution, live, pages
 from .html import HTML_HEADERS, esc, shell
