@@ -129,6 +129,17 @@ class StatsStore(Protocol):
 
 
 @runtime_checkable
+class PauseStore(Protocol):
+    """Schedules and triggers an admin paused (keys like ``schedule:<workflow>:<index>``)."""
+
+    def paused(self) -> set[str]:
+        """Every paused key."""
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        """Pause (True) or resume (False) ``key``; idempotent."""
+
+
+@runtime_checkable
 class FoldingStore(Protocol):
     """An ExecutionStore that folds a run's first and last writes into their neighbours, so a
     sync run of n steps costs n commits (a store where each commit is an fsync wants this):

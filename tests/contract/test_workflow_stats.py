@@ -7,7 +7,7 @@ import threading
 import uuid
 
 from workflow_executor.models import ExecutionStatus, Usage
-from workflow_executor.ports import ExecutionStore, StatsStore
+from workflow_executor.ports import ExecutionStore, PauseStore, StatsStore
 from workflow_executor.workflow_stats import counts_for, summarize
 
 HOUR = 497_000  # an hour (Unix s // 3600) in 2026; each test uses its own workflow names
@@ -53,3 +53,14 @@ def test_the_summary_gives_success_rate_and_duration_quantiles_from_stored_rows(
     assert s.p50_s is not None and 50 <= s.p50_s <= 50 * 1.2
     assert s.p95_s is not None and 95 <= s.p95_s <= 95 * 1.2
     assert s.series[-1] == (100, 10) and sum(r for r, _ in s.series) == 100
+
+
+def test_a_paused_key_stays_paused_until_resumed_and_both_are_idempotent(store: ExecutionStore) -> None:
+    assert isinstance(store, PauseStore)
+    key = f"schedule:wf-{uuid.uuid4().hex[:8]}/x:0"
+    store.set_paused(key, True)
+    store.set_paused(key, True)
+    assert key in store.paused()
+    store.set_paused(key, False)
+    store.set_paused(key, False)
+    assert key not in store.paused()

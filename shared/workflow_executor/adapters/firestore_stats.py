@@ -16,9 +16,22 @@ KEEP_S = 40 * 86400.0
 
 
 class FirestoreStats:
-    """Mixed into FirestoreExecutionStore (which provides ``_client``)."""
+    """Mixed into FirestoreExecutionStore (which provides ``_client``); also the paused schedules
+    and triggers (``ports.PauseStore``): a document per paused key in ``paused``."""
 
     _client: Any
+
+    def paused(self) -> set[str]:
+        with translated():
+            return {str(s.get("key")) for s in self._client.collection("paused").stream()}
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        ref = self._client.collection("paused").document(doc_id(key))
+        with translated():
+            if paused:
+                ref.set({"key": key})
+            else:
+                ref.delete()
 
     def add_stats(self, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
         from google.cloud.firestore import Increment

@@ -43,6 +43,7 @@ class MemoryExecutionStore:
         self._turns: dict[tuple[str, str], dict[int, str]] = {}  # (id, step attempt key) -> index -> JSON
         self._key_usage: dict[tuple[str, str], str] = {}  # (principal, day) -> KeyUsage JSON
         self._stats: dict[tuple[str, int], dict[str, float]] = {}  # (workflow, hour) -> counter -> sum
+        self._paused: set[str] = set()  # schedules and triggers an admin paused
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store a copy; (existing, False) when the id or (principal, idempotency_key) is taken."""
@@ -266,6 +267,14 @@ class MemoryExecutionStore:
             row = self._stats.setdefault((workflow, hour), {})
             for name, v in counts.items():
                 row[name] = row.get(name, 0.0) + float(v)
+
+    def paused(self) -> set[str]:
+        with self._lock:
+            return set(self._paused)
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        with self._lock:
+            (self._paused.add if paused else self._paused.discard)(key)
 
     def stats(self, since_hour: int) -> builtins.list[WorkflowHour]:
         with self._lock:

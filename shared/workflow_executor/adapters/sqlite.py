@@ -310,6 +310,12 @@ class SqliteExecutionStore(SqliteBase):
     def add_stats(self, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
         sqlite_stats.add_stats(self._tx, workflow, hour, counts)
 
+    def paused(self) -> set[str]:
+        return sqlite_stats.paused(self._tx)
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        sqlite_stats.set_paused(self._tx, key, paused)
+
     def stats(self, since_hour: int) -> builtins.list[WorkflowHour]:
         return sqlite_stats.stats(self._tx, since_hour)
 

@@ -1,5 +1,6 @@
 """SQLite side of the per-workflow hourly aggregates (``ports.StatsStore``): one row per
-(hour, workflow, counter), added to with an upsert in one IMMEDIATE transaction."""
+(hour, workflow, counter), added to with an upsert in one IMMEDIATE transaction; and the
+paused schedules and triggers (``ports.PauseStore``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS workflow_stats (
     PRIMARY KEY (hour, workflow, name))"""
 _ADD = ("INSERT INTO workflow_stats (hour, workflow, name, value) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (hour, workflow, name) DO UPDATE SET value = value + excluded.value")
+PAUSED_SCHEMA = "CREATE TABLE IF NOT EXISTS paused (key TEXT PRIMARY KEY)"
 _READ = "SELECT workflow, hour, name, value FROM workflow_stats WHERE hour >= ?"
 
 
@@ -30,3 +32,18 @@ def stats(tx: Tx, since_hour: int) -> list[WorkflowHour]:
     for workflow, hour, name, value in rows:
         out.setdefault((workflow, int(hour)), {})[name] = float(value)
     return [WorkflowHour(w, h, c) for (w, h), c in out.items()]
+
+
+def paused(tx: Tx) -> set[str]:
+    """``PauseStore.paused``."""
+    with tx() as db:
+        return {row[0] for row in db.execute("SELECT key FROM paused")}
+
+
+def set_paused(tx: Tx, key: str, pause: bool) -> None:
+    """``PauseStore.set_paused``."""
+    with tx() as db:
+        if pause:
+            db.execute("INSERT OR IGNORE INTO paused (key) VALUES (?)", (key,))
+        else:
+            db.execute("DELETE FROM paused WHERE key = ?", (key,))
