@@ -1,38 +1,39 @@
 """SQLite side of the per-workflow hourly aggregates (``ports.StatsStore``): one row per
-(hour, workflow, counter), added to with an upsert in one IMMEDIATE transaction; and the
+(hour, workflow) holding its counters as JSON (a page reads a row per workflow and hour); and the
 paused schedules and triggers (``ports.PauseStore``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from ..ports import WorkflowHour
 from .sqlite_key_usage import Tx
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS workflow_stats (
-    hour INTEGER NOT NULL, workflow TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL,
-    PRIMARY KEY (hour, workflow, name))"""
-_ADD = ("INSERT INTO workflow_stats (hour, workflow, name, value) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (hour, workflow, name) DO UPDATE SET value = value + excluded.value")
+SCHEMA = """CREATE TABLE IF NOT EXISTS workflow_hours (
+    hour INTEGER NOT NULL, workflow TEXT NOT NULL, counts TEXT NOT NULL, PRIMARY KEY (hour, workflow))"""
 PAUSED_SCHEMA = "CREATE TABLE IF NOT EXISTS paused (key TEXT PRIMARY KEY)"
-_READ = "SELECT workflow, hour, name, value FROM workflow_stats WHERE hour >= ?"
+_GET = "SELECT counts FROM workflow_hours WHERE hour = ? AND workflow = ?"
+_PUT = "INSERT OR REPLACE INTO workflow_hours (hour, workflow, counts) VALUES (?, ?, ?)"
+_READ = "SELECT workflow, hour, counts FROM workflow_hours WHERE hour >= ?"
 
 
 def add_stats(tx: Tx, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
-    """``StatsStore.add_stats`` in one transaction of ``tx``."""
+    """``StatsStore.add_stats``: read, add and write back in one IMMEDIATE transaction (which
+    holds the write lock from its start: safe across processes)."""
     with tx() as db:
-        db.executemany(_ADD, [(hour, workflow, name, float(v)) for name, v in counts.items()])
+        row = db.execute(_GET, (hour, workflow)).fetchone()
+        sums: dict[str, float] = json.loads(row[0]) if row else {}
+        for name, value in counts.items():
+            sums[name] = sums.get(name, 0.0) + float(value)
+        db.execute(_PUT, (hour, workflow, json.dumps(sums, separators=(",", ":"))))
 
 
 def stats(tx: Tx, since_hour: int) -> list[WorkflowHour]:
-    """``StatsStore.stats``: the rows of ``since_hour`` and later, folded per (workflow, hour)."""
+    """``StatsStore.stats``: the rows of ``since_hour`` and later."""
     with tx() as db:
         rows = db.execute(_READ, (since_hour,)).fetchall()
-    out: dict[tuple[str, int], dict[str, float]] = {}
-    for workflow, hour, name, value in rows:
-        out.setdefault((workflow, int(hour)), {})[name] = float(value)
-    return [WorkflowHour(w, h, c) for (w, h), c in out.items()]
-
+    return [WorkflowHour(workflow, int(hour), json.loads(counts)) for workflow, hour, counts in rows]
 
 def paused(tx: Tx) -> set[str]:
     """``PauseStore.paused``."""
