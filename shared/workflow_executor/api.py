@@ -91,20 +91,13 @@ class Executor:
             raise SpecError(report.errors, warnings=notes + report.warnings)
         return doc, Report(errors=[], warnings=notes + report.warnings)
 
-    def register(self, source: WorkflowSource, *, name: str | None = None,
-                 text: str | None = None) -> list[StoredWorkflow]:
+    def register(self, source: WorkflowSource, *, name: str | None = None) -> list[StoredWorkflow]:
         """Validate and store every workflow of a document, each under its own id (all share
         the document, so child workflows resolve). ``source`` is a Path, YAML text, a mapping,
-        or a one-line str that names a file (``"flows/report.yaml"``); ``text``, the YAML the
-        user wrote when ``source`` is its parsed form. The YAML is kept with each stored version
-        (the web view shows it and diffs it). Returns the stored versions."""
+        or a one-line str that names a file (``"flows/report.yaml"``). Returns the stored versions."""
         source = _as_path(source)
         doc, _ = self.check(source, name=name)
-        if text is None and isinstance(source, str):
-            text = source
-        elif text is None and isinstance(source, Path) and source.is_file():
-            text = source.read_text(encoding="utf-8", errors="replace")
-        return self._store_doc(doc, source=text)
+        return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None)
 
     def _store_doc(self, doc: WorkflowDocument, source: str | None, latest: bool = True) -> list[StoredWorkflow]:
         data = doc.model_dump(mode="json")

@@ -64,8 +64,10 @@ def test_a_run_started_from_the_form_completes_is_listed_and_shows_its_history_a
     assert md.find_element(By.CSS_SELECTOR, "li strong").text == "12"
     assert "<script>document.title='pwned'</script>" in md.text  # shown as text, never run
     assert browser.title != "pwned" and not browser.find_elements(By.CSS_SELECTOR, "main script")
-    # the workflow as registered: the user's YAML, not normalised JSON
-    assert browser.find_element(By.CSS_SELECTOR, "pre.source").get_attribute("textContent") == REPORT
+    # the workflow as YAML (registered inline: its document written as YAML, no null fields), not JSON
+    yaml_text = browser.find_element(By.CSS_SELECTOR, "pre.source").get_attribute("textContent")
+    assert yaml_text.startswith("workflows:\n  report:") and "${input.title}" in yaml_text
+    assert "null" not in yaml_text and "cron: 0 3 * * *" in yaml_text
     browser.save_screenshot(str(SHOTS / "observe-execution.png"))
 
     browser.get(srv.url + "ui/executions?workflow=report")

@@ -128,7 +128,7 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
     out.append(f"<h2>Input</h2>{payload.render(ex.input)}")
     if ex.finished and ex.status.value == "completed":
         out.append(f'<h2>Result</h2><div class="result">{payload.render(ex.result)}</div>')
-    out.append(source.section(app.services.registry, ex.workflow_name, ex.workflow_hash))
+    out.append(source.section(app.services.registry, app.services.settings, ex.workflow_name, ex.workflow_hash))
     out.append("</section>")
     return "".join(out)
 

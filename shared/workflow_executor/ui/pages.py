@@ -63,9 +63,9 @@ def workflow(app: McpApp, caller: Caller, name: str, prefix: str) -> str:
 
 
 def _source(app: McpApp, name: str, document: dict[str, Any]) -> str:
-    """The YAML as registered (the normalised document for a workflow read from a file)."""
+    """The YAML: its file's text for a file-backed workflow, else the stored document as YAML."""
     stored = app.services.registry.get(name)
-    text = source.text_of(stored) if stored is not None else preview(document)
+    text = source.text_of(stored, app.services.settings) if stored is not None else preview(document)
     body = esc(text) if stored is not None else text
     return (f'<h2>Source</h2><div class="payload"><button type="button" class="copy" data-action="copy">Copy'
             f'</button><pre class="raw source">{body}</pre></div>')
