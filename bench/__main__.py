@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("engine", "mcp", "cloud", "isolated", "ui", "agents", "peers")
+SUITES = ("engine", "mcp", "cloud", "isolated", "ui", "metrics", "agents", "peers")
 OUT = Path(__file__).with_name("RESULTS.md")
 
 

@@ -106,6 +106,39 @@ class ExecutionStore(Protocol):
         ``expected_version + 1``. False when another writer came first (read again and retry)."""
 
 
+@dataclass(frozen=True)
+class WorkflowHour:
+    """One workflow's aggregates over one UTC hour (``hour``: Unix seconds // 3600); ``counts``
+    maps a counter name ([a-z0-9_]) to its sum (see ``workflow_stats`` for the names)."""
+
+    workflow: str
+    hour: int
+    counts: Mapping[str, float]
+
+
+@runtime_checkable
+class StatsStore(Protocol):
+    """Aggregates kept as runs finish, so metrics pages never scan executions. Adds are atomic
+    increments (two processes adding at once both count)."""
+
+    def add_stats(self, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
+        """Add each of ``counts`` to the (workflow, hour) row, creating it when missing."""
+
+    def stats(self, since_hour: int) -> list[WorkflowHour]:
+        """Every row whose hour is ``since_hour`` or later (any order)."""
+
+
+@runtime_checkable
+class PauseStore(Protocol):
+    """Schedules and triggers an admin paused (keys like ``schedule:<workflow>:<index>``)."""
+
+    def paused(self) -> set[str]:
+        """Every paused key."""
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        """Pause (True) or resume (False) ``key``; idempotent."""
+
+
 @runtime_checkable
 class FoldingStore(Protocol):
     """An ExecutionStore that folds a run's first and last writes into their neighbours, so a

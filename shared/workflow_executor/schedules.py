@@ -18,6 +18,7 @@ from typing import Any
 from .cron import Cron, CronError
 from .errors import WfxError
 from .overlap import Admit, admit
+from .ports import PauseStore
 from .spec.model import WorkflowDocument
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,16 @@ class Entry:
     input: Any
     max_concurrent: int = 1
     overlap: str = "skip"
+
+    @property
+    def key(self) -> str:
+        """Its name in ``ports.PauseStore``."""
+        return pause_key(self.workflow, self.index)
+
+
+def pause_key(workflow: str, index: int) -> str:
+    """The PauseStore key of schedule ``index`` of ``workflow``."""
+    return f"schedule:{workflow}:{index}"
 
 
 def load_entries(registry: Any, min_interval_s: float = 0.0, now_s: float | None = None) -> list[Entry]:
@@ -137,7 +148,19 @@ class Scheduler:
             log.warning("schedule %d of %s: could not count its runs", e.index, e.workflow, exc_info=True)
             return Admit.WAIT
 
+    def _paused(self, e: Entry) -> bool:
+        store = getattr(self._executor, "store", None)
+        try:
+            return isinstance(store, PauseStore) and e.key in store.paused()
+        except Exception:  # the store may hiccup: fire as scheduled
+            log.warning("schedule %d of %s: could not read whether it is paused", e.index, e.workflow, exc_info=True)
+            return False
+
     def _fire(self, e: Entry, when: float) -> None:
+        if self._paused(e):
+            self.skipped += 1
+            log.info("schedule %d of %s is paused: firing skipped", e.index, e.workflow)
+            return
         try:
             self._executor.start(e.workflow, e.input, principal=PRINCIPAL,
                                  idempotency_key=f"schedule:{e.workflow}:{e.index}:{int(when)}")

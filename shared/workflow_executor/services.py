@@ -16,6 +16,7 @@ from .engine.functions import FunctionRegistry
 from .engine.runner import Engine, EngineConfig
 from .errors import WfxError
 from .models import Budget
+from .observe import observed
 from .ports import (
     AgentRunner,
     EventBus,
@@ -72,6 +73,21 @@ def _stores(settings: Settings) -> tuple[ExecutionStore, WorkflowRegistry]:
     sync: Literal["NORMAL", "FULL"] = "FULL" if settings.sqlite_synchronous == "FULL" else "NORMAL"
     return (SqliteExecutionStore(settings.db_path, synchronous=sync),
             SqliteWorkflowRegistry(settings.db_path))
+
+
+def _observed(settings: Settings, store: ExecutionStore) -> tuple[ExecutionStore, Any]:
+    """The store wrapped with the observers of finished runs: the hourly aggregates always, and
+    OpenTelemetry only when an OTLP endpoint is set (nothing of it is imported otherwise)."""
+    if settings.log_json:
+        from .logs import configure
+
+        configure(settings.gcp_project)
+    if not settings.otel_endpoint:
+        return observed(store), None
+    from .telemetry import Telemetry
+
+    telemetry = Telemetry(store)
+    return observed(store, [telemetry]), telemetry
 
 
 def _events(settings: Settings) -> EventBus:
@@ -241,6 +257,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     settings = settings or Settings.from_env()
     operator_code.activate(settings)  # before any allow-listed module is imported
     store, registry = _stores(settings)
+    store, telemetry = _observed(settings, store)
     events = _events(settings)
     functions = FunctionRegistry(settings.function_modules)
     backends = ToolBackends(settings)
@@ -285,6 +302,8 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
 
         services.ensure_topic = ensure_topic
     services.closers.append(backends.close)
+    if telemetry is not None:
+        services.closers.append(telemetry.close)
     for obj in (events, store, registry, engine.agents):  # the event bus flushes what it has batched
         close = getattr(obj, "close", None)
         if close:

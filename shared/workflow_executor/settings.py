@@ -66,6 +66,9 @@ class Settings:
     run_job: str | None = None
     api_keys_secret: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # OpenTelemetry: on when an OTLP endpoint is set (the standard OTEL_* variables configure it)
+    otel_endpoint: str | None = None
+    log_json: bool = False  # WFX_LOG_FORMAT=json: one JSON object per log line (Cloud Logging's fields)
     # cloud backends (issue 4)
     retention_days: float = 30.0     # finished executions expire (Firestore TTL field expire_at)
     tasks_emulator_host: str | None = None   # host:port of a local Cloud Tasks emulator (insecure gRPC)
@@ -175,6 +178,9 @@ class Settings:
                 api_keys_file=Path(env.get("WFX_API_KEYS_FILE") or home / "keys.json"),
                 api_keys_json=env.get("WFX_API_KEYS"),
                 gcp_project=env.get("WFX_GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT"),
+                otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                               or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None),
+                log_json=env.get("WFX_LOG_FORMAT", "").lower() == "json",
                 firestore_database=env.get("WFX_FIRESTORE_DATABASE", "(default)"),
                 firestore_timeout_s=float(env.get("WFX_FIRESTORE_TIMEOUT_S", "0")),
                 tasks_queue=env.get("WFX_TASKS_QUEUE"),

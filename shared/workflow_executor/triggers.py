@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import Transient, WfxError
 from .overlap import Admit, admit
-from .ports import WorkflowRegistry
+from .ports import PauseStore, WorkflowRegistry
 from .ports_tools import hops_of
 from .spec.model import WorkflowDocument
 
@@ -65,6 +65,11 @@ class Route:
     input: Any
     max_concurrent: int | None = None
     overlap: str = "skip"
+
+    @property
+    def key(self) -> str:
+        """Its name in ``ports.PauseStore``."""
+        return f"trigger:{self.workflow}:{self.topic}"
 
     def listens(self, topic: str) -> bool:
         return self.topic in (topic, topic.rsplit("/", 1)[-1])
@@ -171,7 +176,11 @@ def start_triggered(services: Services, executor: Callable[[], Executor], msg: M
         return ()
     ex_ = executor()
     started: list[str] = []
+    paused = services.store.paused() if isinstance(services.store, PauseStore) else set()
     for route in routes:
+        if route.key in paused:
+            log.info("trigger %s -> %s is paused: message %s skipped", topic, route.workflow, msg.id)
+            continue
         if admit(ex_, route.workflow, TRIGGER_PRINCIPAL, route.max_concurrent, route.overlap) != Admit.START:
             log.warning("trigger %s -> %s: message %s skipped, %d runs of it are unfinished (overlap: %s)",
                         topic, route.workflow, msg.id, route.max_concurrent or 0, route.overlap)

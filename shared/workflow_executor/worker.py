@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import Conflict, LeaseHeld, NotFound, WfxError
+from .logs import serving
 from .ports import TaskRequest
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ class Outcome:
 def handle_task(services: Services, request: TaskRequest, budget_s: float | None = None) -> Outcome:
     """Run or resume the execution. With ``budget_s`` (the dispatch deadline less a margin) a
     long run hands over to a follow-up task (segment + 1) before the deadline."""
+    with serving(request.execution_id):  # log lines name the run and its trace
+        return _handle(services, request, budget_s)
+
+
+def _handle(services: Services, request: TaskRequest, budget_s: float | None) -> Outcome:
     engine = services.engine
     now = None
     if request.takeover:

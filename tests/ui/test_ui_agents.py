@@ -73,4 +73,4 @@ def test_an_agent_steps_conversation_tokens_and_tool_calls_are_on_its_page(
     assert "<script>" not in page
     assert "300 (250 in / 50 out)" in page  # the execution's and the step's token facts
     listing = text(get(ex.services, "/ui/api/executions", keys.alice))
-    assert "<td>300</td>" in listing
+    assert '<td data-v="300">300</td>' in listing

@@ -206,7 +206,7 @@ def test_llm_tokens_and_cost_fill_the_columns_when_steps_report_usage(keyed: tup
     from workflow_executor.access import OPEN_CALLER
     from workflow_executor.mcp.app import app_for
     from workflow_executor.models import Execution, StepRecord, StepStatus, Usage
-    from workflow_executor.ui import execution, pages
+    from workflow_executor.ui import execution, listing
 
     ex, _ = keyed
     used = Usage(prompt_tokens=1200, completion_tokens=34, cost_usd=0.0021, cpu_s=0.004)
@@ -219,9 +219,9 @@ def test_llm_tokens_and_cost_fill_the_columns_when_steps_report_usage(keyed: tup
     page = execution.page(app_for(ex.services), OPEN_CALLER, run, "")
     assert page.count("1,234 (1,200 in / 34 out)") == 2  # the execution and its step
     assert page.count("$0.0021") == 2
-    listing = pages.executions(app_for(ex.services), OPEN_CALLER, {}, "")
-    row = next(r for r in listing.split("<tr ") if "e" * 12 in r)
-    assert "<td>1,234</td><td>$0.0021</td>" in row
+    listed = listing.executions(app_for(ex.services), OPEN_CALLER, {}, "")
+    row = next(r for r in listed.split("<tr ") if "e" * 12 in r)
+    assert '<td data-v="1234">1,234</td><td data-v="0.00210000">$0.0021</td>' in row
 
 
 def test_each_step_shows_the_input_it_was_given_but_never_an_env_value(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from .firestore_codec import (
 from .firestore_key_usage import FirestoreKeyUsage
 from .firestore_lease import HeldLease
 from .firestore_reads import FirestoreReads
+from .firestore_stats import FirestoreStats
 from .firestore_turns import FirestoreTurns
 
 MAX_ATTEMPTS = 25  # compare-and-set rounds before giving up with Transient
@@ -49,7 +50,7 @@ MAX_LEASES = 10_000
 Change = Callable[[Execution], tuple[Execution, bool] | None]
 
 
-class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreTurns, FirestoreReads):
+class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns, FirestoreReads):
     """ExecutionStore on Firestore (see ``ports.ExecutionStore``); ``list`` items carry no steps.
 
     ``client`` is a ``google.cloud.firestore.Client``; ``retention_s`` sets ``expire_at`` (the

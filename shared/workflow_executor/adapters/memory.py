@@ -5,10 +5,12 @@ One lock per object; records are deep-copied in and out so callers never alias s
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound
@@ -23,7 +25,7 @@ from ..models import (
     StoredWorkflow,
     Usage,
 )
-from ..ports import ExecutionQuery, Turns
+from ..ports import ExecutionQuery, Turns, WorkflowHour
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error, workflow_hash
 
 
@@ -40,6 +42,8 @@ class MemoryExecutionStore:
         self._keys: dict[tuple[str, str], str] = {}  # (principal or "", idempotency key) -> id
         self._turns: dict[tuple[str, str], dict[int, str]] = {}  # (id, step attempt key) -> index -> JSON
         self._key_usage: dict[tuple[str, str], str] = {}  # (principal, day) -> KeyUsage JSON
+        self._stats: dict[tuple[str, int], dict[str, float]] = {}  # (workflow, hour) -> counter -> sum
+        self._paused: set[str] = set()  # schedules and triggers an admin paused
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store a copy; (existing, False) when the id or (principal, idempotency_key) is taken."""
@@ -257,6 +261,24 @@ class MemoryExecutionStore:
                 return False
             self._key_usage[where] = usage.model_copy(update={"version": expected_version + 1}).model_dump_json()
             return True
+
+    def add_stats(self, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
+        with self._lock:
+            row = self._stats.setdefault((workflow, hour), {})
+            for name, v in counts.items():
+                row[name] = row.get(name, 0.0) + float(v)
+
+    def paused(self) -> set[str]:
+        with self._lock:
+            return set(self._paused)
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        with self._lock:
+            (self._paused.add if paused else self._paused.discard)(key)
+
+    def stats(self, since_hour: int) -> builtins.list[WorkflowHour]:
+        with self._lock:
+            return [WorkflowHour(w, h, dict(c)) for (w, h), c in self._stats.items() if h >= since_hour]
 
     def _live(self, execution_id: str) -> Execution:
         run = self._runs.get(execution_id)

@@ -3,16 +3,18 @@ opened and guarded in sqlite_base.py; the WorkflowRegistry in sqlite_registry.py
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
 from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage
-from ..ports import ExecutionQuery, Turns
-from . import sqlite_key_usage
+from ..ports import ExecutionQuery, Turns, WorkflowHour
+from . import sqlite_key_usage, sqlite_stats
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 
@@ -304,6 +306,18 @@ class SqliteExecutionStore(SqliteBase):
 
     def put_key_usage(self, usage: KeyUsage, expected_version: int) -> bool:
         return sqlite_key_usage.put_key_usage(self._tx, usage, expected_version)
+
+    def add_stats(self, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
+        sqlite_stats.add_stats(self._tx, workflow, hour, counts)
+
+    def paused(self) -> set[str]:
+        return sqlite_stats.paused(self._tx)
+
+    def set_paused(self, key: str, paused: bool) -> None:
+        sqlite_stats.set_paused(self._tx, key, paused)
+
+    def stats(self, since_hour: int) -> builtins.list[WorkflowHour]:
+        return sqlite_stats.stats(self._tx, since_hour)
 
     def _read(self, db: sqlite3.Connection, execution_id: str) -> Execution | None:
         row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()

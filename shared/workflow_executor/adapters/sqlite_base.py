@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import InvalidArgument, StoreCorrupt, Transient
-from . import sqlite_key_usage
+from . import sqlite_key_usage, sqlite_stats
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
@@ -42,6 +42,8 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS turns (
         execution_id TEXT NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL, turn TEXT NOT NULL,
         PRIMARY KEY (execution_id, key, idx))""",
+    sqlite_stats.PAUSED_SCHEMA,  # schedules and triggers an admin paused
+    sqlite_stats.SCHEMA,  # per workflow and hour: runs, statuses, durations, tokens, cost
     sqlite_key_usage.SCHEMA,  # each principal's LLM spending per day (the daily key ledger)
 )
 _MIGRATE_V2 = (

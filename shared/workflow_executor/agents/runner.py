@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,7 @@ class OpenAIAgentRunner:
                               wait_s=timeout * (retries + 1))
         if hold.max_tokens is not None:
             request["max_tokens"] = hold.max_tokens
+        began = time.time()  # wall times on the journal: the turn's span (telemetry) and timings
         try:
             resp = calls.create(client, request, provider=provider, timeout_s=timeout, retries=retries,
                                 backoff_s=self.settings.agent_backoff_s, sleep=st.ctx.sleep)
@@ -191,7 +193,8 @@ class OpenAIAgentRunner:
         spent, priced = self._spent(resp, provider, params["model"])
         st.ctx.settle(hold, spent)
         st.calls += 1
-        return st.record(self._turn_of(resp, params["model"], spent, priced))
+        return st.record({**self._turn_of(resp, params["model"], spent, priced), "provider": provider,
+                          "started_at_s": began, "ended_at_s": time.time()})
 
     def _spent(self, resp: Any, provider: str, model: str) -> tuple[Usage, bool]:
         """What the server reported for one completion, priced (and whether a price was known)."""
@@ -230,11 +233,13 @@ class OpenAIAgentRunner:
             turn = st.replay("tool")
             if turn is None:
                 ctx = st.ctx.tool_call(deadline(timeout))
+                began = time.time()
                 content, is_error = run_tool(box, names, str(fn.get("name", "")), fn.get("arguments") or "{}",
                                              ctx, timeout_s=timeout, max_bytes=self.settings.tools.max_result_bytes)
                 spent = ctx.usage()  # a tool's own model use (a query's embedding), journaled with it
                 turn = st.record({"kind": "tool", "tool_call_id": call.get("id"), "name": fn.get("name"),
-                                  "content": content, "error": is_error,
+                                  "content": content, "error": is_error, "started_at_s": began,
+                                  "ended_at_s": time.time(),
                                   **({"usage": spent.model_dump()} if spent is not None else {})})
             elif turn.get("usage"):
                 st.ctx.replayed(_usage_of(turn))  # a tool's spending paid for by an earlier pass

@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..access import OPEN_CALLER, Caller
+from ..http_response import JSON_HEADERS, Response
 from ..services import Services
 from . import jsonrpc, protocol, tools
 from .app import McpApp, app_for
 from .auth import KEY_HELP, is_loopback_host, is_loopback_origin
 
 log = logging.getLogger(__name__)
-JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
-
-
-@dataclass(frozen=True)
-class Response:
-    """What ``handle`` returns; functions/main.py turns it into a flask Response. ``stream``,
-    when set, is sent after ``body`` chunk by chunk (server-sent events)."""
-
-    status: int
-    body: bytes = b""
-    headers: Mapping[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
-    stream: Iterable[bytes] | None = None
+__all__ = ["JSON_HEADERS", "Response", "handle", "health", "json_response", "too_large"]
 
 
 def json_response(status: int, payload: Any, extra: Mapping[str, str] | None = None) -> Response:

@@ -11,7 +11,7 @@ from ..errors import WfxError
 from ..mcp.app import McpApp
 from ..models import Execution, StepRecord, StepStatus
 from ..spec.model import Step, WorkflowDocument
-from . import steptree, timeline, turns
+from . import history, payload, source, steptree, timeline, turns
 from .html import badge, cost, esc, memory, preview, seconds, tokens, when
 from .pictures import picture
 
@@ -49,13 +49,13 @@ def _step_details(rec: StepRecord, step: Step | None, talk: str = "") -> str:
                      + (f'<br><span class="fix">Fix: {esc(fix)}</span>' if fix else "") + "</div>")
     if rec.status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
         if step is not None and step.loop is not None and isinstance(rec.output, list) and rec.output:
-            items = "".join(f'<li value="{i}"><pre>{preview(v)}</pre></li>'
+            items = "".join(f'<li value="{i}">{payload.render(v)}</li>'
                             for i, v in enumerate(rec.output[:ITERATIONS_SHOWN]))
             more = len(rec.output) - ITERATIONS_SHOWN
             parts.append(f'<h4>Iterations ({len(rec.output)})</h4><ol class="iterations" start="0">{items}</ol>'
                          + (f'<p class="muted">… and {more} more</p>' if more > 0 else ""))
         else:
-            parts.append(f"<h4>Output</h4><pre>{preview(rec.output)}</pre>")
+            parts.append(f"<h4>Output</h4>{payload.render(rec.output)}")
     parts.append("</details>")
     return "".join(parts)
 
@@ -112,8 +112,9 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
         out.append('<h2>Graph</h2><div class="scroll">'
                    + picture(doc, (), ex.workflow_name, statuses=statuses, link=f"{prefix}/ui/workflows/")
                    + "</div>")
-    out.append("<h2>Steps</h2>")
     store = app.services.store
+    out.append("<h2>Event history</h2>" + history.render(history.events(store, ex, steps), ex.created_at_s))
+    out.append("<h2>Steps</h2>")
     for r in sorted(ex.steps.values(), key=lambda r: r.seq):
         step = steps.get(r.step_id)
         out.append(_step_details(r, step, turns.render(turns.journals(store, ex, step, r.attempts)) if step else ""))
@@ -124,9 +125,10 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
             out.append(f'<details id="step-{esc(sid)}" data-key="{esc(sid)}" class="step" open><summary>'
                        f"{badge('running')} <b>{esc(sid)}</b></summary>"
                        + (talk or '<p class="muted">No turn yet.</p>') + "</details>")
-    out.append(f"<h2>Input</h2><pre>{preview(ex.input)}</pre>")
+    out.append(f"<h2>Input</h2>{payload.render(ex.input)}")
     if ex.finished and ex.status.value == "completed":
-        out.append(f"<h2>Result</h2><pre>{preview(ex.result)}</pre>")
+        out.append(f'<h2>Result</h2><div class="result">{payload.render(ex.result)}</div>')
+    out.append(source.section(app.services.registry, app.services.settings, ex.workflow_name, ex.workflow_hash))
     out.append("</section>")
     return "".join(out)
 

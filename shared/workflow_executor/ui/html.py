@@ -89,7 +89,8 @@ def shell(prefix: str) -> str:
 <script src="{p}/ui/static/app.js" defer></script>
 </head><body>
 <header><a class="brand" href="{p}/ui/executions">Workflow Executor</a>
-<nav><a href="{p}/ui/executions">Executions</a> <a href="{p}/ui/workflows">Workflows</a></nav>
+<nav><a href="{p}/ui/executions">Executions</a> <a href="{p}/ui/workflows">Workflows</a>
+ <a href="{p}/ui/schedules">Schedules</a></nav>
 <span id="who"></span><button id="forget" type="button" hidden>Forget key</button></header>
 <form id="keyform" hidden><label>API key <input id="keyinput" type="password" autocomplete="off"
  placeholder="wfx_..."></label> <button type="submit">Use key</button>

@@ -11,10 +11,10 @@ from urllib.parse import parse_qsl, unquote
 
 from ..access import Caller
 from ..errors import NotFound, WfxError
+from ..http_response import Response
 from ..mcp.app import McpApp
-from ..mcp.http import Response
 from ..mcp.run_tools import owned
-from . import execution, live, pages
+from . import execution, listing, live, pages, schedules
 from .html import HTML_HEADERS, esc, shell
 
 _UI = re.compile(r"^(?P<prefix>.*?)/ui(?P<rest>/.*)?$")
@@ -56,6 +56,13 @@ def handle(app: McpApp, method: str, path: str, query: str, authenticate: Callab
     caller = authenticate()
     if not isinstance(caller, Caller):
         return caller
+    parts = [unquote(p) for p in rest[len("/api"):].split("/") if p]
+    if method == "POST" and len(parts) == 3 and parts[0] == "schedules":
+        try:  # the one write of the web view: pause / resume (admin); everything else is an MCP call
+            schedules.set_paused(app, caller, parts[1], parts[2])
+        except WfxError as exc:
+            return _problem(403 if exc.code == "forbidden" else 400, exc.code, exc.message, exc.fix)
+        return _fragment(200, f'<p data-paused="{int(parts[2] == "pause")}">{esc(parts[2])}d</p>')
     if method != "GET":
         return _problem(405, "method_not_allowed", "the web view is read with GET",
                         "act through the MCP endpoint (POST tools/call)")
@@ -63,7 +70,6 @@ def handle(app: McpApp, method: str, path: str, query: str, authenticate: Callab
         return _problem(403, "forbidden", "this key lacks the 'read' scope the web view needs",
                         "use a key created with --scopes read")
     params = dict(parse_qsl(query, keep_blank_values=True))
-    parts = [unquote(p) for p in rest[len("/api"):].split("/") if p]
     try:
         resp = _route(app, caller, parts, params, prefix)
     except WfxError as exc:
@@ -77,7 +83,7 @@ def handle(app: McpApp, method: str, path: str, query: str, authenticate: Callab
 
 def _route(app: McpApp, caller: Caller, parts: list[str], params: Mapping[str, str], prefix: str) -> Response:
     if parts in ([], ["executions"]):
-        return _fragment(200, pages.executions(app, caller, params, prefix))
+        return _fragment(200, listing.executions(app, caller, params, prefix))
     if parts[0] == "executions" and len(parts) in (2, 3):
         ex = owned(app, caller, parts[1])
         if len(parts) == 3:
@@ -88,7 +94,9 @@ def _route(app: McpApp, caller: Caller, parts: list[str], params: Mapping[str, s
                             stream=live.execution_stream(app.services, ex.id))
         return _fragment(200, execution.page(app, caller, ex, prefix))
     if parts == ["workflows"]:
-        return _fragment(200, pages.workflows(app, caller, prefix))
+        return _fragment(200, pages.workflows(app, caller, params, prefix))
+    if parts == ["schedules"]:
+        return _fragment(200, schedules.page(app, caller, prefix))
     if parts[0] == "workflows" and len(parts) == 2:
         return _fragment(200, pages.workflow(app, caller, parts[1], prefix))
-    raise NotFound("no such view", fix="open /ui/executions or /ui/workflows")
+    raise NotFound("no such view", fix="open /ui/executions, /ui/workflows or /ui/schedules")

@@ -46,11 +46,19 @@
       }
       document.getElementById("who").textContent = r.headers.get("X-Wfx-Caller") || "";
       const open = Array.from(main.querySelectorAll("details[open]")).map((d) => d.dataset.key);
+      const picked = Array.from(main.querySelectorAll("input.pick:checked")).map((c) => c.value);
+      const sorted = main.querySelector("th[data-dir]");
+      const sortBy = sorted ? [sorted.cellIndex, sorted.dataset.dir] : null;
       main.innerHTML = await r.text();  // server-rendered and escaped; inserted scripts never run (and CSP)
       open.forEach((k) => {
         const d = main.querySelector('details[data-key="' + CSS.escape(k) + '"]');
         if (d) d.open = true;
       });
+      picked.forEach((v) => {
+        const c = main.querySelector('input.pick[value="' + CSS.escape(v) + '"]');
+        if (c) c.checked = true;
+      });
+      if (sortBy) sortTable(main.querySelector("table.sortable"), sortBy[0], sortBy[1]);
       const top = main.firstElementChild;
       if (top && top.dataset.title) document.title = top.dataset.title + " · Workflow Executor";
       document.getElementById("forget").hidden = !sessionStorage.getItem(KEY);
@@ -125,7 +133,68 @@
     return res;
   }
 
+  // Sort a table by one column: by the cells' data-v (numbers when the header says num), else text.
+  function sortTable(table, col, dir) {
+    if (!table) return;
+    const th = table.tHead.rows[0].cells[col];
+    if (!th || !th.dataset.sort) return;
+    Array.from(table.tHead.rows[0].cells).forEach((c) => { delete c.dataset.dir; });
+    th.dataset.dir = dir;
+    const num = th.dataset.sort === "num";
+    const val = (r) => { const c = r.cells[col]; const v = c ? (c.dataset.v ?? c.textContent) : ""; return num ? +v : v; };
+    const rows = Array.from(table.tBodies[0].rows).filter((r) => r.dataset.id);
+    rows.sort((a, b) => { const x = val(a), y = val(b); return (x < y ? -1 : x > y ? 1 : 0) * (dir === "asc" ? 1 : -1); });
+    rows.forEach((r) => table.tBodies[0].appendChild(r));
+  }
+
+  function copyText(button) {
+    const raw = button.parentElement.querySelector("pre.raw");
+    const text = raw ? raw.textContent : "";
+    const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text, done));
+    } else fallbackCopy(text, done);
+  }
+
+  function fallbackCopy(text, done) {  // plain http: no async clipboard; a hidden textarea + execCommand
+    const t = document.createElement("textarea");
+    t.value = text; t.setAttribute("readonly", ""); t.className = "offscreen";
+    document.body.appendChild(t); t.select();
+    try { document.execCommand("copy"); done(); } catch (e) { say("Copy failed: " + e, true); }
+    t.remove();
+  }
+
   main.addEventListener("click", async (ev) => {
+    const th = ev.target.closest("th[data-sort]");
+    if (th) {
+      sortTable(th.closest("table"), th.cellIndex, th.dataset.dir === "asc" ? "desc" : "asc");
+      return;
+    }
+    const copy = ev.target.closest("button[data-action=copy]");
+    if (copy) { copyText(copy); return; }
+    const bulk = ev.target.closest("button[data-action=bulk-cancel]");
+    if (bulk) {
+      const ids = Array.from(main.querySelectorAll("input.pick:checked")).map((c) => c.value);
+      if (!ids.length) { say("Select the runs to cancel first.", true); return; }
+      bulk.disabled = true;
+      let ok = 0, bad = [];
+      for (const id of ids) {
+        try { await tool("cancel_execution", {execution_id: id}); ok++; } catch (e) { bad.push(id.slice(0, 12) + ": " + (e.message || e)); }
+      }
+      say("Cancelled " + ok + " of " + ids.length + (bad.length ? "; " + bad.join("; ") : ""), bad.length > 0);
+      main.querySelectorAll("input.pick:checked").forEach((c) => { c.checked = false; });
+      refresh();
+      return;
+    }
+    const pause = ev.target.closest("button[data-action=pause]");
+    if (pause) {
+      pause.disabled = true;
+      const r = await fetch(base + "/ui/api/schedules/" + encodeURIComponent(pause.dataset.key) + "/" + pause.dataset.verb,
+                            {method: "POST", headers: headers(), cache: "no-store"});
+      say(r.ok ? pause.dataset.verb + "d" : "Refused: " + r.status, !r.ok);
+      refresh();
+      return;
+    }
     const b = ev.target.closest("button[data-action=cancel]");
     if (!b) return;
     b.disabled = true;
@@ -134,6 +203,30 @@
       say(res.content[0].text);
     } catch (e) { say(String(e.message || e), true); }
     refresh();
+  });
+
+  // Start a run from the workflow page: each field is sent as JSON when it parses, else as text.
+  main.addEventListener("submit", async (ev) => {
+    const form = ev.target.closest("form[data-action=run]");
+    if (!form) return;
+    ev.preventDefault();
+    const input = {};
+    form.querySelectorAll("textarea[name^='in:']").forEach((t) => {
+      const raw = t.value;
+      if (raw === "") return;
+      try { input[t.name.slice(3)] = JSON.parse(raw); } catch (e) { input[t.name.slice(3)] = raw; }
+    });
+    const args = {workflow_name: form.dataset.workflow, input_data: input,
+                  execution_mode: form.querySelector("select[name=mode]").value,
+                  timeout: +form.querySelector("input[name=timeout]").value || 300};
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const res = await tool("execute_workflow", args);
+      const id = res.structuredContent && res.structuredContent.execution_id;
+      say(res.content[0].text, res.isError);
+      if (id) location.href = base + "/ui/executions/" + encodeURIComponent(id);
+    } catch (e) { say(String(e.message || e), true); button.disabled = false; }
   });
 
   main.addEventListener("submit", async (ev) => {
