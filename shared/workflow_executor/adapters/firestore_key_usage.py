@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ..models import KeyUsage
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, translated
 from .firestore_codec import expire_at
 
 KEEP_S = 8 * 86400.0

@@ -9,7 +9,7 @@ from typing import Any
 from ..models import Execution, Page
 from ..ports import ExecutionQuery
 from .common import check_limit, decode_cursor, encode_cursor
-from .firestore import doc_id, translated
+from .firestore_client import doc_id, translated
 from .firestore_codec import Loaded, decode, read_slot
 
 

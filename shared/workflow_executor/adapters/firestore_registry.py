@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import Transient
 from ..models import StoredWorkflow
 from .common import workflow_hash
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 
 MAX_ATTEMPTS = 25
 

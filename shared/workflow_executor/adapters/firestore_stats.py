@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..ports import WorkflowHour
-from .firestore import doc_id, translated
+from .firestore_client import doc_id, translated
 from .firestore_codec import expire_at
 
 KEEP_S = 40 * 86400.0

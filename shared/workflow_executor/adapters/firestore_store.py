@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
 from .common import cancelled_error, frozen_error
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import (
     FENCE,
     STEP,

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ..errors import NotFound
-from .firestore import AlreadyExists, doc_id, translated
+from .firestore_client import AlreadyExists, doc_id, translated
 from .firestore_codec import expire_at
 
 TURN_DIGITS = 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .firestore import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import expire_at
 
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
