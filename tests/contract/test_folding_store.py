@@ -131,9 +131,10 @@ def test_a_sync_run_of_n_steps_commits_n_plus_one_times(tmp_path: Path) -> None:
         wfx.register({"workflows": {"ten": {"steps": [
             {"id": f"s{i}", "function": "builtins.echo", "args": {"value": i}} for i in range(10)]}}})
         wfx.run("ten")  # warm: the document is parsed and cached
-        assert isinstance(wfx.store, SqliteExecutionStore)
+        store = getattr(wfx.store, "inner", wfx.store)  # under the run observer (observe.py)
+        assert isinstance(store, SqliteExecutionStore)
         statements: list[str] = []
-        db: sqlite3.Connection = wfx.store._db
+        db: sqlite3.Connection = store._db
         db.set_trace_callback(statements.append)
         ex = wfx.run("ten")
         db.set_trace_callback(None)

@@ -69,7 +69,7 @@ def test_a_run_writes_one_document_per_step_plus_three(services: Services):
     executor.register(THREE_STEPS)
     done = executor.run("three", {"q": 1})
     assert done.status == ExecutionStatus.COMPLETED
-    store = services.store
+    store = getattr(services.store, "inner", services.store)  # under the run observer (observe.py)
     assert isinstance(store, FirestoreExecutionStore)
     assert store.write_count(done.id) == 3 + 3
     keyed = executor.run("three", {"q": 2}, idempotency_key=fresh("k"))
