@@ -68,6 +68,9 @@ class ObservedStore:
 
 def observed(store: ExecutionStore, extra: Sequence[RunObserver] = ()) -> ExecutionStore:
     """``store`` wrapped with the aggregates observer (when it keeps aggregates) and ``extra``."""
-    observers: list[RunObserver] = [StatsObserver(store)] if isinstance(store, StatsStore) else []
+    # a store that adds a run to its aggregates in the finish's own transaction needs no observer
+    observers: list[RunObserver] = []
+    if isinstance(store, StatsStore) and not getattr(store, "STATS_ON_FINISH", False):
+        observers.append(StatsObserver(store))
     observers.extend(extra)
     return cast(ExecutionStore, ObservedStore(store, observers)) if observers else store

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
 from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage
 from ..ports import ExecutionQuery, Turns, WorkflowHour
+from ..workflow_stats import counts_for, hour_of
 from . import sqlite_key_usage, sqlite_stats
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
@@ -63,6 +64,8 @@ class SqliteExecutionStore(SqliteBase):
     ``synchronous="FULL"`` survives power loss; ``"NORMAL"`` (WAL) survives a process crash.
     ``list`` returns full records without their step records (``steps == {}``).
     """
+
+    STATS_ON_FINISH = True  # _finish adds the run to its workflow's hour in the same commit
 
     def __init__(
         self, path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
@@ -244,9 +247,13 @@ class SqliteExecutionStore(SqliteBase):
 
     def _finish(self, db: sqlite3.Connection, run: Execution, status: ExecutionStatus, result: Any,
                 error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:
-        return self._rewrite(db, run, status=status, result=result, error=error,
-                             usage=usage if usage is not None else run.usage, ended_at_s=now_s,
-                             updated_at_s=now_s, lease_owner=None, lease_expires_at_s=None, **more)
+        final = self._rewrite(db, run, status=status, result=result, error=error,
+                              usage=usage if usage is not None else run.usage, ended_at_s=now_s,
+                              updated_at_s=now_s, lease_owner=None, lease_expires_at_s=None, **more)
+        # the workflow's hourly aggregate, in the finish's own commit (no commit of its own)
+        took = now_s - (final.started_at_s or final.created_at_s)
+        sqlite_stats.add_in(db, final.workflow_name, hour_of(now_s), counts_for(status, took, final.usage))
+        return final
 
     def request_cancel(self, execution_id: str, now_s: float) -> Execution:
         """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""

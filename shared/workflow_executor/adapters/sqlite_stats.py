@@ -5,6 +5,7 @@ paused schedules and triggers (``ports.PauseStore``)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 
 from ..ports import WorkflowHour
@@ -22,11 +23,16 @@ def add_stats(tx: Tx, workflow: str, hour: int, counts: Mapping[str, float]) -> 
     """``StatsStore.add_stats``: read, add and write back in one IMMEDIATE transaction (which
     holds the write lock from its start: safe across processes)."""
     with tx() as db:
-        row = db.execute(_GET, (hour, workflow)).fetchone()
-        sums: dict[str, float] = json.loads(row[0]) if row else {}
-        for name, value in counts.items():
-            sums[name] = sums.get(name, 0.0) + float(value)
-        db.execute(_PUT, (hour, workflow, json.dumps(sums, separators=(",", ":"))))
+        add_in(db, workflow, hour, counts)
+
+
+def add_in(db: sqlite3.Connection, workflow: str, hour: int, counts: Mapping[str, float]) -> None:
+    """Add ``counts`` to a workflow's hour inside the caller's transaction (a run's finish)."""
+    row = db.execute(_GET, (hour, workflow)).fetchone()
+    sums: dict[str, float] = json.loads(row[0]) if row else {}
+    for name, value in counts.items():
+        sums[name] = sums.get(name, 0.0) + float(value)
+    db.execute(_PUT, (hour, workflow, json.dumps(sums, separators=(",", ":"))))
 
 
 def stats(tx: Tx, since_hour: int) -> list[WorkflowHour]:
