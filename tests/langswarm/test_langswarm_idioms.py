@@ -21,7 +21,6 @@ from workflow_executor.settings import Settings
 TOOL_FOLDERS = Path(__file__).parent / "tool_folders"
 # Tool types being built on other branches (issue 16). Remove a name once its ToolKind is in
 # builtin_kinds(): the folders that use it must then validate and run like the others.
-PENDING_TOOL_TYPES: set[str] = set()  # every LangSwarm tool type is built in now
 # LangSwarm's folders that LangSwarm itself cannot run as written (its workflows name agents its
 # agents.yaml does not define, or read variables no step sets): rejected, naming each problem.
 LANGSWARM_CANNOT_RUN = {
@@ -60,19 +59,7 @@ def test_a_langswarm_tool_folder_that_langswarm_cannot_run_is_rejected_naming_ea
         assert any(fragment in i.message for i in issues), [i.message for i in issues]
 
 
-def test_a_pending_tool_type_is_an_unknown_type_error_today(wfx: Executor) -> None:
-    if "gcp_environment" not in PENDING_TOOL_TYPES:
-        pytest.skip("gcp_environment is built in now")
-    with pytest.raises(SpecError) as err:
-        wfx.check(TOOL_FOLDERS / "gcp_environment_2025_09")
-    [issue] = err.value.issues
-    assert issue.path == "tools.gcp_env.type"
-    assert "mcpgcp_environment" in issue.message and "does not know" in issue.message and issue.fix
-
-
-def test_the_gcp_environment_folder_runs_once_its_type_is_built_in(wfx: Executor, llm: LLMServer) -> None:
-    if "gcp_environment" in PENDING_TOOL_TYPES:
-        pytest.skip("gcp_environment is being built on another branch")
+def test_the_gcp_environment_folder_validates_and_runs(wfx: Executor, llm: LLMServer) -> None:
     doc, _ = wfx.check(TOOL_FOLDERS / "gcp_environment_2025_09")
     wfx.register(TOOL_FOLDERS / "gcp_environment_2025_09")
     run = wfx.run(doc.workflow().id, {"user_input": "where do I run?"})
@@ -81,9 +68,7 @@ def test_the_gcp_environment_folder_runs_once_its_type_is_built_in(wfx: Executor
 
 def test_the_bigquery_tool_folder_validates_and_runs_to_its_end(wfx: Executor, llm: LLMServer) -> None:
     _, report = wfx.check(TOOL_FOLDERS / "bigquery_vector_search")
-    pending = "bigquery_vector_search" in PENDING_TOOL_TYPES
-    warned = [w.path for w in report.warnings if "local://bigquery_vector_search" in w.message]
-    assert warned == (["workflows.bigquery_search_workflow.steps[2].args.mcp_url"] if pending else [])
+    assert not [w.path for w in report.warnings if "local://bigquery_vector_search" in w.message]
     llm.script({"json": {"operation": "similarity_search", "query": "refund policy"}},
                {"json": {"query": "refund policy", "limit": 3}})
     wfx.register(TOOL_FOLDERS / "bigquery_vector_search")
@@ -91,9 +76,11 @@ def test_the_bigquery_tool_folder_validates_and_runs_to_its_end(wfx: Executor, l
     assert run.status.value == "completed", run.error
     ran = {s for s, r in run.steps.items() if r.status == StepStatus.COMPLETED}
     assert {"parse_and_extract", "enhance_and_finalize", "execute_search"} <= ran
-    if pending:  # the call answers success: false, and the workflow takes its error branch
-        assert run.steps["execute_search"].output["success"] is False
-        assert "handle_error" in ran and "format_response" not in ran
+    # this server's operator opened no dataset: the call answers success: false with the refusal's
+    # code, and the workflow takes LangSwarm's own error branch
+    searched = run.steps["execute_search"].output
+    assert searched["success"] is False and searched["error"]["code"] == "table_not_allowed", searched
+    assert "handle_error" in ran and "format_response" not in ran
 
 
 def test_an_undeclared_built_in_tool_is_offered_to_the_model_with_its_operations(
