@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .advice import advise_here, loaded
-from .diagnose import Finding, advice_text, troubleshoot, troubleshoot_text
-from .errors import Issue, SpecError
-from .spec.model import WorkflowDocument
+from ..advice import advise_here, loaded
+from ..diagnose import Finding, advice_text, troubleshoot, troubleshoot_text
+from ..errors import Issue, SpecError
+from ..spec.model import WorkflowDocument
 
 Factory = Callable[[argparse.Namespace], Any]
 

@@ -1,0 +1,38 @@
+"""``wfx serve`` and ``wfx keys``: the local MCP endpoint and its API keys."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import EXIT_OK, UsageError
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    from ..mcp.serve import serve
+    from ..settings import Settings
+
+    serve(Settings.from_env(), a.host, a.port)
+    return EXIT_OK
+
+
+def cmd_keys(a: argparse.Namespace) -> int:
+    from ..mcp.auth import create_key
+    from ..settings import Settings
+
+    scopes = [s.strip() for s in a.scopes.split(",") if s.strip()]
+    workflows = [w.strip() for w in a.workflows.split(",") if w.strip()] if a.workflows else None
+    settings = Settings.from_env()
+    budget = None
+    if a.max_tokens is not None or a.max_cost_usd is not None:
+        from ..models import Budget
+
+        try:
+            budget = Budget(max_tokens=a.max_tokens, max_cost_usd=a.max_cost_usd)
+        except ValueError as exc:
+            raise UsageError("--max-tokens and --max-cost-usd must be above 0") from exc
+    print(create_key(settings, scopes, workflows, a.name, budget))
+    # stderr, so `$(wfx keys create ...)` captures only the key; a server on this file is now keyed
+    print(f"wfx keys: stored the key's hash in {settings.api_keys_file}; `wfx serve` with this keys file "
+          "now requires an API key from every caller", file=sys.stderr)
+    return EXIT_OK
