@@ -206,10 +206,10 @@ class Executor:
                  override: Mapping[str, Any] | None, known: StoredWorkflow | None = None) -> StoredWorkflow:
         if workflow is not None:
             doc, _ = self.check(workflow, name=name)
-            # A file is registered (it is what its names mean now); inline text or an object is
-            # stored only as this run's version, so it cannot change what a name means to others.
+            # A file, inline text or an object is stored only as this run's version: running a
+            # document never changes what a name means to others (``register`` does that).
             is_file = isinstance(workflow, Path)
-            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=is_file)
+            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=False)
             pick = doc.workflow(name).id
             base = next(s for s in stored if s.name == pick)
         elif name:

@@ -91,6 +91,12 @@ class Conflict(WfxError):
     code = "conflict"
 
 
+class PortInUse(Conflict):
+    """``wfx serve``: another program listens on the port asked for."""
+
+    code = "port_in_use"
+
+
 class LeaseHeld(Conflict):
     """Another live runner holds the execution's lease (worker answers 409)."""
 

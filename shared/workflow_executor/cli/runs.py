@@ -51,9 +51,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     if getattr(ex, "remote", False):  # the endpoint runs it (async: its queue), nothing runs here
         return show(ex.run_file(path, name, data, a.mode, a.timeout), a.json)
     if a.mode == "async":
-        ex.register(path)
         # No server keeps this process alive: the run goes to a detached worker process.
-        started = ex.submit(name, data, mode=ExecutionMode.ASYNC, dispatch=False)
+        started = ex.submit(name, data, workflow=path, mode=ExecutionMode.ASYNC, dispatch=False)
         _spawn_worker(started.id)
         return show(ex.status(started.id), a.json)
     return _run_here(ex, path, name, data, a)

@@ -20,6 +20,10 @@ def cmd_keys(a: argparse.Namespace) -> int:
     from ..mcp.auth import create_key
     from ..settings import Settings
 
+    if a.url:
+        raise UsageError("keys are local: `wfx keys create` writes the keys file of this machine "
+                         "(WFX_HOME or WFX_API_KEYS_FILE), never an endpoint's. Fix: drop --url and run it "
+                         "where the server runs (in the cloud: the Secret Manager secret WFX_API_KEYS_SECRET)")
     scopes = [s.strip() for s in a.scopes.split(",") if s.strip()]
     workflows = [w.strip() for w in a.workflows.split(",") if w.strip()] if a.workflows else None
     settings = Settings.from_env()
@@ -35,4 +39,7 @@ def cmd_keys(a: argparse.Namespace) -> int:
     # stderr, so `$(wfx keys create ...)` captures only the key; a server on this file is now keyed
     print(f"wfx keys: stored the key's hash in {settings.api_keys_file}; `wfx serve` with this keys file "
           "now requires an API key from every caller", file=sys.stderr)
+    if settings.remote_url:  # WFX_URL points elsewhere; this key is for the server on this machine
+        print(f"wfx keys: keys are local; the endpoint in WFX_URL ({settings.remote_url}) does not know this "
+              "key unless it runs on this keys file", file=sys.stderr)
     return EXIT_OK
