@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import access
 from .errors import Conflict, InvalidArgument
-from .models import Execution, ExecutionMode, ExecutionStatus, StepStatus
+from .models import Execution, ExecutionMode, ExecutionStatus, Progress, StepStatus
 from .spec import graph
 
 if TYPE_CHECKING:
@@ -37,12 +37,13 @@ def prepare(engine: Engine, old: Execution, from_step: str | None, mode: str | N
     new = Execution(id=uuid.uuid4().hex, workflow_name=old.workflow_name, workflow_hash=old.workflow_hash,
                     mode=ExecutionMode(mode) if mode else old.mode, input=old.input, **access.inherited(old),
                     budget=old.budget, timeout_s=old.timeout_s, rerun_of=old.id,
-                    created_at_s=now, updated_at_s=now)
+                    progress=Progress(total=len(wf.steps)), created_at_s=now, updated_at_s=now)
     new, _ = store.create(new)
     owner = engine.new_owner()
     store.acquire_lease(new.id, owner, 60.0, now)
-    for rec in sorted(keep, key=lambda r: r.seq):
-        store.save_step(new.id, owner, rec.model_copy(update={"reused": True}), new.progress, now + 60)
+    for done, rec in enumerate(sorted(keep, key=lambda r: r.seq), start=1):
+        progress = Progress(completed=done, total=len(wf.steps))  # of the whole workflow, as a run's
+        store.save_step(new.id, owner, rec.model_copy(update={"reused": True}), progress, now + 60)
     store.release_lease(new.id, owner)
     return new
 

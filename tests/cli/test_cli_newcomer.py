@@ -54,3 +54,87 @@ def test_keys_create_with_url_refuses_because_keys_are_local(tmp_path: Path) -> 
     assert out.returncode == 2
     assert "keys are local" in out.stderr and out.stdout == ""
     assert not (tmp_path / "home" / "keys.json").exists()
+
+
+def test_a_failed_step_prints_its_fix_and_validation_warnings_print_theirs(tmp_path: Path) -> None:
+    wf = tmp_path / "wf.yaml"
+    wf.write_text("workflows:\n  w:\n    steps:\n"
+                  "      - {id: each, function: builtins.echo, args: {value: '${x}'},"
+                  " loop: {for_each: '${input.items}', var: x, max: 1}}\n")
+    out = wfx(tmp_path, "run", str(wf), "--input", '{"items": [1, 2]}')
+    assert out.returncode == 1
+    assert "[limit_exceeded]" in out.stderr and " Fix: raise loop.max" in out.stderr
+    lonely = tmp_path / "lonely.yaml"
+    lonely.write_text("workflows:\n  w:\n    steps:\n      - {id: a, function: builtins.noop, output: {to: c}}\n"
+                      "      - {id: b, function: builtins.noop}\n      - {id: c, function: builtins.noop}\n")
+    out = wfx(tmp_path, "validate", str(lonely))
+    [warning] = [line for line in out.stdout.splitlines() if line.startswith("  warning")]
+    assert "can never run" in warning and " Fix: " in warning
+
+
+def test_loop_iterations_are_not_counted_as_retries(tmp_path: Path) -> None:
+    out = wfx(tmp_path, "run", "examples/fan_out.yaml", "--input", '"a, b, c"', "--json")
+    steps = {s["id"]: s for s in json.loads(out.stdout)["steps"]}
+    assert steps["each"]["attempts"] == 1
+
+
+def test_progress_says_queued_with_the_step_count_and_a_rerun_counts_the_whole_workflow(tmp_path: Path) -> None:
+    from workflow_executor.api import Executor
+
+    flag = tmp_path / "flag"
+    flag.touch()
+    wf = tmp_path / "five.yaml"
+    wf.write_text("workflows:\n  five:\n    steps:\n" + "".join(
+        f"      - {{id: s{i}, function: builtins.echo, args: {{value: {i}}}}}\n" for i in range(4))
+        + "      - {id: last, function: builtins.fail, args: {message: boom}}\n")
+    with Executor.local(wf, memory=True) as ex:
+        queued = ex.submit("five", None, dispatch=False)
+        assert queued.progress.total == 5 and queued.describe() == "Queued: 5 steps to run"
+        failed = ex.run("five")
+        assert failed.status.value == "failed"
+        from workflow_executor import reruns
+
+        again = reruns.prepare(ex.engine, failed, None, "sync")
+        stored = ex.status(again.id)
+        assert (stored.progress.completed, stored.progress.total) == (4, 5)
+        assert stored.describe() == "Running step 5 of 5"
+        assert failed.describe() == "4 of 5 steps ran"
+    with Executor.local("examples/fan_out.yaml", memory=True) as ex:  # the README's snippet
+        assert ex.run("fan_out", "a").progress.describe() == "6 of 6 steps ran"
+
+
+def test_validation_reports_every_problem_of_a_step_not_only_its_shape(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workflows:\n  w:\n    steps:\n"
+                   "      - {id: a, function: builtins.echo, args: {value: 1}, retry: -3, output: {to: nowhere}}\n")
+    out = wfx(tmp_path, "validate", str(bad), "--json")
+    paths = {e["path"] for e in json.loads(out.stdout)[0]["errors"]}
+    assert paths == {"workflows.w.steps[0].retry", "workflows.w.steps[0].output.to"}
+
+
+def test_the_help_lists_no_hidden_command_and_every_option_says_what_it_does() -> None:
+    import argparse
+
+    from workflow_executor.cli import parser
+
+    p = parser()
+    text = p.format_help()
+    assert "SUPPRESS" not in text and "worker" not in text
+    commands = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    parsers = list(commands.choices.values())
+    parsers += [sp for c in parsers for a in c._actions if isinstance(a, argparse._SubParsersAction)
+                for sp in a.choices.values()]
+    silent = [(c.prog, a.dest) for c in parsers for a in c._actions
+              if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help]
+    assert silent == []
+
+
+def test_an_empty_list_says_so_and_a_bad_status_or_limit_is_a_usage_error(tmp_path: Path) -> None:
+    for command in (["list"], ["executions"], ["executions", "--status", "failed"]):
+        out = wfx(tmp_path, *command)
+        assert (out.returncode, out.stdout) == (0, "")
+        assert out.stderr.startswith("no "), command
+    bogus = wfx(tmp_path, "executions", "--status", "bogus")
+    assert bogus.returncode == 2 and "invalid choice: 'bogus'" in bogus.stderr
+    negative = wfx(tmp_path, "executions", "--limit", "-1")
+    assert negative.returncode == 2 and "from 1 to 500" in negative.stderr

@@ -102,7 +102,7 @@ def test_register_needs_an_admin_key_and_then_the_name_runs_for_every_caller(
     assert stored.returncode == 0, stored.stderr
     assert stored.stdout.startswith("registered greet  v1")
     # the same line as `wfx list` prints locally for the same document: name, version, hash
-    assert local.stdout.splitlines() == ["greet  v1  " + local.stdout.split()[2] + "  "]
+    assert local.stdout.splitlines() == ["greet  v1  " + local.stdout.split()[2]]
     assert local.stdout.splitlines()[0] in listed.stdout.splitlines()
     assert nokey.returncode == 1 and "WFX_API_KEY" in nokey.stderr
 

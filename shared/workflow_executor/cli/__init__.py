@@ -9,14 +9,16 @@ import sys
 
 from ..errors import SpecError, WfxError
 from .common import EXIT_FAILED, EXIT_USAGE, UsageError
-from .parser import parser
+from .parser import parser, worker_parser
 
 __all__ = ["main", "parser"]
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = parser().parse_args(argv)
+        given = sys.argv[1:] if argv is None else argv
+        args = (worker_parser().parse_args(given[1:]) if given[:1] == ["worker"]
+                else parser().parse_args(given))
         code: int = args.fn(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code

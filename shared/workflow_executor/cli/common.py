@@ -33,6 +33,16 @@ def executor(a: argparse.Namespace | None = None) -> Any:
     return Executor.local(settings=settings)
 
 
+def fix_tail(fix: Any) -> str:
+    """' Fix: <what to do>' for a message that has a fix, else ''."""
+    return f" Fix: {fix}" if fix else ""
+
+
+def say_empty(what: str) -> None:
+    """An empty list says so (on stderr: stdout stays the list, empty, for a pipe)."""
+    print(what, file=sys.stderr)
+
+
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
 
@@ -41,10 +51,11 @@ def execution_view(ex: Execution) -> dict[str, Any]:
     """The JSON form of an execution that ``--json`` prints."""
     return {
         "execution_id": ex.id, "workflow_name": ex.workflow_name, "status": ex.status.value,
-        "mode": ex.mode.value, "progress": ex.progress.describe(ex.finished), "result": ex.result,
+        "mode": ex.mode.value, "progress": ex.describe(), "result": ex.result,
         "error": ex.error.model_dump() if ex.error else None,
         "steps": [{"id": r.step_id, "status": r.status.value, "attempts": r.attempts,
                    "error": r.error.message if r.error else None,
+                   **({"fix": r.error.details["fix"]} if r.error and r.error.details.get("fix") else {}),
                    "usage": r.usage.model_dump(exclude_defaults=True) if r.usage else None,
                    **({"warnings": list(r.warnings)} if r.warnings else {})}
                   for r in sorted(ex.steps.values(), key=lambda r: r.seq)],
@@ -59,7 +70,7 @@ def show(ex: Execution, as_json: bool) -> int:
         print_json(execution_view(ex))
     else:
         p = ex.progress
-        progress = f"{p.completed} of {p.total} steps done" if ex.finished else p.describe()
+        progress = f"{p.completed} of {p.total} steps done" if ex.finished else ex.describe()
         print(f"{ex.id}  {ex.workflow_name}  {ex.status.value}  ({progress})")
         if (spent := usage_line(live_usage(ex))) is not None:
             print(spent)
@@ -70,5 +81,6 @@ def show(ex: Execution, as_json: bool) -> int:
                 print(f"warning step '{r.step_id}': {note}", file=sys.stderr)
         if ex.error:
             where = f" at step '{ex.error.step}'" if ex.error.step else ""
-            print(f"error{where}: [{ex.error.code}] {ex.error.message}", file=sys.stderr)
+            print(f"error{where}: [{ex.error.code}] {ex.error.message}{fix_tail(ex.error.details.get('fix'))}",
+                  file=sys.stderr)
     return EXIT_OK if ex.status.value in ("completed", "queued", "running") else EXIT_FAILED

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SpecError, WfxError
-from .common import EXIT_FAILED, EXIT_OK, UsageError, executor, print_json
+from .common import EXIT_FAILED, EXIT_OK, UsageError, executor, fix_tail, print_json, say_empty
 
 
 def cmd_validate(a: argparse.Namespace) -> int:
@@ -32,9 +32,9 @@ def cmd_validate(a: argparse.Namespace) -> int:
         for r in results:
             print(f"{r['file']}: {'valid' if r['valid'] else 'INVALID'}")
             for e in r["errors"]:
-                print(f"  error   {e.get('path', '')}: {e['message']}" + (f" Fix: {e['fix']}" if e.get("fix") else ""))
+                print(f"  error   {e.get('path', '')}: {e['message']}{fix_tail(e.get('fix'))}")
             for w in r["warnings"]:
-                print(f"  warning {w.get('path', '')}: {w['message']}")
+                print(f"  warning {w.get('path', '')}: {w['message']}{fix_tail(w.get('fix'))}")
     return EXIT_FAILED if bad else EXIT_OK
 
 
@@ -91,5 +91,7 @@ def cmd_list(a: argparse.Namespace) -> int:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['name']}  v{r['version']}  {r['hash']}  {r['description'] or ''}")
+            print(f"{r['name']}  v{r['version']}  {r['hash']}  {r['description'] or ''}".rstrip())
+        if not rows:
+            say_empty("no workflows registered (register some with `wfx register FILE|DIR`)")
     return EXIT_OK

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import WfxError
 from ..models import ExecutionMode
-from .common import EXIT_FAILED, EXIT_OK, UsageError, execution_view, executor, print_json, show
+from .common import EXIT_FAILED, EXIT_OK, UsageError, execution_view, executor, print_json, say_empty, show
 
 
 def _input(a: argparse.Namespace) -> Any:
@@ -136,4 +136,7 @@ def cmd_executions(a: argparse.Namespace) -> int:
         for e in page.items:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at_s))
             print(f"{e.id}  {e.workflow_name}  {e.status.value}  {when}")
+        if not page.items:
+            filtered = a.status or a.workflow
+            say_empty("no executions" + (" match" if filtered else " yet (start one with `wfx run FILE`)"))
     return EXIT_OK
