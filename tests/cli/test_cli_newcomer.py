@@ -138,3 +138,16 @@ def test_an_empty_list_says_so_and_a_bad_status_or_limit_is_a_usage_error(tmp_pa
     assert bogus.returncode == 2 and "invalid choice: 'bogus'" in bogus.stderr
     negative = wfx(tmp_path, "executions", "--limit", "-1")
     assert negative.returncode == 2 and "from 1 to 500" in negative.stderr
+
+
+def test_watch_in_a_pipe_ends_with_a_newline_and_does_not_wrap_errors(tmp_path: Path) -> None:
+    wf = tmp_path / "wf.yaml"
+    wf.write_text("workflows:\n  w:\n    steps:\n      - {id: nap, function: builtins.sleep, args: {seconds: 1}}\n"
+                  "      - {id: boom, function: builtins.fail, args: {message: '" + "a long reason " * 12 + "'}}\n")
+    started = json.loads(wfx(tmp_path, "run", str(wf), "--mode", "async", "--json").stdout)
+    out = wfx(tmp_path, "watch", started["execution_id"])  # followed while it runs, into a pipe
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert lines[-1].startswith(f"{started['execution_id']}  w  failed")  # the tree's last line ended
+    [error] = [line for line in lines if "error: [" in line]
+    assert error.count("a long reason") == 12
