@@ -151,3 +151,49 @@ def test_watch_in_a_pipe_ends_with_a_newline_and_does_not_wrap_errors(tmp_path: 
     assert lines[-1].startswith(f"{started['execution_id']}  w  failed")  # the tree's last line ended
     [error] = [line for line in lines if "error: [" in line]
     assert error.count("a long reason") == 12
+
+
+def test_a_missing_input_field_says_how_to_pass_it(tmp_path: Path) -> None:
+    out = wfx(tmp_path, "run", "examples/validation_loop.yaml", "--json")
+    error = json.loads(out.stdout)["error"]
+    assert error["code"] == "unresolved_reference"
+    assert "--input '{\"record\": ...}'" in error["details"]["fix"]
+
+
+def test_a_missing_csv_names_the_files_root_setting(tmp_path: Path) -> None:
+    out = wfx(tmp_path, "run", "examples/csv_report.yaml", "--input", '{"file": "sales.csv"}')
+    assert out.returncode == 1
+    assert "WFX_FILES_ROOT" in out.stderr and "Fix: " in out.stderr
+    assert str(tmp_path) not in out.stderr  # the setting, never the server's path
+
+
+def test_validate_and_register_read_a_folder_of_workflows_alike(tmp_path: Path) -> None:
+    checked = wfx(tmp_path, "validate", "examples", "--json")
+    stored = wfx(tmp_path, "register", "examples", "--json")
+    assert checked.returncode == stored.returncode == 0, checked.stdout
+    files = {Path(r["file"]).name for r in json.loads(checked.stdout)}
+    assert files == {Path(r["file"]).name for r in json.loads(stored.stdout)}
+    assert "fan_out.yaml" in files
+
+
+def test_fake_llm_serves_an_openai_compatible_model_that_the_openai_client_talks_to(tmp_path: Path) -> None:
+    import signal
+
+    import openai
+
+    full = dict(os.environ, WFX_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen([sys.executable, "-m", "workflow_executor.cli", "fake-llm", "--port", "0"], cwd=ROOT,
+                            env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed once it listens (bounded by the test timeout)
+        base_url = line.split("OPENAI_BASE_URL=")[1].strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=10)
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        assert reply.choices[0].message.content == "reply to: hi"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(10) == 0
+        proc.communicate(timeout=10)

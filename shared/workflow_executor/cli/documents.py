@@ -6,15 +6,31 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import SpecError, WfxError
 from .common import EXIT_FAILED, EXIT_OK, UsageError, executor, fix_tail, print_json, say_empty
 
 
+def documents(given: str) -> list[Path]:
+    """The documents a path names, as ``validate`` and ``register`` read it: a file or a
+    LangSwarm config folder is one; another folder gives each of its *.yaml/*.yml files."""
+    from ..spec.folder import is_config_folder
+
+    path = Path(given)
+    if not path.is_dir() or is_config_folder(path):
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise UsageError(f"{path} holds no workflow files (*.yaml). Fix: name a file or a folder of them")
+    return files
+
+
 def cmd_validate(a: argparse.Namespace) -> int:
     ex = executor(a)
-    results, bad = [], False
-    for f in a.files:
+    results: list[dict[str, Any]] = []
+    bad = False
+    for f in [str(d) for given in a.files for d in documents(given)]:
         try:
             _, report = ex.check(Path(f))
             results.append({"file": f, "valid": True, "errors": [],
@@ -41,17 +57,10 @@ def cmd_validate(a: argparse.Namespace) -> int:
 def cmd_register(a: argparse.Namespace) -> int:
     """Store the workflows of files or folders by name (a LangSwarm config folder is one
     document; another folder gives each of its *.yaml files)."""
-    from ..spec.folder import is_config_folder
-
     ex = executor(a)
     rows = []
     for given in a.paths:
-        path = Path(given)
-        files = ([path] if not path.is_dir() or is_config_folder(path)
-                 else sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
-        if not files:
-            raise UsageError(f"{path} holds no workflow files (*.yaml). Fix: name a file or a folder of them")
-        for f in files:
+        for f in documents(given):
             rows += [{"name": w.name, "version": w.version, "file": str(f)} for w in ex.register(f)]
     if a.json:
         print_json(rows)

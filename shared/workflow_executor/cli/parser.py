@@ -11,7 +11,7 @@ from . import specialists
 from .common import executor
 from .documents import cmd_graph, cmd_list, cmd_register, cmd_validate
 from .runs import cmd_cancel, cmd_executions, cmd_rerun, cmd_run, cmd_status, cmd_worker
-from .server import cmd_keys, cmd_serve
+from .server import cmd_fake_llm, cmd_keys, cmd_serve
 from .watch import cmd_watch
 
 DESCRIPTION = """\
@@ -115,6 +115,11 @@ def parser() -> argparse.ArgumentParser:
     kc.add_argument("--max-tokens", type=int, help="LLM token budget of every run this key starts")
     kc.add_argument("--max-cost-usd", type=float, help="LLM cost budget (USD) of every run this key starts")
     kc.set_defaults(fn=cmd_keys)
+
+    fl = sub.add_parser("fake-llm", help="a local OpenAI-compatible model with deterministic replies, to run "
+                        "the LLM examples offline (set OPENAI_BASE_URL to the URL it prints)")
+    fl.add_argument("--port", type=int, default=4021, help="port on 127.0.0.1 (default: 4021; 0 picks a free one)")
+    fl.set_defaults(fn=cmd_fake_llm)
 
     specialists.register(sub, executor)  # troubleshoot, advise
     return p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from .common import EXIT_OK, UsageError
@@ -42,4 +43,32 @@ def cmd_keys(a: argparse.Namespace) -> int:
     if settings.remote_url:  # WFX_URL points elsewhere; this key is for the server on this machine
         print(f"wfx keys: keys are local; the endpoint in WFX_URL ({settings.remote_url}) does not know this "
               "key unless it runs on this keys file", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_fake_llm(a: argparse.Namespace) -> int:
+    """Serve the fake OpenAI-compatible model on loopback until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from ..errors import PortInUse
+    from ..fakellm.server import LLMServer
+
+    try:
+        server = LLMServer(port=a.port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(f"port {a.port} is in use", fix="pick another port with --port N") from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    print(f"wfx fake-llm: an OpenAI-compatible model at {server.base_url} (deterministic replies, no "
+          f"network); point wfx at it with OPENAI_BASE_URL={server.base_url}", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
     return EXIT_OK
