@@ -4,11 +4,13 @@ pages with cursors over recent executions only, and a 401 keeps the request's id
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client
-from wfx_mcp_support import Keys, Server
+from wfx_mcp_support import Keys, Server, start_server, stop
 
 FIVE = "workflows:\n  scratch:\n    steps:\n      - {id: a, function: builtins.echo, args: {value: 1}}\n"
 
@@ -54,7 +56,18 @@ def test_a_401_answer_keeps_the_request_id(keyed: tuple[Server, Keys]) -> None:
     assert r.json()["id"] == "req-7"
 
 
-def test_resources_list_pages_with_cursors_and_lists_recent_executions_only(server: Server) -> None:
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own: this module fills it with workflows and runs."""
+    srv = start_server(tmp_path_factory.mktemp("crowded"))
+    yield srv
+    srv.session.close()
+    assert srv.proc is not None
+    stop(srv.proc)
+
+
+def test_resources_list_pages_with_cursors_and_lists_recent_executions_only(crowded: Server) -> None:
+    server = crowded
     many = "workflows:\n" + "".join(f"  paged_{i:02d}:\n    steps:\n      - {{id: a, function: builtins.noop}}\n"
                                     for i in range(60))
     assert server.tool("register_workflow", workflow=many)["isError"] is False
@@ -72,5 +85,6 @@ def test_resources_list_pages_with_cursors_and_lists_recent_executions_only(serv
     assert len(seen) == len(set(seen))
     assert {f"workflow://paged_{i:02d}" for i in range(60)} <= set(seen)
     assert len([u for u in seen if u.startswith("execution://")]) == 20
+    assert all(u.startswith("execution://") for u in seen[:20])  # the recent runs come first
     bad = server.rpc("resources/list", {"cursor": "not-ours"})
     assert bad["error"]["code"] == -32602

@@ -43,14 +43,14 @@ def listing(app: McpApp, caller: Caller, params: dict[str, Any] | None = None) -
     Errors: ProtocolError -32602 for a cursor this server did not give."""
     start = _offset((params or {}).get("cursor"))
     out: list[dict[str, Any]] = []
-    if caller.has("read"):
-        for w in _tool(app, caller, "list_workflows", {}, "workflow://")["available_workflows"]:
-            out.append({"uri": f"workflow://{w['name']}", "name": w["name"], "mimeType": "application/json",
-                        "description": w["description"] or f"workflow with {w['steps']} steps"})
+    if caller.has("read"):  # the recent runs first: the first page holds them however many workflows
         for e in _tool(app, caller, "list_executions", {"limit": RECENT}, "execution://")["executions"]:
             out.append({"uri": f"execution://{e['execution_id']}", "name": f"{e['workflow_name']} "
                         f"{e['execution_id'][:12]}", "mimeType": "application/json",
                         "description": f"{e['status']}: {e['progress']}"})
+        for w in _tool(app, caller, "list_workflows", {}, "workflow://")["available_workflows"]:
+            out.append({"uri": f"workflow://{w['name']}", "name": w["name"], "mimeType": "application/json",
+                        "description": w["description"] or f"workflow with {w['steps']} steps"})
     page: dict[str, Any] = {"resources": out[start:start + PAGE]}
     if start + PAGE < len(out):
         page["nextCursor"] = base64.urlsafe_b64encode(f"r{start + PAGE}".encode()).decode()
