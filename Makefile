@@ -8,7 +8,7 @@ PORT   ?= 4020
 
 BQEMU  := .venv-bqemulator
 
-.PHONY: setup bqemulator serve demo lint typecheck test check bench dev dev-down image clean
+.PHONY: setup needs bqemulator serve demo lint typecheck test check bench dev dev-down image clean
 
 # LangSwarm's real mcpremote client is a test peer; its own dependency pins are too old, so
 # it is installed without them (it needs only requests, pydantic and pyyaml, which we have).
@@ -45,7 +45,13 @@ typecheck: $(STAMP)
 test: $(STAMP) $(BQEMU)/.installed-stamp
 	$(BIN)/python -m pytest -q
 
-check: lint typecheck test  ## what CI runs
+# What the tests need beyond python3 and make: installed from Debian when root, else named with the
+# one command to run, before anything else starts (.ci/needs).
+needs:
+	@.ci/needs
+
+check: needs  ## what CI runs
+	$(MAKE) lint typecheck test
 
 bench: $(STAMP)  ## performance suites -> bench/RESULTS.md
 	$(BIN)/python -m bench

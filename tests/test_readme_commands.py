@@ -2,8 +2,9 @@
 ``<!-- runnable -->`` is run, its ``$ `` commands in one bash shell from the repository root,
 and each command's output must match what the README shows: `...` stands for left-out text
 (a line of only `...` for any lines), and ids, numbers and times may differ. A command without
-shown output must succeed silently. The one liberty taken: the README's port 4020 becomes a
-free port, so the test never collides with a server already running on this machine."""
+shown output must succeed silently. The one liberty taken: the README's ports 4020 (`wfx serve`)
+and 4021 (`wfx fake-llm`) become free ports, so the test never collides with a server already
+running on this machine."""
 
 from __future__ import annotations
 
@@ -77,10 +78,15 @@ def matches(shown: list[str], real: str) -> bool:
                         re.S) is not None
 
 
-def _script(commands: list[Command], out: Path, port: int) -> str:
+PORTS = ("4020", "4021")  # the README's ports, each replaced by a free one
+
+
+def _script(commands: list[Command], out: Path, ports: list[int]) -> str:
     lines = ["set -u"]
     for i, cmd in enumerate(commands):
-        text = cmd.text.replace("4020", str(port))
+        text = cmd.text
+        for given, port in zip(PORTS, ports, strict=True):
+            text = text.replace(given, str(port))
         # braces keep `export` in this shell; a background job inherits the redirection
         lines.append(f"{{\n{text}\n}} > {out}/{i}.out 2>&1; echo $? > {out}/{i}.rc")
     return "\n".join(lines) + "\n"
@@ -102,7 +108,7 @@ def test_a_runnable_readme_block_runs_as_written(index: int, tmp_path: Path) -> 
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WFX_")}
     env.update(TMPDIR=str(tmp_path), WFX_HOME=str(tmp_path / "home"))
-    shell = subprocess.Popen(["bash", "-c", _script(commands, out, free_port())], cwd=ROOT, env=env,
+    shell = subprocess.Popen(["bash", "-c", _script(commands, out, [free_port(), free_port()])], cwd=ROOT, env=env,
                              start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         shell_out = shell.communicate(timeout=120)[0].decode()
@@ -117,7 +123,7 @@ def test_a_runnable_readme_block_runs_as_written(index: int, tmp_path: Path) -> 
         rc = int((out / f"{i}.rc").read_text())
         if not cmd.background:
             assert cmd.shown or rc == 0, f"`{cmd.text}` exited {rc}: {real}"
-        shown = [line.replace("4020", "PORT") for line in cmd.shown]
+        shown = [line.replace("4020", "PORT").replace("4021", "PORT") for line in cmd.shown]
         real = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", real)
         assert matches(shown, real), f"`{cmd.text}` printed:\n{real}\nthe README shows:\n" + "\n".join(cmd.shown)
 

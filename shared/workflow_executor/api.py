@@ -18,7 +18,7 @@ from . import access, profiles, reruns
 from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient, WfxError
-from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, StoredWorkflow
+from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, Progress, StoredWorkflow
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
 from .settings import Settings
@@ -26,6 +26,7 @@ from .spec import check, load_object, load_path, load_text
 from .spec.folder import attribute_all
 from .spec.model import WorkflowDocument
 from .spec.override import deep_merge
+from .spec.partial import with_the_rest
 from .spec.validate import Report
 
 WorkflowSource = str | Path | Mapping[str, Any]
@@ -76,14 +77,21 @@ class Executor:
         """Load and validate. The report's warnings start with what the loader accepted but
         does not act on (ignored LangSwarm keys). Errors: SpecError listing every problem."""
         notes: list[Issue] = []
-        doc = self._load(source, name, notes)
-        report = check(doc, source=str(source) if isinstance(source, Path) else name,
-                       function_checker=self.engine.functions.check,
-                       known_workflow=lambda n: self.registry.get(n) is not None,
-                       allowed_env=self.services.settings.allowed_env,
-                       tool_checker=getattr(self.engine.tools, "check", None),
-                       schedule_min_interval_s=self.services.settings.schedule_min_interval_s,
-                       tool_discovery=getattr(self.engine.tools, "discover", None))
+
+        def semantic(doc: WorkflowDocument) -> Report:
+            return check(doc, source=str(source) if isinstance(source, Path) else name,
+                         function_checker=self.engine.functions.check,
+                         known_workflow=lambda n: self.registry.get(n) is not None,
+                         allowed_env=self.services.settings.allowed_env,
+                         tool_checker=getattr(self.engine.tools, "check", None),
+                         schedule_min_interval_s=self.services.settings.schedule_min_interval_s,
+                         tool_discovery=getattr(self.engine.tools, "discover", None))
+
+        try:
+            doc = self._load(source, name, notes)
+        except SpecError as err:  # wrong in shape: what else is wrong is said at once too
+            raise with_the_rest(err, semantic) from None
+        report = semantic(doc)
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))
@@ -181,7 +189,7 @@ class Executor:
         ex = Execution(id=uuid.uuid4().hex, workflow_name=stored.name, workflow_hash=stored.hash, mode=mode,
                        input=input, idempotency_key=idempotency_key, timeout_s=timeout,
                        budget=None if budget.empty else budget, trigger_hops=trigger_hops,
-                       profile=profile, **recorded,
+                       profile=profile, **recorded, progress=Progress(total=stored.step_count()),
                        created_at_s=now, updated_at_s=now)
         owner: str | None = None
         if dispatch and mode == ExecutionMode.SYNC and self.engine.folds:
@@ -225,10 +233,10 @@ class Executor:
                  override: Mapping[str, Any] | None, known: StoredWorkflow | None = None) -> StoredWorkflow:
         if workflow is not None:
             doc, _ = self.check(workflow, name=name)
-            # A file is registered (it is what its names mean now); inline text or an object is
-            # stored only as this run's version, so it cannot change what a name means to others.
+            # A file, inline text or an object is stored only as this run's version: running a
+            # document never changes what a name means to others (``register`` does that).
             is_file = isinstance(workflow, Path)
-            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=is_file)
+            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=False)
             pick = doc.workflow(name).id
             base = next(s for s in stored if s.name == pick)
         elif name:

@@ -89,8 +89,11 @@ def profile_csv(text: str | None = None, path: str | None = None) -> dict[str, A
         try:
             text = files_path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:  # the message must not carry the server's path
-            raise TerminalStepError(f"cannot read '{path}' under the files root: "
-                                    f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+            # the setting, never the server's path: a remote caller learns what to ask for
+            raise TerminalStepError(f"cannot read '{path}' under the files root (WFX_FILES_ROOT, default "
+                                    f"$WFX_HOME/files): {getattr(exc, 'strerror', None) or type(exc).__name__}",
+                                    fix="put the file there, or set WFX_FILES_ROOT to its folder when starting "
+                                        "wfx (e.g. WFX_FILES_ROOT=examples/data)") from None
     rows = list(csv.DictReader(io.StringIO(text)))
     columns: dict[str, Any] = {}
     for name in rows[0].keys() if rows else []:

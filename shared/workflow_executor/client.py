@@ -123,7 +123,7 @@ class RemoteExecutor:
         Errors: SpecError with the server's issues."""
         doc = load_path(source)
         out = self.call("validate_workflow", workflow=self._document(source))
-        warnings = [Issue(w.get("path", ""), w.get("message", ""), severity="warning")
+        warnings = [Issue(w.get("path", ""), w.get("message", ""), severity="warning", fix=w.get("fix"))
                     for w in out.get("warnings", [])]
         if not out.get("valid"):
             raise SpecError([Issue(e.get("path", ""), e.get("message", ""), fix=e.get("fix"))

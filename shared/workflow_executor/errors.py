@@ -76,9 +76,11 @@ class SpecError(WfxError):
 
     code = "invalid_workflow"
 
-    def __init__(self, issues: list[Issue], *, warnings: list[Issue] | None = None) -> None:
+    def __init__(self, issues: list[Issue], *, warnings: list[Issue] | None = None, partial: Any = None) -> None:
         self.issues = issues
         self.warnings = warnings or []
+        # the document without the parts that were wrong in shape (spec.partial checks the rest)
+        self.partial = partial
         head = str(issues[0]) if issues else "invalid workflow"
         more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
         super().__init__(head + more, errors=[i.to_dict() for i in issues])
@@ -100,6 +102,12 @@ class Conflict(WfxError):
     """A compare-and-set lost, or the state does not allow the operation."""
 
     code = "conflict"
+
+
+class PortInUse(Conflict):
+    """``wfx serve``: another program listens on the port asked for."""
+
+    code = "port_in_use"
 
 
 class LeaseHeld(Conflict):

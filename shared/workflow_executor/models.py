@@ -150,7 +150,7 @@ class Progress(BaseModel):
 
     def describe(self, finished: bool = False) -> str:
         """'Running step 2 of 5: transform' while it runs, '5 of 5 steps ran' once finished."""
-        if finished:
+        if finished or (self.total and self.completed >= self.total and not self.current):
             return f"{self.completed} of {self.total} steps ran"
         if self.total == 0:
             return "Running its first step"  # progress is written with the first checkpoint
@@ -207,6 +207,13 @@ class Execution(BaseModel):
     def finished(self) -> bool:
         return self.status in TERMINAL
 
+    def describe(self) -> str:
+        """Where the run is, in its status's words: 'Queued: 6 steps to run', 'Running step 2
+        of 6: transform', '6 of 6 steps ran'."""
+        if self.status == ExecutionStatus.QUEUED:
+            return f"Queued: {self.progress.total} steps to run" if self.progress.total else "Queued"
+        return self.progress.describe(self.finished)
+
 
 class StoredWorkflow(BaseModel):
     """A workflow definition kept by name, one version per distinct content hash."""
@@ -218,6 +225,14 @@ class StoredWorkflow(BaseModel):
     source: str | None = None
     description: str | None = None
     created_at_s: float
+
+    def step_count(self) -> int:
+        """The steps of this workflow (0 when the document has another shape): a run's progress
+        says 'of N' from the start, not '0 of 0' until its first checkpoint."""
+        try:
+            return len(self.document["workflows"][self.name]["steps"])
+        except (KeyError, TypeError):
+            return 0
 
 
 class Page(BaseModel):

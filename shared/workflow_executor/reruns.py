@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import access
 from .errors import Conflict, InvalidArgument
-from .models import Execution, ExecutionMode, ExecutionStatus, StepStatus
+from .models import Execution, ExecutionMode, ExecutionStatus, Progress, StepStatus
 from .ports import ExecutionQuery, TaskRequest
 from .spec import graph
 
@@ -43,12 +43,13 @@ def prepare(engine: Engine, old: Execution, from_step: str | None, mode: str | N
                     # an isolated rerun goes where the run went (its key's right was checked then)
                     profile=old.profile if (ExecutionMode(mode) if mode else old.mode) == ExecutionMode.ISOLATED
                     else None,
-                    created_at_s=now, updated_at_s=now)
+                    progress=Progress(total=len(wf.steps)), created_at_s=now, updated_at_s=now)
     new, _ = store.create(new)
     owner = engine.new_owner()
     store.acquire_lease(new.id, owner, 60.0, now)
-    for rec in sorted(keep, key=lambda r: r.seq):
-        store.save_step(new.id, owner, rec.model_copy(update={"reused": True}), new.progress, now + 60)
+    for done, rec in enumerate(sorted(keep, key=lambda r: r.seq), start=1):
+        progress = Progress(completed=done, total=len(wf.steps))  # of the whole workflow, as a run's
+        store.save_step(new.id, owner, rec.model_copy(update={"reused": True}), progress, now + 60)
     store.release_lease(new.id, owner)
     return new
 

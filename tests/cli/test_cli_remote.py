@@ -69,7 +69,7 @@ def test_status_executions_watch_and_cancel_go_through_the_endpoint(
 
     assert listed.stdout.split()[:3] == [eid, "slow", "running"]
     assert cancelled.returncode == 0 and f"{eid} cancelled (cancelled; it was running)" in cancelled.stdout
-    assert watched.stdout.startswith(f"{eid}  slow  cancelled")
+    assert f"{eid}  slow  cancelled" in watched.stdout
     assert watched.returncode == 1  # a cancelled run is not a success, as locally
 
 
@@ -102,7 +102,7 @@ def test_register_needs_an_admin_key_and_then_the_name_runs_for_every_caller(
     assert stored.returncode == 0, stored.stderr
     assert stored.stdout.startswith("registered greet  v1")
     # the same line as `wfx list` prints locally for the same document: name, version, hash
-    assert local.stdout.splitlines() == ["greet  v1  " + local.stdout.split()[2] + "  "]
+    assert local.stdout.splitlines() == ["greet  v1  " + local.stdout.split()[2]]
     assert local.stdout.splitlines()[0] in listed.stdout.splitlines()
     assert nokey.returncode == 1 and "WFX_API_KEY" in nokey.stderr
 
@@ -141,3 +141,15 @@ def test_rerun_through_the_endpoint_prints_the_same_as_locally(
     assert remote.stdout.splitlines()[0].split()[1:] == local.stdout.splitlines()[0].split()[1:]
     assert remote.stdout.splitlines()[1:] == local.stdout.splitlines()[1:]
     assert shown["status"] == "completed" and shown["result"] == ["word 0: a", "word 1: b"]
+
+
+def test_watch_through_the_endpoint_shows_the_step_tree_like_the_local_command(
+        endpoint: tuple[str, dict[str, str], Path], tmp_path: Path) -> None:
+    url, keys, client = endpoint
+    env = {"WFX_URL": url, "WFX_API_KEY": keys["runner"]}
+    done = json.loads(wfx(client, "run", "examples/fan_out.yaml", "--input", '"a, b"', "--json", **env).stdout)
+    watched = wfx(client, "watch", done["execution_id"], **env)
+    assert watched.returncode == 0, watched.stderr
+    tree = watched.stdout.splitlines()
+    assert tree[0].startswith("✓ fan_out  completed  6/6 steps")
+    assert sorted(line.split()[2] for line in tree[1:7]) == ["count", "each", "join", "pause", "split", "upper"]

@@ -37,7 +37,7 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
 
 def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidArgument(f"limit must be 1..{MAX_PAGE}, got {limit}", fix="ask for a smaller page")
+        raise InvalidArgument(f"limit must be 1..{MAX_PAGE}, got {limit}", fix=f"ask for 1 to {MAX_PAGE} per page")
 
 
 def frozen_error(execution_id: str, status: str) -> Conflict:

@@ -204,7 +204,7 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     loop = step.loop
     assert loop is not None
     usage = Usage()
-    attempts = 0
+    attempts = 1  # the step's one attempt, plus every retry any iteration needed
     outputs: list[Any] = []
     body_outputs: dict[str, Any] = {}  # the last iteration's body step outputs
 
@@ -230,12 +230,12 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
                 body_scope = scope.replace(outputs=local, loop=vars_, branches={}, loop_path=path)
                 res = run_step(run, body_step, body_scope)
                 local[body_step.id] = body_outputs[body_step.id] = out = res.output
-                attempts += res.attempts
+                attempts += res.attempts - 1  # an iteration is not a retry: count only retries
                 if res.usage:
                     usage = usage.add(res.usage)
             return out
         o, u, a = with_retry(run, step, lambda n: call_action(run, step, it_scope, n))
-        attempts += a
+        attempts += a - 1
         if u is not None:
             usage = usage.add(u)
         return o

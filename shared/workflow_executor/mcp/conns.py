@@ -6,6 +6,7 @@ of stalled connections can neither pile up threads nor silence the health check.
 from __future__ import annotations
 
 import contextlib
+import errno
 import selectors
 import socket
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer
 
+from ..errors import PortInUse
 from . import jsonrpc
 
 MAX_HEAD = 8192          # bytes of request line and headers the overflow thread reads
@@ -29,11 +31,22 @@ class GuardedServer(ThreadedWSGIServer):
 
     def __init__(self, host: str, port: int, app: Any, *, handler: Any, max_connections: int,
                  read_timeout_s: float, health: Callable[[], bytes]) -> None:
-        super().__init__(host, port, app, handler=handler)
+        # set before binding: a failed bind calls server_close, which closes the overflow
         self.read_timeout_s = read_timeout_s
         self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
         self._overflow = Overflow(health, max_connections)
+        super().__init__(host, port, app, handler=handler)
+
+    def server_bind(self) -> None:
+        """Bind, or raise PortInUse (werkzeug would print three lines and exit itself)."""
+        try:
+            super().server_bind()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(f"port {self.port} is in use",
+                            fix="stop the program that holds it, or pick another port with --port N") from None
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve in a thread of its own while a slot is free; else hand over to the overflow thread."""

@@ -71,10 +71,10 @@ def _handle(app: McpApp, method: str, path: str, headers: dict[str, str], body: 
     if not _origin_ok(headers):
         # MCP 2025-11-25 transport: a server MUST validate Origin; an invalid one gets 403,
         # with a valid key too (a page on another site must not drive a caller's key).
-        return json_response(403, jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "Forbidden: foreign Origin",
+        return json_response(403, jsonrpc.error(_safe_id(body), jsonrpc.INVALID_REQUEST, "Forbidden: foreign Origin",
                                                 {"code": "forbidden", "fix": "call from the same origin, a "
                                                  "loopback page, or a client that sends no Origin"}))
-    caller = _authenticate(app, headers)
+    caller = _authenticate(app, headers, body)
     if not isinstance(caller, Caller):
         return caller
     if method == "GET" and route.endswith("/schema"):
@@ -116,7 +116,9 @@ def _origin_ok(headers: Mapping[str, str]) -> bool:
     return urlsplit(origin.strip()).netloc.lower() == headers.get("host", "").strip().lower() != ""
 
 
-def _authenticate(app: McpApp, headers: Mapping[str, str]) -> Caller | Response:
+def _authenticate(app: McpApp, headers: Mapping[str, str], body: bytes = b"") -> Caller | Response:
+    """The caller of a request, or the 401 answer (with the request's JSON-RPC id, so that a
+    client can match it to what it sent)."""
     caller = app.keys.authenticate(headers)
     if caller is not None:
         return caller
@@ -129,7 +131,8 @@ def _authenticate(app: McpApp, headers: Mapping[str, str]) -> Caller | Response:
                    "`wfx keys create --scopes run,read` (or set WFX_API_KEYS)")
     else:
         message = "missing or invalid API key"
-    return json_response(401, jsonrpc.error(None, jsonrpc.UNAUTHORIZED, f"Unauthorized: {message}",
+    return json_response(401, jsonrpc.error(_safe_id(body) if body else None, jsonrpc.UNAUTHORIZED,
+                                            f"Unauthorized: {message}",
                                             {"code": "unauthorized", "fix": KEY_HELP}),
                          {"WWW-Authenticate": 'Bearer realm="workflow-executor"'})
 

@@ -191,7 +191,7 @@ def _methods(modern: bool) -> list[str]:
 def _resource_method(app: McpApp, caller: Caller, call: Call) -> dict[str, Any]:
     method = call.msg.method
     if method == "resources/list":
-        out = resources.listing(app, caller)
+        out = resources.listing(app, caller, call.params)
     elif method == "resources/templates/list":
         out = resources.templates()
     elif method == "resources/read":

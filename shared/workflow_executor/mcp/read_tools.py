@@ -9,7 +9,7 @@ from typing import Any
 from .. import placement
 from ..access import Caller
 from ..advice import advise_here, loaded
-from ..errors import LimitExceeded, SpecError, WfxError
+from ..errors import Issue, LimitExceeded, SpecError, WfxError
 from ..settings import Settings
 from ..spec.model import WorkflowDocument
 from .app import McpApp
@@ -130,7 +130,7 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
         errors = ([{"path": i.path, "message": i.message, "fix": i.fix} for i in exc.issues]
                   if isinstance(exc, SpecError) else [{"path": "<document>", "message": exc.message,
                                                        "fix": exc.fix}])
-        warnings = [{"path": i.path, "message": i.message} for i in getattr(exc, "warnings", [])]
+        warnings = [_finding(i) for i in getattr(exc, "warnings", [])]
         errors = relative_paths(app.services.settings, errors)
         unchecked = loaded(source)  # the rules still see a document the validator rejects
         findings = [f.to_dict() for f in advise_here(ex, unchecked)] if unchecked is not None else []
@@ -138,12 +138,17 @@ def validate_workflow(app: McpApp, caller: Caller, args: ValidateWorkflowInput, 
                            "findings": findings},
                           one_line(f"Invalid workflow: {len(errors)} errors; first: {errors[0]['path']}: "
                                    f"{errors[0]['message']}"))
-    warnings = [{"path": i.path, "message": i.message} for i in report.warnings]
+    warnings = [_finding(i) for i in report.warnings]
     findings = [f.to_dict() for f in advise_here(ex, doc)]  # rule-based advice (diagnose.advise)
     return ToolResult({"valid": True, "errors": [], "warnings": warnings, "workflows": list(doc.workflows),
                        "findings": findings},
                       one_line(f"Valid workflow document ({', '.join(doc.workflows)}), "
                                f"{len(warnings)} warnings."))
+
+
+def _finding(issue: Issue) -> dict[str, Any]:
+    """A validation warning as the tool gives it: path, message and (when it has one) the fix."""
+    return {"path": issue.path, "message": issue.message, **({"fix": issue.fix} if issue.fix else {})}
 
 
 def list_executions(app: McpApp, caller: Caller, args: ListExecutionsInput, as_task: bool) -> ToolResult:

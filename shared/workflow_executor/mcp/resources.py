@@ -4,6 +4,8 @@ the workflows its key may use and its own executions; admin reads all)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -14,6 +16,7 @@ from .tools import call
 
 RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
 RECENT = 20  # executions listed by resources/list (older ones are read by their URI)
+PAGE = 50  # resources per resources/list answer
 TEMPLATES = [
     {"uriTemplate": "workflow://{name}", "name": "workflow", "title": "Workflow definition",
      "description": "The stored, normalised workflow document", "mimeType": "application/json"},
@@ -34,18 +37,38 @@ def _tool(app: McpApp, caller: Caller, name: str, args: dict[str, Any], uri: str
     return res.structured
 
 
-def listing(app: McpApp, caller: Caller) -> dict[str, Any]:
-    """resources/list: the caller's workflows and most recent executions."""
+def listing(app: McpApp, caller: Caller, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """resources/list: the caller's workflows and its RECENT most recent executions (older ones
+    are read by their URI, see the templates), PAGE at a time; ``nextCursor`` while more follow.
+    Errors: ProtocolError -32602 for a cursor this server did not give."""
+    start = _offset((params or {}).get("cursor"))
     out: list[dict[str, Any]] = []
-    if caller.has("read"):
-        for w in _tool(app, caller, "list_workflows", {}, "workflow://")["available_workflows"]:
-            out.append({"uri": f"workflow://{w['name']}", "name": w["name"], "mimeType": "application/json",
-                        "description": w["description"] or f"workflow with {w['steps']} steps"})
+    if caller.has("read"):  # the recent runs first: the first page holds them however many workflows
         for e in _tool(app, caller, "list_executions", {"limit": RECENT}, "execution://")["executions"]:
             out.append({"uri": f"execution://{e['execution_id']}", "name": f"{e['workflow_name']} "
                         f"{e['execution_id'][:12]}", "mimeType": "application/json",
                         "description": f"{e['status']}: {e['progress']}"})
-    return {"resources": out}
+        for w in _tool(app, caller, "list_workflows", {}, "workflow://")["available_workflows"]:
+            out.append({"uri": f"workflow://{w['name']}", "name": w["name"], "mimeType": "application/json",
+                        "description": w["description"] or f"workflow with {w['steps']} steps"})
+    page: dict[str, Any] = {"resources": out[start:start + PAGE]}
+    if start + PAGE < len(out):
+        page["nextCursor"] = base64.urlsafe_b64encode(f"r{start + PAGE}".encode()).decode()
+    return page
+
+
+def _offset(cursor: Any) -> int:
+    """The position a resources/list cursor stands for (0 without one)."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(cursor).encode()).decode()
+        if text.startswith("r") and text[1:].isdigit():
+            return int(text[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ProtocolError(INVALID_PARAMS, "Invalid params: cursor is not one this server gave",
+                        {"code": "invalid_argument", "fix": "pass nextCursor of the previous page, or no cursor"})
 
 
 def templates() -> dict[str, Any]:

@@ -99,7 +99,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
           ready: Callable[[str], None] | None = None) -> None:
     """Serve until SIGINT/SIGTERM. Refuses a non-loopback ``host`` without API keys; says so
     when it runs open on loopback. Resumes the executions a previous process left unfinished.
-    Errors: InvalidArgument (no keys on a public address)."""
+    Errors: InvalidArgument (no keys on a public address), PortInUse."""
     ring = KeyRing(settings)
     keyed = ring.configured
     problem = ring.problem()
@@ -121,6 +121,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
     services = build(settings)
     try:
         app = app_for(services)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # bound first: on a busy port (PortInUse) nothing is resumed or scheduled
+        server = GuardedServer(host, port, wsgi_app(services), handler=_Handler,
+                               max_connections=settings.http_max_connections,
+                               read_timeout_s=settings.http_read_timeout_s,
+                               health=lambda: jsonrpc.dumps(health(app)))
         resumed = app.executor.resume_pending()
         from ..schedules import Scheduler  # the workflows' `schedules`, run by this server
 
@@ -128,11 +134,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
         from ..sweeper import SweeperThread  # runs whose runner died are handed on again
 
         sweeper = SweeperThread(services, settings.sweep_interval_s).start()
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = GuardedServer(host, port, wsgi_app(services), handler=_Handler,
-                               max_connections=settings.http_max_connections,
-                               read_timeout_s=settings.http_read_timeout_s,
-                               health=lambda: jsonrpc.dumps(health(app)))
         url = f"http://{host}:{server.server_port}/"
         mode = "API keys required" if keyed else "OPEN (no API keys configured; loopback only)"
         print(f"wfx serve: MCP at {url} (health {url}healthz), {mode}"

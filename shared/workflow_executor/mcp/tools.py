@@ -16,6 +16,7 @@ from ..errors import WfxError
 from . import admin_tools, read_tools, run_tools, schemas
 from .app import McpApp
 from .files import relative_paths
+from .output_schemas import OUTPUT_SCHEMAS
 from .results import ToolResult, error_result, from_error, from_validation
 
 Handler = Callable[[McpApp, Caller, Any, bool], ToolResult]
@@ -85,6 +86,7 @@ def listing(*, legacy_tasks: bool) -> list[dict[str, Any]]:
     for spec in TOOLS.values():
         entry: dict[str, Any] = {
             "name": spec.name, "description": spec.description, "inputSchema": _schema(spec.name),
+            "outputSchema": OUTPUT_SCHEMAS[spec.name],
             "annotations": {"readOnlyHint": spec.read_only, "destructiveHint": False,
                             "idempotentHint": spec.read_only, "openWorldHint": False},
         }

@@ -91,7 +91,8 @@ def load_object(obj: Any, *, source: str = "<object>", warnings: list[Issue] | N
             if (issue.path, issue.message) not in seen:
                 c.issues.append(issue)
     if c.issues or doc is None:
-        raise SpecError(c.issues or [Issue("<document>", "invalid document", source)], warnings=c.warnings)
+        raise SpecError(c.issues or [Issue("<document>", "invalid document", source)], warnings=c.warnings,
+                        partial=doc)
     return doc
 
 

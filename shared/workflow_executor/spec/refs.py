@@ -239,6 +239,11 @@ def _walk(base: Any, path: list[str | int], ref: Ref) -> Any:
             else:
                 raise KeyError(key)
         except (KeyError, IndexError, TypeError):
+            if ref.root == "input" and cur is base:  # the run was not given it: say how
+                raise UnresolvedReference(
+                    f"'${{{ref.text}}}': the run's input has no '{key}'",
+                    fix=f"pass it in the input, e.g. wfx run FILE --input '{{\"{key}\": ...}}' "
+                        f"(input_data over MCP)") from None
             raise UnresolvedReference(
                 f"'${{{ref.text}}}': no '{key}' in {type(cur).__name__} value",
                 fix="check the field name against the producing step's output",

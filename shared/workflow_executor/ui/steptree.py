@@ -30,7 +30,7 @@ def children(store: ExecutionStore, ex: Execution, step: Step, rec: StepRecord) 
     return out
 
 
-def rows(store: ExecutionStore, ex: Execution, doc: WorkflowDocument | None, now: float,
+def rows(store: ExecutionStore | None, ex: Execution, doc: WorkflowDocument | None, now: float,
          prefix: str = "") -> tuple[list[Row], float, float]:
     """The rows and the time span [t0, t1] they cover."""
     t0 = ex.started_at_s or ex.created_at_s
@@ -46,7 +46,7 @@ def rows(store: ExecutionStore, ex: Execution, doc: WorkflowDocument | None, now
         if step is not None and step.loop is not None and isinstance(rec.output, list):
             note = f"{len(rec.output)} iterations"
         out.append(Row(rec.step_id, start, end, rec.status.value, note=note, href=f"#step-{rec.step_id}"))
-        for child in children(store, ex, step, rec) if step else []:
+        for child in children(store, ex, step, rec) if step and store is not None else []:
             out.append(Row(child.id[len(ex.id) + 1:], child.started_at_s or start, child.ended_at_s or t1,
                            child.status.value, indent=1, href=f"{prefix}/ui/executions/{child.id}",
                            note=child.workflow_name))

@@ -36,6 +36,22 @@ def _path(a: Box, b: Box, back: bool) -> tuple[str, float, float]:
     return f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + dy:.1f} {x2:.1f},{y2 - dy:.1f} {x2:.1f},{y2:.1f}", mx, my
 
 
+LABEL_CHAR_W, LABEL_H = 6.2, 14.0  # an 11 px sans-serif label: width per character, line height
+
+
+def _free_spot(x: float, y: float, text: str, taken: list[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """Where an edge label goes: at (x, y) unless it would cover a label already placed (two
+    condition branches of one step meet there), then one line lower until it is free."""
+    w = LABEL_CHAR_W * len(text)
+    for _ in range(50):  # bounded: a label never wanders far from its edge
+        box = (x, y - LABEL_H + 3, x + w, y + 3)
+        if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+            break
+        y += LABEL_H
+    taken.append((x, y - LABEL_H + 3, x + w, y + 3))
+    return x, y
+
+
 def render(d: Diagram, *, statuses: Mapping[str, str] | None = None, link: str | None = None) -> str:
     """The SVG document of ``d``. ``statuses`` (step id -> step status) colours the steps of a
     run; ``link`` (a URL prefix) makes child-workflow nodes links to ``link + name``."""
@@ -47,15 +63,18 @@ def render(d: Diagram, *, statuses: Mapping[str, str] | None = None, link: str |
            '<defs><marker id="wfx-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5f6368"/>'
            "</marker></defs>"]
+    taken: list[tuple[float, float, float, float]] = []
     for e in d.edges:
         a, b = lay.boxes[e.src], lay.boxes[e.dst]
         data, lx, ly = _path(a, b, (e.src, e.dst) in lay.back)
+        if e.label:
+            lx, ly = _free_spot(lx + 4, ly, e.label, taken)
         dash = ' stroke-dasharray="5,4"' if e.kind == "depends" else ""
         out.append(f'<g class="edge edge-{e.kind}" data-src="{_t(e.src)}" data-dst="{_t(e.dst)}">'
                    f'<path d="{data}" fill="none" stroke="{EDGE_STROKE.get(e.kind, "#5f6368")}" '
                    f'stroke-width="1.4"{dash} marker-end="url(#wfx-arrow)"/>')
         if e.label:
-            out.append(f'<text x="{lx + 4:.1f}" y="{ly:.1f}" fill="#3c4043" font-size="11" '
+            out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" fill="#3c4043" font-size="11" '
                        f'paint-order="stroke" stroke="#ffffff" stroke-width="3">{_t(e.label)}</text>')
         out.append("</g>")
     for nid, n in d.nodes.items():

@@ -16,9 +16,10 @@ ICONS = {"completed": ("✓", "green"), "failed": ("✗", "red"), "running": ("�
          "skipped": ("-", "dim"), "cancelled": ("■", "yellow"), "timeout": ("⏱", "yellow"), "queued": ("○", "dim")}
 
 
-def tree(store: ExecutionStore, ex: Execution, doc: WorkflowDocument | None, now: float) -> Tree:
+def tree(store: ExecutionStore | None, ex: Execution, doc: WorkflowDocument | None, now: float) -> Tree:
     """The step tree of ``ex``: steps, then each child execution and its steps nested below
-    the step that started it. Text from the store is never read as markup."""
+    the step that started it (when ``store`` and ``doc`` are given; through an endpoint there are
+    neither). Text from the store is never read as markup."""
     took = seconds((ex.ended_at_s or now) - (ex.started_at_s or ex.created_at_s))
     icon, color = ICONS.get(ex.status.value, ("?", "white"))
     head = Text.assemble((f"{icon} ", color), (ex.workflow_name, "bold"),

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .advice import advise_here, loaded
-from .diagnose import Finding, advice_text, troubleshoot, troubleshoot_text
-from .errors import Issue, SpecError
-from .spec.model import WorkflowDocument
+from ..advice import advise_here, loaded
+from ..diagnose import Finding, advice_text, troubleshoot, troubleshoot_text
+from ..errors import Issue, SpecError
+from ..spec.model import WorkflowDocument
 
 Factory = Callable[[argparse.Namespace], Any]
 
@@ -60,10 +60,10 @@ def register(sub: Any, executor: Factory) -> None:
     """Add both commands to the ``wfx`` sub-parsers; ``executor(args)`` is the CLI's local or
     remote executor."""
     t = sub.add_parser("troubleshoot", help="why an execution failed and what to do (no model needed)")
-    t.add_argument("execution_id")
-    t.add_argument("--json", action="store_true")
+    t.add_argument("execution_id", help="the execution id (`wfx executions` lists them)")
+    t.add_argument("--json", action="store_true", help="print JSON instead of text")
     t.set_defaults(fn=lambda a: cmd_troubleshoot(a, executor(a)))
     v = sub.add_parser("advise", help="validate a workflow and list what will not run as meant")
-    v.add_argument("file", metavar="FILE|DIR")
-    v.add_argument("--json", action="store_true")
+    v.add_argument("file", metavar="FILE|DIR", help="the workflow file or LangSwarm config folder")
+    v.add_argument("--json", action="store_true", help="print JSON instead of text")
     v.set_defaults(fn=lambda a: cmd_advise(a, executor(a)))

@@ -16,7 +16,7 @@ def names(a: argparse.Namespace) -> list[str] | None:
 
 def cmd_profiles(a: argparse.Namespace) -> int:
     """Print each profile as one JSON line (its limits, place and fallback), the default marked."""
-    from .settings import Settings
+    from ..settings import Settings
 
     settings = Settings.from_env()
     if not settings.profiles:
