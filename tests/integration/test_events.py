@@ -111,7 +111,7 @@ def test_a_finished_execution_gets_a_view(queued_services):
     svc, _ = queued_services
     done = Executor(svc).run(workflow=triggered_doc(fresh("wf"), "unused"))
     handled = handle_cloud_event(svc, *engine_event(svc, done, "m-9"))
-    store = svc.store
+    store = getattr(svc.store, "inner", svc.store)  # under the run observer (observe.py)
     assert handled.view and isinstance(store, FirestoreExecutionStore)
     view = store.views().get(done.id)
     assert view is not None and (view["status"], view["workflow"], view["message_id"]) == (
