@@ -106,6 +106,7 @@ class Telemetry:
                            kind=SpanKind.INTERNAL, attributes={
                                "wfx.execution.id": ex.id, "wfx.workflow.name": ex.workflow_name,
                                "wfx.execution.mode": ex.mode.value, "wfx.execution.status": ex.status.value,
+                               **({"wfx.execution.profile": ex.profile} if ex.profile else {}),
                                "gen_ai.usage.input_tokens": ex.usage.prompt_tokens,
                                "gen_ai.usage.output_tokens": ex.usage.completion_tokens,
                                "wfx.cost_usd": ex.usage.cost_usd})

@@ -59,6 +59,10 @@ def test_a_profile_sets_the_jobs_cores_and_the_job_knows_its_profile(wfx: Execut
     done = wfx.wait(started.id, timeout=30)
     assert done.status == ExecutionStatus.COMPLETED, done.error
     assert (done.profile, done.result) == ("small", {"profile": "small", "cores": 1})
+    from workflow_executor.mcp.http import handle  # the web view shows where it ran (open, on loopback)
+
+    page = handle(wfx.services, "GET", f"/ui/api/executions/{done.id}", {"host": "127.0.0.1"}, b"", "")
+    assert "<dt>profile</dt><dd>small</dd>" in page.body.decode(), page.body[:300]
 
 
 def test_a_job_killed_by_a_signal_resumes_once_on_the_fallback(wfx: Executor) -> None:

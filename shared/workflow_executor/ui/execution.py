@@ -71,7 +71,8 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
     steps = {s.id: s for s in wf.steps} if wf else {}
     u = ex.usage
     took = (ex.ended_at_s or now) - (ex.started_at_s or ex.created_at_s)
-    facts = [("status", badge(ex.status.value)), ("mode", esc(ex.mode.value)), ("caller", esc(ex.principal)),
+    facts = [("status", badge(ex.status.value)), ("mode", esc(ex.mode.value)), ("profile", esc(ex.profile or "")),
+             ("caller", esc(ex.principal)),
              ("created", esc(when(ex.created_at_s))), ("started", esc(when(ex.started_at_s))),
              ("ended", esc(when(ex.ended_at_s))), ("duration", esc(seconds(took))),
              ("progress", esc(f"{ex.progress.completed} of {ex.progress.total} steps"
