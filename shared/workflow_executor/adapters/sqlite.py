@@ -18,6 +18,7 @@ from ..workflow_stats import counts_for, hour_of
 from . import sqlite_key_usage, sqlite_stats, sqlite_steps
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
+from .sqlite_group import GroupCommit
 
 __all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
 
@@ -60,41 +61,45 @@ class SqliteExecutionStore(SqliteBase):
         self, path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     ) -> None:
         super().__init__(path, synchronous)
+        self._group = GroupCommit(self._guard, self._tx_on)  # the hot writes, committed together
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
-        with self._tx() as db:
-            row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
-            if row is None and execution.idempotency_key is not None:
-                row = db.execute(
-                    "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
-                    " AND idempotency_key IS NOT NULL",
-                    (execution.principal or "", execution.idempotency_key),
-                ).fetchone()
-            if row is not None:
-                existing = self._read(db, row[0])
-                assert existing is not None
-                return existing, False
-            e = execution
-            db.execute(
-                _INSERT,
-                (
-                    e.id,
-                    e.status.value,
-                    e.workflow_name,
-                    e.principal,
-                    e.idempotency_key,
-                    e.created_at_s,
-                    e.updated_at_s,
-                    e.version,
-                    e.lease_owner,
-                    e.lease_expires_at_s,
-                    e.progress.model_dump_json(),
-                    _doc(e),
-                ),
-            )
-            at = time.time()
-            db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json()) for k, r in e.steps.items()])
+        return self._group.run(lambda db: self._create(db, execution))
+
+    def _create(self, db: sqlite3.Connection, execution: Execution) -> tuple[Execution, bool]:
+        row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
+        if row is None and execution.idempotency_key is not None:
+            row = db.execute(
+                "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
+                " AND idempotency_key IS NOT NULL",
+                (execution.principal or "", execution.idempotency_key),
+            ).fetchone()
+        if row is not None:
+            existing = self._read(db, row[0])
+            assert existing is not None
+            return existing, False
+        e = execution
+        db.execute(
+            _INSERT,
+            (
+                e.id,
+                e.status.value,
+                e.workflow_name,
+                e.principal,
+                e.idempotency_key,
+                e.created_at_s,
+                e.updated_at_s,
+                e.version,
+                e.lease_owner,
+                e.lease_expires_at_s,
+                e.progress.model_dump_json(),
+                _doc(e),
+            ),
+        )
+        at = time.time()
+        db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json())
+                                             for k, r in e.steps.items()])
         # The file holds its own (serialized) copy: a copy of the caller's object would add
         # nothing but a deep copy per run.
         return execution, True
@@ -175,9 +180,12 @@ class SqliteExecutionStore(SqliteBase):
         """
         values = (execution_id, record.step_id, record.seq, owner, lease_until_s, time.time(),
                   progress.model_dump_json(), record.model_dump_json())
-        with self._tx() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             if db.execute(sqlite_steps.CHECKPOINT, values).rowcount != 1:
                 raise self._why_not(db, execution_id, owner)
+
+        self._group.run(write)  # committed with the checkpoints of other runs that wait meanwhile
 
     def finish(
         self,
@@ -223,7 +231,8 @@ class SqliteExecutionStore(SqliteBase):
         holds them). Errors as ``finish``; nothing is written when one is raised."""
         if not status.terminal:
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
-        with self._tx() as db:
+
+        def write(db: sqlite3.Connection) -> Execution:
             row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no execution {execution_id}", fix="check the id")
@@ -232,8 +241,11 @@ class SqliteExecutionStore(SqliteBase):
                 raise frozen_error(execution_id, run.status)
             if run.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
-            db.execute(sqlite_steps.UPSERT, (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json()))
+            db.execute(sqlite_steps.UPSERT,
+                       (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json()))
             return self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
+
+        return self._group.run(write)  # committed with the writes of other runs that wait meanwhile
 
     def _finish(self, db: sqlite3.Connection, run: Execution, raw: int, status: ExecutionStatus, result: Any,
                 error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:

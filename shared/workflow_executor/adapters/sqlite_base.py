@@ -129,18 +129,23 @@ class SqliteBase:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._guard() as db, self._tx_on(db):
+            yield db
+
+    @contextmanager
+    def _tx_on(self, db: sqlite3.Connection) -> Iterator[None]:
+        """A transaction on the guarded connection ``db`` (the caller holds ``_guard``)."""
         # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
-        with self._guard() as db:
-            if self._damage is not None:
-                raise store_corrupt(self._path, self._damage)
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        if self._damage is not None:
+            raise store_corrupt(self._path, self._damage)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection; the object is unusable afterwards."""
