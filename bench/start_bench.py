@@ -59,9 +59,9 @@ def _reported_ms(shared: Path, code: str, env: dict[str, str] | None = None) -> 
 def measure(trees: dict[str, Path], home: str) -> dict[tuple[str, str], list[float]]:
     """Each figure of each tree, RUNS times, the trees interleaved within every round."""
     got: dict[tuple[str, str], list[float]] = {}
-    env = {"WFX_HOME": home}
     for _ in range(RUNS):
         for name, top in trees.items():
+            env = {"WFX_HOME": os.path.join(home, name)}  # a version reads only the schema it wrote
             shared, funcs = top / "shared", str(top / "functions")
             imp = f"import sys; sys.path.insert(0, {funcs!r}); import main"
             got.setdefault((name, "python"), []).append(_process_ms(shared, ["-c", "pass"]))
