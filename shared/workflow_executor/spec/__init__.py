@@ -8,17 +8,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# A name that is also a submodule's name must be bound now: importing the submodule would
+# otherwise leave the module itself under that name.
+from .graph import Graph, graph
+from .validate import Report, check, validate
+
 if TYPE_CHECKING:
     from .folder import is_config_folder, load_path
-    from .graph import Graph, graph
     from .loader import document_hash, load_file, load_object, load_text
     from .model import WorkflowDocument
-    from .validate import Report, check, validate
 
 _HOME = {
-    "is_config_folder": "folder", "load_path": "folder", "Graph": "graph", "graph": "graph",
-    "document_hash": "loader", "load_file": "loader", "load_object": "loader", "load_text": "loader",
-    "WorkflowDocument": "model", "Report": "validate", "check": "validate", "validate": "validate",
+    "is_config_folder": "folder", "load_path": "folder", "document_hash": "loader", "load_file": "loader",
+    "load_object": "loader", "load_text": "loader", "WorkflowDocument": "model",
 }
 
 __all__ = [
