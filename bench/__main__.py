@@ -2,7 +2,8 @@
 
 Suites: engine (embedded SQLite), mcp (loopback HTTP), cloud (emulators), isolated (the Cloud Run
 emulator on the stack), agents (a local LLM server), ui (headless Chromium), peers (beside LangGraph and
-DBOS, in the shared peer harness; needs its venvs). Running some suites keeps the other suites'
+DBOS, in the shared peer harness; needs its venvs), start (cold import, first request and isolated
+job start, beside another version). Running some suites keeps the other suites'
 sections of RESULTS.md as they were. Each suite module
 has ``run() -> list[dict]`` with rows {metric, value, unit, target}.
 """
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("engine", "mcp", "cloud", "isolated", "ui", "metrics", "agents", "peers")
+SUITES = ("engine", "mcp", "cloud", "isolated", "ui", "metrics", "agents", "peers", "start")
 OUT = Path(__file__).with_name("RESULTS.md")
 
 

@@ -76,6 +76,15 @@ def _median(lines: list[dict[str, Any]], peer: str, variant: str, key: str) -> f
     return float(statistics.median(vals))
 
 
+def _throughput(lines: list[dict[str, Any]], peer: str, variant: str) -> float:
+    """Median over rounds of the c=16 workflows per second (threads, 10-step workflows)."""
+    vals = [ln["throughput"]["wf_per_s"] for ln in lines
+            if ln.get("peer") == peer and ln.get("variant") == variant and "throughput" in ln]
+    if not vals:
+        raise RuntimeError(f"{peer} {variant}: no throughput")
+    return float(statistics.median(vals))
+
+
 def output_check_rows(per_step_us: float) -> list[dict[str, Any]]:
     """What ``check_output`` (size, depth, JSON-ability of every step output) costs per step of
     the peer workload (outputs: lists of 1..10 ints), against the engine's per-step overhead."""
@@ -120,7 +129,22 @@ def run() -> list[dict[str, Any]]:
         {"metric": "DBOS on SQLite-WAL / wfx FULL, same run", "value": us["dbos", "sqlite-wal"] / full, "unit": "x",
          "target": "(reference)"},
     ]
+    wfs = {(p, v): _throughput(lines, p, v) for p, v in (r.split(":") for r in RUNS.split())}
+    rows += [
+        {"metric": f"{p} {v}: 10-step workflows/s at concurrency 16 (threads)", "value": wfs[p, v],
+         "unit": "workflows/s", "target": "(reference)"} for p, v in wfs]
+    rows += [
+        {"metric": "wfx FULL workflows/s at c=16 / the FULL floor's, same run",
+         "value": wfs["wfx", "sqlite-full"] / wfs["floor", "sqlite-wal-full"], "unit": "x", "target": "≥ 0.8",
+         "digits": 2},
+        {"metric": "wfx NORMAL workflows/s at c=16 / the NORMAL floor's, same run",
+         "value": wfs["wfx", "sqlite-normal"] / wfs["floor", "sqlite-wal-normal"], "unit": "x", "target": "≥ 0.8",
+         "digits": 2},
+    ]
     if BASE_REF:
+        rows += [{"metric": f"wfx {v} workflows/s at c=16 / wfx at {BASE_REF} (before), same run",
+                  "value": wfs["wfx", v] / wfs["wfxbase", v], "unit": "x", "target": "(reference)", "digits": 2}
+                 for v in ("sqlite-full", "sqlite-normal")]
         rows += [{"metric": f"wfx {v} / wfx at {BASE_REF} (before), same run", "value": us["wfx", v] / us["wfxbase", v],
                   "unit": "x", "target": "(reference)", "digits": 2} for v in ("sqlite-full", "sqlite-normal")]
     rows.append({"metric": "SQLite commits of one 10-step sync run (the floor: 10)", "value": commits_per_run(10),

@@ -9,15 +9,20 @@ cold start imports only what the first request needs.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
-from workflow_executor.services import Services, build
+
+if TYPE_CHECKING:
+    from workflow_executor.services import Services
 
 
 @functools.cache
 def services() -> Services:
+    # imported with the first request: an instance starts listening before the library loads
+    from workflow_executor.services import build
+
     return build()
 
 

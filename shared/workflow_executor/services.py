@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from . import operator_code
 from .adapters.local import LocalEventBus, LocalTaskQueue
@@ -150,9 +150,6 @@ def _vectors(settings: Settings) -> VectorIndex:
 
 
 def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBackends, closers: list[Any]) -> ToolHost:
-    from .agents.tools.base import ToolEnv
-    from .agents.tools.registry import ToolRegistry
-
     def model() -> tuple[Any, str] | None:  # the meta-tool's generator, when a model is configured
         from .generator.service import model_for
 
@@ -175,9 +172,26 @@ def _tools(settings: Settings, functions: FunctionRegistry, backends: ToolBacken
             read[name] = read_secret(name)
         return read[name]
 
-    return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model, records=backends.records,
-                                         queue=backends.queue, vectors=vectors, secret=secret,
-                                         embed=lambda p, m, texts: embedder()(p, m, texts)))
+    def registry() -> ToolHost:
+        from .agents.tools.base import ToolEnv
+        from .agents.tools.registry import ToolRegistry
+
+        return ToolRegistry.from_env(ToolEnv(settings.tools, functions, model=model, records=backends.records,
+                                             queue=backends.queue, vectors=vectors, secret=secret,
+                                             embed=lambda p, m, texts: embedder()(p, m, texts)))
+
+    return cast(ToolHost, _LazyTools(_Once(registry)))
+
+
+class _LazyTools:
+    """The tool registry, built (and its tool modules imported) on first use: a run without agents
+    or tool steps - and the isolated job of one - never pays for them."""
+
+    def __init__(self, made: _Once[ToolHost]) -> None:
+        self._made = made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
 
 
 class ToolBackends:

@@ -15,20 +15,22 @@ from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
 from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage
 from ..ports import ExecutionQuery, Turns, WorkflowHour
 from ..workflow_stats import counts_for, hour_of
-from . import sqlite_key_usage, sqlite_stats
+from . import sqlite_key_usage, sqlite_stats, sqlite_steps
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
+from .sqlite_group import GroupCommit
 
 __all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
 
-_TERMINAL_SQL = "('completed', 'failed', 'timeout', 'cancelled')"
+_TERMINAL = frozenset(s.value for s in ExecutionStatus if s.terminal)
 
-# Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so the
-# per-step write never rewrites the input or the result; on read the columns are laid over ``doc``.
-_HOT = ("status", "version", "lease_owner", "lease_expires_at_s", "updated_at_s", "progress")
-_COLS = "doc, status, version, lease_owner, lease_expires_at_s, updated_at_s, progress"
+# Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so a
+# transition never rewrites the input or the result; on read the columns are laid over ``doc``, and
+# the newest checkpoints of the lease holder over them (a checkpoint writes only its step row:
+# sqlite_steps.py).
+_HOT = ("id", "status", "version", "lease_owner", "lease_expires_at_s", "updated_at_s", "progress")
+_COLS = "id, status, version, lease_owner, lease_expires_at_s, updated_at_s, progress, doc"
 _SELECT_ONE = f"SELECT {_COLS} FROM executions WHERE id = ?"
-_SELECT_STEPS = "SELECT step_id, record FROM steps WHERE execution_id = ? ORDER BY rowid"
 _INSERT = (
     "INSERT INTO executions (id, status, workflow_name, principal, idempotency_key, created_at_s,"
     " updated_at_s, version, lease_owner, lease_expires_at_s, progress, doc)"
@@ -38,24 +40,12 @@ _REWRITE = (
     "UPDATE executions SET status = ?, version = ?, lease_owner = ?, lease_expires_at_s = ?,"
     " updated_at_s = ?, progress = ?, doc = ? WHERE id = ? AND version = ?"
 )
-_SAVE_PROGRESS = (
-    "UPDATE executions SET progress = ?, lease_expires_at_s = ?, updated_at_s = ?, version = version + 1"
-    " WHERE id = ? AND lease_owner = ? AND status = 'running'"
-)
-_UPSERT_STEP = (
-    "INSERT INTO steps (execution_id, step_id, record) VALUES (?, ?, ?)"
-    " ON CONFLICT (execution_id, step_id) DO UPDATE SET record = excluded.record"
-)
 _INSERT_TURN = (
     "INSERT OR IGNORE INTO turns (execution_id, key, idx, turn)"
     " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?)"
 )
 _SELECT_TURN = "SELECT turn FROM turns WHERE execution_id = ? AND key = ? AND idx = ?"
 _SELECT_TURNS = "SELECT idx, turn FROM turns WHERE execution_id = ? AND key = ? ORDER BY idx"
-_RELEASE = (
-    "UPDATE executions SET lease_owner = NULL, lease_expires_at_s = NULL, version = version + 1"
-    f" WHERE id = ? AND lease_owner = ? AND status NOT IN {_TERMINAL_SQL}"
-)
 
 
 class SqliteExecutionStore(SqliteBase):
@@ -71,40 +61,45 @@ class SqliteExecutionStore(SqliteBase):
         self, path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     ) -> None:
         super().__init__(path, synchronous)
+        self._group = GroupCommit(self._guard, self._tx_on)  # the hot writes, committed together
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
-        with self._tx() as db:
-            row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
-            if row is None and execution.idempotency_key is not None:
-                row = db.execute(
-                    "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
-                    " AND idempotency_key IS NOT NULL",
-                    (execution.principal or "", execution.idempotency_key),
-                ).fetchone()
-            if row is not None:
-                existing = self._read(db, row[0])
-                assert existing is not None
-                return existing, False
-            e = execution
-            db.execute(
-                _INSERT,
-                (
-                    e.id,
-                    e.status.value,
-                    e.workflow_name,
-                    e.principal,
-                    e.idempotency_key,
-                    e.created_at_s,
-                    e.updated_at_s,
-                    e.version,
-                    e.lease_owner,
-                    e.lease_expires_at_s,
-                    e.progress.model_dump_json(),
-                    _doc(e),
-                ),
-            )
-            db.executemany(_UPSERT_STEP, [(e.id, k, r.model_dump_json()) for k, r in e.steps.items()])
+        return self._group.run(lambda db: self._create(db, execution))
+
+    def _create(self, db: sqlite3.Connection, execution: Execution) -> tuple[Execution, bool]:
+        row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
+        if row is None and execution.idempotency_key is not None:
+            row = db.execute(
+                "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
+                " AND idempotency_key IS NOT NULL",
+                (execution.principal or "", execution.idempotency_key),
+            ).fetchone()
+        if row is not None:
+            existing = self._read(db, row[0])
+            assert existing is not None
+            return existing, False
+        e = execution
+        db.execute(
+            _INSERT,
+            (
+                e.id,
+                e.status.value,
+                e.workflow_name,
+                e.principal,
+                e.idempotency_key,
+                e.created_at_s,
+                e.updated_at_s,
+                e.version,
+                e.lease_owner,
+                e.lease_expires_at_s,
+                e.progress.model_dump_json(),
+                _doc(e),
+            ),
+        )
+        at = time.time()
+        db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json())
+                                             for k, r in e.steps.items()])
         # The file holds its own (serialized) copy: a copy of the caller's object would add
         # nothing but a deep copy per run.
         return execution, True
@@ -125,7 +120,7 @@ class SqliteExecutionStore(SqliteBase):
         """The execution without its step records, or None (one row read)."""
         with self._guard() as db:
             row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
-        return None if row is None else _execution(row, {})
+            return None if row is None else _execution(db, row, {})[0]
 
     def list(self, query: ExecutionQuery) -> Page:
         """Newest first (created_at_s, then id, descending); items carry no step records."""
@@ -148,7 +143,7 @@ class SqliteExecutionStore(SqliteBase):
         sql += " ORDER BY created_at_s DESC, id DESC LIMIT ?"
         with self._guard() as db:
             rows = db.execute(sql, (*args, query.limit + 1)).fetchall()
-        items = [_execution(row, {}) for row in rows[: query.limit]]
+            items = [_execution(db, row, {})[0] for row in rows[: query.limit]]
         more = len(rows) > query.limit
         return Page(
             items=items, next_cursor=encode_cursor(items[-1].created_at_s, items[-1].id) if more else None
@@ -157,7 +152,7 @@ class SqliteExecutionStore(SqliteBase):
     def acquire_lease(self, execution_id: str, owner: str, ttl_s: float, now_s: float) -> Execution:
         """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
         with self._tx() as db:
-            run = self._live(db, execution_id)
+            run, raw = self._live(db, execution_id)
             if run.lease_owner not in (None, owner) and (run.lease_expires_at_s or 0) > now_s:
                 raise LeaseHeld(
                     f"execution {execution_id} is leased by another runner",
@@ -167,6 +162,7 @@ class SqliteExecutionStore(SqliteBase):
             return self._rewrite(
                 db,
                 run,
+                raw,
                 lease_owner=owner,
                 lease_expires_at_s=now_s + ttl_s,
                 status=ExecutionStatus.RUNNING,
@@ -177,17 +173,19 @@ class SqliteExecutionStore(SqliteBase):
     def save_step(
         self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
     ) -> None:
-        """Checkpoint one step and renew the lease in one transaction.
+        """Checkpoint one step with its progress and renewed lease: one statement writing one row
+        (the step's), committed before it returns.
 
         LeaseLost if the lease is not ours (nothing is written), Conflict if finished, NotFound.
         """
-        progress_json = progress.model_dump_json()
-        record_json = record.model_dump_json()
-        with self._tx() as db:
-            cur = db.execute(_SAVE_PROGRESS, (progress_json, lease_until_s, time.time(), execution_id, owner))
-            if cur.rowcount != 1:
+        values = (execution_id, record.step_id, record.seq, owner, lease_until_s, time.time(),
+                  progress.model_dump_json(), record.model_dump_json())
+
+        def write(db: sqlite3.Connection) -> None:
+            if db.execute(sqlite_steps.CHECKPOINT, values).rowcount != 1:
                 raise self._why_not(db, execution_id, owner)
-            db.execute(_UPSERT_STEP, (execution_id, record.step_id, record_json))
+
+        self._group.run(write)  # committed with the checkpoints of other runs that wait meanwhile
 
     def finish(
         self,
@@ -208,12 +206,12 @@ class SqliteExecutionStore(SqliteBase):
         if not status.terminal:
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
         with self._tx() as db:
-            run = self._live(db, execution_id)
+            run, raw = self._live(db, execution_id)
             if owner is not None and run.lease_owner != owner:
                 raise LeaseLost(
                     f"execution {execution_id} is no longer leased by {owner}", fix="stop this run"
                 )
-            return self._finish(db, run, status, result, error, usage, now_s)
+            return self._finish(db, run, raw, status, result, error, usage, now_s)
 
     def finish_with_step(
         self,
@@ -233,21 +231,25 @@ class SqliteExecutionStore(SqliteBase):
         holds them). Errors as ``finish``; nothing is written when one is raised."""
         if not status.terminal:
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
-        with self._tx() as db:
+
+        def write(db: sqlite3.Connection) -> Execution:
             row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no execution {execution_id}", fix="check the id")
-            run = _execution(row, {})  # the head only: the step records stay as they are
+            run, raw = _execution(db, row, {})  # the head only: the step records stay as they are
             if run.finished:
                 raise frozen_error(execution_id, run.status)
             if run.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
-            db.execute(_UPSERT_STEP, (execution_id, record.step_id, record.model_dump_json()))
-            return self._finish(db, run, status, result, error, usage, now_s, progress=progress)
+            db.execute(sqlite_steps.UPSERT,
+                       (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json()))
+            return self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
 
-    def _finish(self, db: sqlite3.Connection, run: Execution, status: ExecutionStatus, result: Any,
+        return self._group.run(write)  # committed with the writes of other runs that wait meanwhile
+
+    def _finish(self, db: sqlite3.Connection, run: Execution, raw: int, status: ExecutionStatus, result: Any,
                 error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:
-        final = self._rewrite(db, run, status=status, result=result, error=error,
+        final = self._rewrite(db, run, raw, status=status, result=result, error=error,
                               usage=usage if usage is not None else run.usage, ended_at_s=now_s,
                               updated_at_s=now_s, lease_owner=None, lease_expires_at_s=None, **more)
         # the workflow's hourly aggregate, in the finish's own commit (no commit of its own)
@@ -258,15 +260,17 @@ class SqliteExecutionStore(SqliteBase):
     def request_cancel(self, execution_id: str, now_s: float) -> Execution:
         """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
         with self._tx() as db:
-            run = self._read(db, execution_id)
-            if run is None:
+            got = self._read_raw(db, execution_id)
+            if got is None:
                 raise NotFound(f"no execution {execution_id}", fix="check the id")
+            run, raw = got
             if run.finished:
                 return run
             if run.status == ExecutionStatus.QUEUED:
                 return self._rewrite(
                     db,
                     run,
+                    raw,
                     cancel_requested=True,
                     status=ExecutionStatus.CANCELLED,
                     error=cancelled_error(),
@@ -275,12 +279,17 @@ class SqliteExecutionStore(SqliteBase):
                     lease_owner=None,
                     lease_expires_at_s=None,
                 )
-            return self._rewrite(db, run, cancel_requested=True, updated_at_s=now_s)
+            return self._rewrite(db, run, raw, cancel_requested=True, updated_at_s=now_s)
 
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
         with self._tx() as db:
-            db.execute(_RELEASE, (execution_id, owner))
+            row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+            if row is None:
+                return
+            run, raw = _execution(db, row, {})  # its checkpoints' progress is folded into the row
+            if run.lease_owner == owner and not run.finished:
+                self._rewrite(db, run, raw, lease_owner=None, lease_expires_at_s=None)
 
     def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
         """One insert-if-absent, committed (durable per ``synchronous``) before it returns."""
@@ -327,21 +336,28 @@ class SqliteExecutionStore(SqliteBase):
         return sqlite_stats.stats(self._tx, since_hour)
 
     def _read(self, db: sqlite3.Connection, execution_id: str) -> Execution | None:
+        got = self._read_raw(db, execution_id)
+        return None if got is None else got[0]
+
+    def _read_raw(self, db: sqlite3.Connection, execution_id: str) -> tuple[Execution, int] | None:
+        """The execution with its step records, and its row's stored version (for ``_rewrite``)."""
         row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
         if row is None:
             return None
-        steps = {sid: json.loads(rec) for sid, rec in db.execute(_SELECT_STEPS, (execution_id,))}
-        return _execution(row, steps)
+        steps = {sid: json.loads(rec) for sid, rec in db.execute(sqlite_steps.SELECT, (execution_id,))}
+        return _execution(db, row, steps)
 
-    def _live(self, db: sqlite3.Connection, execution_id: str) -> Execution:
-        run = self._read(db, execution_id)
-        if run is None:
+    def _live(self, db: sqlite3.Connection, execution_id: str) -> tuple[Execution, int]:
+        got = self._read_raw(db, execution_id)
+        if got is None:
             raise NotFound(f"no execution {execution_id}", fix="check the id")
-        if run.finished:
-            raise frozen_error(execution_id, run.status)
-        return run
+        if got[0].finished:
+            raise frozen_error(execution_id, got[0].status)
+        return got
 
-    def _rewrite(self, db: sqlite3.Connection, run: Execution, **changes: Any) -> Execution:
+    def _rewrite(self, db: sqlite3.Connection, run: Execution, raw: int, **changes: Any) -> Execution:
+        """Store ``run`` with ``changes`` and the next version, compare-and-set on the row's
+        stored version ``raw`` (``run.version`` counts the checkpoints laid over it too)."""
         new = run.model_copy(update={**changes, "version": run.version + 1})
         cur = db.execute(
             _REWRITE,
@@ -354,7 +370,7 @@ class SqliteExecutionStore(SqliteBase):
                 new.progress.model_dump_json(),
                 _doc(new),
                 new.id,
-                run.version,
+                raw,
             ),
         )
         if cur.rowcount != 1:  # unreachable under BEGIN IMMEDIATE; the guard makes the CAS explicit
@@ -373,9 +389,12 @@ def _doc(execution: Execution) -> str:
     return execution.model_dump_json(exclude={"steps", *_HOT})
 
 
-def _execution(row: tuple[Any, ...], steps: dict[str, Any]) -> Execution:
-    data = json.loads(row[0])
-    data.update(zip(_HOT[:5], row[1:6], strict=True))
-    data["progress"] = json.loads(row[6])
+def _execution(db: sqlite3.Connection, row: tuple[Any, ...], steps: dict[str, Any]) -> tuple[Execution, int]:
+    """The execution of a row (with the lease holder's newest checkpoints), and the row's version."""
+    data = json.loads(row[7])
+    data.update(zip(_HOT, row[:7], strict=True))
+    if data["status"] not in _TERMINAL:
+        sqlite_steps.overlay(db, data)
+    data["progress"] = json.loads(data["progress"])
     data["steps"] = steps
-    return Execution.model_validate(data)
+    return Execution.model_validate(data), row[2]

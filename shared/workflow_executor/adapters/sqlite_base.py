@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import InvalidArgument, StoreCorrupt, Transient
-from . import sqlite_key_usage, sqlite_stats
+from . import sqlite_key_usage, sqlite_stats, sqlite_steps
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 _DAMAGED = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 _SCHEMA = (
@@ -29,9 +29,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at_s)",
     "CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow_name, created_at_s)",
     "CREATE INDEX IF NOT EXISTS executions_principal ON executions (principal, created_at_s)",
-    """CREATE TABLE IF NOT EXISTS steps (
-        execution_id TEXT NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL,
-        PRIMARY KEY (execution_id, step_id))""",
+    sqlite_steps.SCHEMA,  # v3: one B-tree, and the progress and lease of each checkpoint
     """CREATE TABLE IF NOT EXISTS workflows (
         name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
         source TEXT, description TEXT, created_at_s REAL NOT NULL,
@@ -90,6 +88,7 @@ def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connecti
                 f"database schema version {found} is newer than {SCHEMA_VERSION}",
                 fix="upgrade workflow-executor",
             )
+        sqlite_steps.migrate(db)  # before v3 the steps table had a rowid and a second B-tree
         for statement in _SCHEMA:
             db.execute(statement)
         if 0 < found < 2:
@@ -130,18 +129,23 @@ class SqliteBase:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._guard() as db, self._tx_on(db):
+            yield db
+
+    @contextmanager
+    def _tx_on(self, db: sqlite3.Connection) -> Iterator[None]:
+        """A transaction on the guarded connection ``db`` (the caller holds ``_guard``)."""
         # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
-        with self._guard() as db:
-            if self._damage is not None:
-                raise store_corrupt(self._path, self._damage)
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        if self._damage is not None:
+            raise store_corrupt(self._path, self._damage)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection; the object is unusable afterwards."""

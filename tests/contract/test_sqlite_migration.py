@@ -1,0 +1,90 @@
+"""Opening a database written by schema 2 (steps in a rowid table with a second B-tree for its key)
+moves its step records into the schema-3 table, in their order, and the run goes on from them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from workflow_executor.adapters.sqlite import SCHEMA_VERSION, SqliteExecutionStore
+from workflow_executor.models import Execution, ExecutionStatus, Progress, StepRecord, StepStatus
+
+# The two tables of schema 2 that schema 3 changes or reads, as schema 2 created them.
+V2_TABLES = (
+    """CREATE TABLE executions (
+        id TEXT PRIMARY KEY, status TEXT NOT NULL, workflow_name TEXT NOT NULL, principal TEXT,
+        idempotency_key TEXT, created_at_s REAL NOT NULL, updated_at_s REAL NOT NULL,
+        version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at_s REAL,
+        progress TEXT NOT NULL, doc TEXT NOT NULL)""",
+    """CREATE TABLE steps (
+        execution_id TEXT NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL,
+        PRIMARY KEY (execution_id, step_id))""",
+)
+
+
+def _v2_database(path: Path) -> None:
+    """A schema-2 file holding one running execution with three checkpointed steps (stored in the
+    order b10, b2, a1: neither their names nor their insertion can stand in for their ``seq``)."""
+    run = Execution(id="old-run", workflow_name="wf", workflow_hash="h", status=ExecutionStatus.RUNNING,
+                    created_at_s=1.0, updated_at_s=5.0, lease_owner="gone", lease_expires_at_s=9.0)
+    doc = run.model_dump_json(exclude={"steps", "status", "version", "lease_owner", "lease_expires_at_s",
+                                       "updated_at_s", "progress"})
+    db = sqlite3.connect(path)
+    for statement in V2_TABLES:
+        db.execute(statement)
+    db.execute("INSERT INTO executions VALUES ('old-run', 'running', 'wf', NULL, NULL, 1.0, 5.0, 4, 'gone', 9.0,"
+               " ?, ?)", (Progress(completed=3, total=4, current=["d"]).model_dump_json(), doc))
+    for seq, step_id in ((1, "b10"), (2, "b2"), (3, "a1")):
+        record = StepRecord(step_id=step_id, status=StepStatus.COMPLETED, seq=seq, output={"n": seq})
+        db.execute("INSERT INTO steps VALUES ('old-run', ?, ?)", (step_id, record.model_dump_json()))
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+
+
+def test_a_schema_2_database_keeps_its_step_records_in_order_and_its_run_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _v2_database(path)
+    store = SqliteExecutionStore(path)
+    try:
+        before = store.get("old-run")
+        assert before is not None
+        assert list(before.steps) == ["b10", "b2", "a1"]
+        assert [r.output for r in before.steps.values()] == [{"n": 1}, {"n": 2}, {"n": 3}]
+        assert (before.progress.completed, before.lease_owner, before.version) == (3, "gone", 4)
+        # the expired lease is taken over and the run checkpoints and finishes on the new table
+        store.acquire_lease("old-run", "new", 30.0, 10.0)
+        store.save_step("old-run", "new", StepRecord(step_id="d", status=StepStatus.COMPLETED, seq=4),
+                        Progress(completed=4, total=4), 40.0)
+        done = store.finish("old-run", "new", ExecutionStatus.COMPLETED, result="ok", now_s=11.0)
+        assert (done.status, done.progress.completed, list(done.steps)) == ("completed", 4, ["b10", "b2", "a1", "d"])
+        db = store._db  # white-box: the old table is gone and the file says it is schema 3
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "steps_v2" not in tables
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'steps'").fetchone()[0]
+        assert "WITHOUT ROWID" in sql
+    finally:
+        store.close()
+
+
+def test_a_checkpoint_writes_one_row_and_leaves_the_execution_row_alone(tmp_path: Path) -> None:
+    store = SqliteExecutionStore(tmp_path / "new.db")
+    try:
+        run = Execution(id="r", workflow_name="wf", workflow_hash="h", created_at_s=1.0, updated_at_s=1.0)
+        store.create(run)
+        store.acquire_lease("r", "w", 30.0, 1.0)
+        db = store._db  # white-box: what one checkpoint changes
+        row_before = db.execute("SELECT * FROM executions WHERE id = 'r'").fetchone()
+        changes = db.total_changes
+        store.save_step("r", "w", StepRecord(step_id="a", status=StepStatus.COMPLETED, seq=1),
+                        Progress(completed=1, total=2, current=["b"]), 60.0)
+        assert db.total_changes - changes == 1
+        assert db.execute("SELECT * FROM executions WHERE id = 'r'").fetchone() == row_before
+        after = store.get("r")
+        assert after is not None
+        assert (after.progress.current, after.lease_expires_at_s) == (["b"], 60.0)
+        assert json.loads(db.execute("SELECT record FROM steps").fetchone()[0])["step_id"] == "a"
+    finally:
+        store.close()
