@@ -32,7 +32,7 @@ from .functions import accepts_context, wants_run
 from .outputs import check_output, too_large
 
 if TYPE_CHECKING:
-    from .runner import Run
+    from .run import Run
 
 LoopVars = dict[str, Any]
 
