@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
-from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage
+from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage, WaitState
 from ..ports import ExecutionQuery, Turns, WorkflowHour
 from ..workflow_stats import counts_for, hour_of
-from . import sqlite_key_usage, sqlite_stats
+from . import sqlite_key_usage, sqlite_stats, waits
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 
 __all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
 
-_TERMINAL_SQL = "('completed', 'failed', 'timeout', 'cancelled')"
+_TERMINAL_SQL = "('completed', 'failed', 'timeout', 'cancelled')"  # never 'waiting': it has no lease
 
 # Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so the
 # per-step write never rewrites the input or the result; on read the columns are laid over ``doc``.
@@ -158,6 +158,7 @@ class SqliteExecutionStore(SqliteBase):
         """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
         with self._tx() as db:
             run = self._live(db, execution_id)
+            waits.refuse_lease(run)
             if run.lease_owner not in (None, owner) and (run.lease_expires_at_s or 0) > now_s:
                 raise LeaseHeld(
                     f"execution {execution_id} is leased by another runner",
@@ -263,7 +264,7 @@ class SqliteExecutionStore(SqliteBase):
                 raise NotFound(f"no execution {execution_id}", fix="check the id")
             if run.finished:
                 return run
-            if run.status == ExecutionStatus.QUEUED:
+            if waits.cancels_at_once(run):
                 return self._rewrite(
                     db,
                     run,
@@ -276,6 +277,23 @@ class SqliteExecutionStore(SqliteBase):
                     lease_expires_at_s=None,
                 )
             return self._rewrite(db, run, cancel_requested=True, updated_at_s=now_s)
+
+    def park(self, execution_id: str, owner: str, wait: WaitState, progress: Progress, now_s: float) -> Execution:
+        """running -> waiting (adapters.waits.parked), one transaction."""
+        return self._change(execution_id, lambda run: waits.parked(run, owner, wait, progress, now_s))
+
+    def wake(self, execution_id: str, *, event: str | None = None, number: int | None = None,
+             payload: Any = None, by: str | None = None, now_s: float) -> Execution:
+        """waiting -> queued (adapters.waits.woken), one transaction."""
+        return self._change(execution_id, lambda run: waits.woken(run, event=event, number=number,
+                                                                    payload=payload, by=by, now_s=now_s))
+
+    def _change(self, execution_id: str, change: Any) -> Execution:
+        with self._tx() as db:
+            run = self._read(db, execution_id)
+            if run is None:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            return self._rewrite(db, run, **change(run))
 
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..spec import expr
 from ..spec.model import ExistsCondition, IfCondition, Step, SwitchCondition
 from ..spec.refs import Scope, UnresolvedReference, parse_ref
+from . import waits
 from .frontier import chain_route, split_user
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ def route(run: Run, step: Step, output: Any, scope: Scope) -> tuple[list[str], b
     cond = step.output.condition
     if cond is not None:
         # The condition may read this step's own output by id as well as by ``output``.
-        s = scope.replace(outputs={**run.outputs, step.id: output}, step_output=output)
+        s = scope.replace(outputs={**run.outputs, step.id: output}, step_output=output,
+                          wait=waits.outcome(run, step) if waits.is_wait(step) else None)
         names = {"output": output}
         try:
             if isinstance(cond, IfCondition):

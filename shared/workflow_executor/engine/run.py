@@ -25,7 +25,7 @@ from ..ports import Event
 from ..spec.model import Step
 from ..spec.refs import Scope
 from ..usage_view import live_usage
-from . import actions, children, ending, inputs, routing
+from . import actions, children, ending, inputs, routing, waits
 from .agent_steps import budget_of
 from .frontier import is_join, ready_steps
 from .key_ledger import KeyLedger
@@ -75,10 +75,11 @@ class Run:
         self.previous = max(done, key=lambda r: r.seq).output if done else None
         self.finished_count = sum(1 for r in self.records.values() if r.status != StepStatus.FAILED)
         self.lock = threading.Lock()
+        self.held: list[str] = []  # ready wait steps not resolved yet: the run parks at the first (waits.py)
         limit = ex.timeout_s or self.workflow.timeout
         start = ex.started_at_s or self.clock.now()
         # time earlier passes waited for an unreachable store does not count (engine.outages)
-        waited = sum(r.store_wait_s for r in self.records.values() if not r.reused)
+        waited = sum(r.store_wait_s for r in self.records.values() if not r.reused) + waits.waited_s(self)
         self.deadline = start + limit + waited if limit else None
         self.outages = Outages(self, engine.config.store_outage_max_s)
         self._next_poll = time.monotonic() + engine.config.cancel_poll_s
@@ -140,7 +141,10 @@ class Run:
                 left = self.time_left()
                 if left is not None and left <= 0:
                     raise ExecutionTimeout("execution exceeded its timeout")
+                ready = waits.hold(self, ready)
                 if not ready and not running:
+                    if self.held:
+                        return waits.park(self, self.held[0])
                     break
                 if self.budget_end is not None and time.monotonic() >= self.budget_end:
                     # Past the budget: start nothing new, let what runs finish, then hand over.
@@ -161,8 +165,8 @@ class Run:
                     pool = ThreadPoolExecutor(self.engine.config.max_parallel, thread_name_prefix="wfx-par")
                 for sid in ready:
                     running[pool.submit(self._run_step, self._step(sid))] = sid
-                waits = [self.engine.config.cancel_poll_s] + ([left] if left is not None else [])
-                done, _ = wait(list(running), timeout=min(waits), return_when=FIRST_COMPLETED)
+                polls = [self.engine.config.cancel_poll_s] + ([left] if left is not None else [])
+                done, _ = wait(list(running), timeout=min(polls), return_when=FIRST_COMPLETED)
                 for fut in done:
                     running.pop(fut)
                     rec = fut.result()
@@ -195,6 +199,13 @@ class Run:
     def _ready(self, running: Any) -> list[str]:
         return ready_steps(self.workflow, self.graph, self.records, set(running))
 
+    def scope_of(self, step: Step) -> Scope:
+        return self._scope(step)
+
+    def end_cancelled(self) -> Execution:
+        return self._end(ExecutionStatus.CANCELLED,
+                         error=ErrorInfo(code="cancelled", message="execution was cancelled"))
+
     def _scope(self, step: Step) -> Scope:
         branches: dict[str, Any] = {}
         if step.is_fan_in and step.fan_key:
@@ -210,6 +221,9 @@ class Run:
         started = self.clock.now()
         scope = self._scope(step)
         rec = self._attempt(step, scope, started)
+        times = waits.record_times(self, step.id) if waits.is_wait(step) else None
+        if times is not None:  # a wait step ran from its park to its event (or timeout)
+            rec.started_at_s, rec.ended_at_s = times
         if rec.status != StepStatus.SKIPPED:
             rec.input_preview = inputs.preview(step, scope)
         return rec

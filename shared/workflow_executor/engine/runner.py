@@ -85,6 +85,8 @@ class Engine:
         self.tools = tools  # agents' tools and tool: steps (agents/tools); None: only type function
         self.config = config or EngineConfig()
         self.mcp: McpBridge | None = None  # for mcp_call steps; services wires it
+        # called with a run that just parked at a wait step: arms its timer (services wires it)
+        self.on_park: Callable[[Execution], None] | None = None
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
             OrderedDict())
         self._docs_lock = threading.Lock()

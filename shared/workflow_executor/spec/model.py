@@ -58,6 +58,7 @@ class ExistsCondition(_Frozen):
 
 Condition = IfCondition | SwitchCondition | ExistsCondition
 
+ACTIONS = ("agent", "function", "tool", "invoke_workflow", "wait_for", "sleep")
 USER = "user"  # the routing target that means "this is the result"
 
 
@@ -91,6 +92,17 @@ class Loop(_Frozen):
     body: tuple[Step, ...] = ()
 
 
+class WaitFor(_Frozen):
+    """A durable wait: the run parks until ``event`` is delivered for it (its payload fields equal
+    to ``match``'s rendered values) or ``timeout`` seconds pass. ``payload_schema``: a JSON
+    Schema the payload must satisfy (the web view renders a form for it)."""
+
+    event: str
+    match: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = Field(None, gt=0)
+    payload_schema: dict[str, Any] | None = None
+
+
 class Step(_Frozen):
     id: str
     # exactly one action
@@ -101,6 +113,8 @@ class Step(_Frozen):
     tool: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     invoke_workflow: str | None = None
+    wait_for: WaitFor | None = None
+    sleep: float | None = Field(None, gt=0)  # a durable timer (seconds): the run parks meanwhile
     # control
     output: Output | None = None
     depends_on: tuple[str, ...] = ()
@@ -115,7 +129,7 @@ class Step(_Frozen):
 
     @property
     def action(self) -> str | None:
-        for kind in ("agent", "function", "tool", "invoke_workflow"):
+        for kind in ACTIONS:
             if getattr(self, kind) is not None:
                 return kind
         return None
