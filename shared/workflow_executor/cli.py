@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import cli_profiles
+from . import cli_profiles, cli_waits
 from . import cli_specialists as specialists
 from .errors import SpecError, WfxError
-from .models import Execution, ExecutionMode
+from .models import Execution, ExecutionMode, ExecutionStatus
 from .usage_view import live_usage, usage_line
+from .wait_view import wait_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # argparse itself exits 2 on a usage error
 
@@ -61,6 +62,8 @@ def _show(ex: Execution, as_json: bool) -> int:
     else:
         p = ex.progress
         progress = f"{p.completed} of {p.total} steps done" if ex.finished else p.describe()
+        if ex.status == ExecutionStatus.WAITING:
+            progress = wait_line(ex)
         print(f"{ex.id}  {ex.workflow_name}  {ex.status.value}  ({progress})")
         if (spent := usage_line(live_usage(ex))) is not None:
             print(spent)
@@ -72,7 +75,7 @@ def _show(ex: Execution, as_json: bool) -> int:
         if ex.error:
             where = f" at step '{ex.error.step}'" if ex.error.step else ""
             print(f"error{where}: [{ex.error.code}] {ex.error.message}", file=sys.stderr)
-    return EXIT_OK if ex.status.value in ("completed", "queued", "running") else EXIT_FAILED
+    return EXIT_OK if ex.status.value in ("completed", "queued", "running", "waiting") else EXIT_FAILED
 
 
 class UsageError(Exception):
@@ -227,6 +230,8 @@ def _watch_remote(ex: Any, a: argparse.Namespace) -> int:
     cur = ex.status(a.execution_id)
     while True:
         step = "" if cur.finished else f" {cur.progress.describe()} {', '.join(cur.progress.current)}"
+        if cur.status == ExecutionStatus.WAITING:
+            step = f" {wait_line(cur)}"
         line = f"{cur.workflow_name} [{cur.status.value}]{step}"
         if line != last:
             print(line.rstrip(), file=sys.stderr)
@@ -441,6 +446,7 @@ def parser() -> argparse.ArgumentParser:
 
     specialists.register(sub, _executor)  # troubleshoot, advise
     cli_profiles.register(sub, kc)  # wfx profiles; wfx keys create --profiles
+    cli_waits.register(sub, _executor)  # wfx send
 
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)
     wk.add_argument("execution_id")

@@ -50,6 +50,24 @@ def rearm_all(services: Services) -> list[str]:
             return ids
 
 
+def wake_overdue(services: Services, now_s: float, grace_s: float, limit: int = 1000) -> list[str]:
+    """The sweeper's part: a waiting run whose timer is ``grace_s`` overdue (its timer task was
+    lost) is woken here and handed to a runner. A waiting run is never re-queued otherwise."""
+    ids: list[str] = []
+    page = services.store.list(ExecutionQuery(status=ExecutionStatus.WAITING, limit=min(limit, 500)))
+    for head in page.items:
+        w = head.wait
+        if w is None or w.until_s is None or w.resolved or w.until_s + grace_s > now_s:
+            continue
+        try:
+            ex = services.store.wake(head.id, number=w.number, now_s=now_s)
+        except (NotWaiting, NotFound):
+            continue  # woken or cancelled in between
+        resume(services, ex)
+        ids.append(ex.id)
+    return ids
+
+
 def check_payload(ex: Execution, payload: Any) -> None:
     """The payload is checked like any input: storable JSON data, and valid against the wait's
     ``payload_schema`` when it declares one. Errors: InvalidArgument (field ``payload``)."""
