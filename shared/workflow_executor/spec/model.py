@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 # Hard ceilings the operator can lower (settings) but a document cannot raise.
 MAX_DOCUMENT_BYTES = 1_000_000
@@ -126,6 +126,16 @@ class Step(_Frozen):
     condition: str | None = None
     description: str | None = None
     output_schema: dict[str, Any] | None = None  # an agent step's reply must be JSON of this schema
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A step with no wait dumps as before wait steps existed: stored documents keep their
+        # hashes, and a runner of an earlier version still reads them.
+        data: dict[str, Any] = handler(self)
+        for key in ("wait_for", "sleep"):
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
 
     @property
     def action(self) -> str | None:
