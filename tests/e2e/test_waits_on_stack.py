@@ -47,8 +47,10 @@ def test_a_wait_times_out_through_the_cloud_task_scheduled_for_it(stack: Stack) 
     shown = waiting(stack, "timed")
     eid = shown["execution_id"]
     client = tasks_client(stack.env["WFX_TASKS_EMULATOR_HOST"])
-    try:  # the timer is a task of the queue, scheduled for the wait's end
-        task = client.get_task(name=f"{stack.env['WFX_TASKS_QUEUE']}/tasks/{task_id(eid, WAIT_TIMER_BASE + 1)}")
+    name = f"{stack.env['WFX_TASKS_QUEUE']}/tasks/{task_id(eid, WAIT_TIMER_BASE + 1)}"
+    try:  # the timer is a task of the queue, scheduled for the wait's end (armed just after the park)
+        task = eventually(lambda: next((t for t in client.list_tasks(parent=stack.env["WFX_TASKS_QUEUE"])
+                                        if t.name == name), None), timeout=2.0, what="the timer task")
     finally:
         client.transport.close()
     assert task.schedule_time.timestamp() > task.create_time.timestamp() + 1.0

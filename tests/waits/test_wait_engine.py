@@ -141,7 +141,7 @@ def test_a_hundred_waiting_runs_hold_no_worker_thread(wfx: Executor) -> None:
         waiting(wfx, i)
     queue: Any = wfx.services.queue
     assert queue.threads() <= 1  # no worker busy; at most the one timer thread
-    assert queue.delayed() == 100  # their timeouts, in one heap
+    eventually(lambda: queue.delayed() == 100, timeout=2.0, what="their timeouts, in one heap")  # armed after parking
     assert threading.active_count() <= before + 6  # the pool's idle workers and the timer thread
     wfx.send_event(ids[7], "approval", {"approved": True})
     assert ended(wfx, ids[7]).status == ExecutionStatus.COMPLETED
