@@ -36,7 +36,7 @@ def status_of(drv: WebDriver) -> str:
     return str(drv.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-status"))
 
 
-def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], browser: WebDriver) -> None:
+def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
     eid = started(srv, keys.alice, "approve_page")
     sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
@@ -51,8 +51,8 @@ def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], 
     assert done["result"] == {"approved": True}
 
 
-def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(site: tuple[Served, UiKeys],
-                                                                   browser: WebDriver) -> None:
+def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(
+        site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
     eid = started(srv, keys.alice, "form_page")
     sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
