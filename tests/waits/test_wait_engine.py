@@ -167,3 +167,15 @@ def test_wait_timed_out_is_readable_only_in_a_wait_steps_route(wfx: Executor) ->
     with pytest.raises(SpecError) as info:
         wfx.check(doc)
     assert any("wait_for step" in i.message for i in info.value.issues), info.value.issues
+
+
+def test_the_sweeper_leaves_a_waiting_run_alone_and_wakes_one_whose_timer_was_lost(wfx: Executor) -> None:
+    from workflow_executor.sweeper import sweep
+
+    ex = wfx.start("approve", {})
+    parked = waiting(wfx, ex.id)
+    assert sweep(wfx.services, now_s=parked.wait.since_s + 590).requeued == []  # waiting is not stale
+    assert wfx.status(ex.id).status == ExecutionStatus.WAITING
+    assert sweep(wfx.services, now_s=parked.wait.until_s + 10_000).requeued == [ex.id]  # overdue: timed out
+    done = ended(wfx, ex.id)
+    assert done.status == ExecutionStatus.FAILED and done.error.code == "timeout"

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # TaskRequest segments (task names) of a run's n-th wait: its timer, and the delivery that resumes it.
-WAIT_TIMER_BASE = 3_000_000_000
-WAIT_RESUME_BASE = 4_000_000_000
+# Far above the parent resumes (1e9 + t) and the sweeps (2e9 + t), whose t is Unix seconds.
+WAIT_TIMER_BASE = 100_000_000_000
+WAIT_RESUME_BASE = 200_000_000_000
 
 
 class WaitTimedOut(WfxError):
