@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import Forbidden
+from .errors import Forbidden, NotFound
 from .models import Budget, Execution, StoredWorkflow
 from .spec.model import WorkflowDocument
 
@@ -75,6 +75,20 @@ def require(caller: Caller, scope: str, action: str) -> None:
     if not caller.has(scope):
         raise Forbidden(f"this key lacks the '{scope}' scope needed to {action}",
                         fix=f"use a key created with --scopes {scope}", field="scope")
+
+
+def may_see(caller: Caller, ex: Execution) -> bool:
+    """The ownership rule: a caller sees (and acts on) its own executions; an admin every one."""
+    return caller.admin or ex.principal == caller.principal
+
+
+def check_send_event(caller: Caller, ex: Execution) -> None:
+    """Who may deliver an event to a waiting run: the scope ``run`` and the run's owner (or an
+    admin). Errors: Forbidden (scope), NotFound (another caller's run: not even its existence)."""
+    require(caller, "run", "send events")
+    if not may_see(caller, ex):
+        raise NotFound(f"no execution with id '{ex.id[:200]}'",
+                       fix="use an execution_id returned to you (list_executions shows yours)", field="execution_id")
 
 
 def check_run(caller: Caller, name: str | None, *, inline: bool = False, override: bool = False,

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from . import access, profiles, reruns
+from . import access, profiles, reruns, waiting
 from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient, WfxError
@@ -85,6 +85,7 @@ class Executor:
                          allowed_env=self.services.settings.allowed_env,
                          tool_checker=getattr(self.engine.tools, "check", None),
                          schedule_min_interval_s=self.services.settings.schedule_min_interval_s,
+                         wait_max_s=self.services.settings.wait_max_s,
                          tool_discovery=getattr(self.engine.tools, "discover", None))
 
         try:
@@ -348,6 +349,10 @@ class Executor:
         if self.services.jobs is not None and ex.mode == ExecutionMode.ISOLATED:
             self.services.jobs.cancel(execution_id)  # a job stuck in a step is stopped after a grace
         return ex
+
+    def send_event(self, execution_id: str, event: str, payload: Any = None, *, by: str | None = None) -> Execution:
+        """Resume the run waiting for ``event`` (waiting.deliver; the caller checked who may)."""
+        return waiting.deliver(self.services, execution_id, event, payload, by=by)
 
     def executions(self, *, status: str | None = None, workflow_name: str | None = None,
                    principal: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:

@@ -28,6 +28,7 @@ from .models import (
     StepStatus,
     StoredWorkflow,
     Usage,
+    WaitState,
 )
 from .spec import load_path
 from .spec.model import WorkflowDocument
@@ -163,6 +164,11 @@ class RemoteExecutor:
         self.call("cancel_execution", execution_id=execution_id)
         return self.status(execution_id)
 
+    def send_event(self, execution_id: str, event: str, payload: Any = None, *, by: str | None = None) -> Execution:
+        """send_event through the endpoint (the endpoint's key decides who may; ``by`` is unused)."""
+        self.call("send_event", execution_id=execution_id, event=event, payload=payload)
+        return self.status(execution_id)
+
     def rerun(self, execution_id: str, from_step: str | None = None, *, mode: str | None = None) -> Execution:
         out = self.call("rerun_execution", execution_id=execution_id, from_step=from_step)
         return self.status(str(out["execution_id"]))
@@ -234,4 +240,14 @@ def to_execution(view: dict[str, Any]) -> Execution:
         progress=Progress(completed=done, total=total, current=current), steps=steps,
         result=view.get("result"), error=error, rerun_of=view.get("rerun_of"),
         usage=Usage(**view["usage"]) if isinstance(view.get("usage"), dict) else Usage(),
-        created_at_s=created, started_at_s=created, ended_at_s=ended, updated_at_s=ended or created)
+        created_at_s=created, started_at_s=created, ended_at_s=ended, updated_at_s=ended or created,
+        wait=_wait(view.get("waiting")))
+
+
+def _wait(view: Any) -> WaitState | None:
+    """The Execution.wait of a check_execution_status ``waiting`` record (what the CLI shows)."""
+    if not isinstance(view, dict):
+        return None
+    return WaitState(step=str(view.get("step") or ""), kind="event" if view.get("for") == "event" else "sleep",
+                     event=view.get("event"), since_s=_seconds(view.get("since")) or 0.0,
+                     until_s=_seconds(view.get("until")), payload_schema=view.get("payload_schema"))

@@ -123,6 +123,19 @@ class LeaseLost(Conflict):
     code = "lease_lost"
 
 
+class NotWaiting(Conflict):
+    """An event (or a timer) for a run that is not waiting for it: finished, running, waiting
+    for another event, or a stale timer."""
+
+    code = "not_waiting"
+
+
+class AlreadyDelivered(Conflict):
+    """The event this wait waited for was delivered (or it timed out) already: never twice."""
+
+    code = "already_delivered"
+
+
 class Unauthorized(WfxError):
     code = "unauthorized"
 

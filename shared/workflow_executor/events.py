@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -44,6 +45,30 @@ class Handled:
     view: bool = False
     resumed_parent: str | None = None
     started: tuple[str, ...] = ()
+    delivered: str | None = None  # the run an outside event resumed
+
+
+def _deliver(services: Services, msg: Message) -> str | None:
+    """Deliver a message's event (attributes execution_id, event; JSON data as the payload, else
+    its text) to the run waiting for it. Refusals (not waiting, already delivered, a bad payload)
+    are logged and acked: redelivering would not change them."""
+    from . import waiting
+    from .errors import Transient, WfxError
+
+    text = msg.data.decode("utf-8", "replace")
+    try:
+        payload: Any = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        payload = text
+    try:
+        ex = waiting.deliver(services, msg.attributes["execution_id"], msg.attributes["event"], payload, by="pubsub")
+    except Transient:
+        raise
+    except WfxError as exc:
+        log.info("event %s for %s not delivered: [%s] %s", msg.attributes["event"][:100],
+                 msg.attributes["execution_id"][:100], exc.code, exc.message)
+        return None
+    return ex.id
 
 
 def parse(attributes: dict[str, Any], data: Any) -> Message:
@@ -82,6 +107,9 @@ def handle_cloud_event(services: Services, attributes: dict[str, Any], data: Any
     engine_event = msg.attributes.get("type", "").startswith(("execution.", "step.")) and \
         "execution_id" in msg.attributes and topic in (None, services.settings.events_topic)
     view, parent = False, None
+    if not engine_event and "execution_id" in msg.attributes and "event" in msg.attributes:
+        # Another system's event for a waiting run (its publish right on the topic is the gate).
+        return Handled(delivered=_deliver(services, msg))
     if engine_event:
         topic = services.settings.events_topic
         if msg.attributes["type"] in _TERMINAL_TYPES:

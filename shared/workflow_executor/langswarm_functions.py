@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import InvalidArgument, NotFound, TerminalStepError
 
 if TYPE_CHECKING:
-    from .engine.runner import Run
+    from .engine.run import Run
 
 # the module paths under which LangSwarm's workflow functions have lived
 MODULES = (

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ExecutionStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    WAITING = "waiting"  # parked at a wait step: no runner, no lease (engine/waits.py)
     COMPLETED = "completed"
     FAILED = "failed"
     TIMEOUT = "timeout"
@@ -143,6 +144,30 @@ class StepRecord(BaseModel):
     store_wait_s: float = 0.0
 
 
+class WaitState(BaseModel):
+    """What a parked run waits for (``kind`` event or sleep), since and until when (epoch seconds;
+    None: no timeout), and once resolved how: the event's payload, or the timeout. ``number``
+    counts the run's parks: it names the timer task, so a stale timer never wakes a later wait."""
+
+    step: str
+    kind: str = "event"
+    event: str | None = None
+    match: dict[str, Any] = Field(default_factory=dict)
+    payload_schema: dict[str, Any] | None = None
+    since_s: float
+    until_s: float | None = None
+    number: int = 1
+    delivered: bool = False
+    timed_out: bool = False
+    payload: Any = None
+    resolved_at_s: float | None = None
+    by: str | None = None  # the principal that delivered the event
+
+    @property
+    def resolved(self) -> bool:
+        return self.delivered or self.timed_out
+
+
 class Progress(BaseModel):
     completed: int = 0
     total: int = 0
@@ -195,6 +220,7 @@ class Execution(BaseModel):
     error: ErrorInfo | None = None
     usage: Usage = Field(default_factory=Usage)
     cancel_requested: bool = False
+    wait: WaitState | None = None  # the current (or last) wait of a run with wait steps
     lease_owner: str | None = None
     lease_expires_at_s: float | None = None
     created_at_s: float

@@ -20,6 +20,7 @@ from .models import (
     StepRecord,
     StoredWorkflow,
     Usage,
+    WaitState,
 )
 
 if TYPE_CHECKING:
@@ -88,6 +89,15 @@ class ExecutionStore(Protocol):
 
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Give the lease up without finishing (a hand-over to a follow-up task)."""
+
+    def park(self, execution_id: str, owner: str, wait: WaitState, progress: Progress, now_s: float) -> Execution:
+        """running -> waiting at a wait step, the lease given up (adapters.waits.parked). LeaseLost
+        if not ours; Conflict if finished or a cancel is requested."""
+
+    def wake(self, execution_id: str, *, event: str | None = None, number: int | None = None,
+             payload: Any = None, by: str | None = None, now_s: float) -> Execution:
+        """waiting -> queued with the wait resolved, exactly once: by ``event`` and its payload, or
+        (``event`` None) by the due timer of wait ``number``. AlreadyDelivered, NotWaiting, NotFound."""
 
     def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
         """Journal one turn of an agent step (``key`` names the step attempt) unless turn

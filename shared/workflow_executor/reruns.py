@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import access
+from . import access, waiting
 from .errors import Conflict, InvalidArgument
 from .models import Execution, ExecutionMode, ExecutionStatus, Progress, StepStatus
 from .ports import ExecutionQuery, TaskRequest
@@ -75,10 +75,12 @@ def _downstream(wf: Any, start: str) -> set[str]:
 
 def resume_pending(services: Services) -> list[str]:
     """Queue every queued or running top-level execution again (isolated ones only ever as a
-    job, with the job's limits, never inside the server). Returns their ids."""
+    job, with the job's limits, never inside the server), and arm the timers of waiting ones
+    (they do not run until their event or timer). Returns the ids queued."""
     ids: list[str] = []
     if services.queue is None:
         return ids
+    waiting.rearm_all(services)
     for status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
         cursor = None
         while True:

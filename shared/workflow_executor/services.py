@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, cast
 
-from . import operator_code
+from . import operator_code, waiting
 from .adapters.local import LocalEventBus, LocalTaskQueue
 from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
@@ -295,6 +295,7 @@ def build(settings: Settings | None = None, *, with_queue: bool = True, measure_
     services = Services(settings=settings, store=store, registry=registry, engine=engine, events=events,
                         closers=tool_closers)
     engine.mcp = _LazyMcp(services)
+    engine.on_park = lambda ex: waiting.arm(services, ex)  # a parked run's timer (waiting.py)
     backends.services = services
     if settings.api_keys_secret and not settings.api_keys_json:
         secret = settings.api_keys_secret

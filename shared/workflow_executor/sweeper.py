@@ -3,7 +3,8 @@
 A run whose lease lapsed lost its runner (a killed worker, an mcp instance that crashed inside
 a sync run) and the queue's redeliveries may be spent; a run that sits queued may have no task
 (its enqueue failed). The sweeper re-queues such a top-level run under a fresh task name (an
-isolated one whose job died restarts as a job), and ends a child whose parent already ended. It runs from
+isolated one whose job died restarts as a job), ends a child whose parent already ended, and wakes a
+waiting run whose timer is overdue (never re-queues a waiting run otherwise). It runs from
 Cloud Scheduler (the worker's ``/sweep``), as a thread in ``wfx serve``, and from the emulator
 stack's scheduler. Duplicate deliveries are harmless: the lease admits one runner.
 """
@@ -15,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import waiting
 from .errors import Conflict, WfxError
 from .models import ErrorInfo, Execution, ExecutionMode, ExecutionStatus
 from .ports import Event, ExecutionQuery, TaskRequest
@@ -79,6 +81,7 @@ def sweep(services: Services, *, now_s: float | None = None, limit: int = 1000) 
             cursor = page.next_cursor
             if not cursor:
                 break
+    report.requeued += waiting.wake_overdue(services, now, after, limit)  # timers that were lost
     if report.requeued or report.ended:
         log.warning("sweep: re-queued %s, ended %s", report.requeued, report.ended)
     return report

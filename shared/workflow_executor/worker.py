@@ -7,8 +7,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import waiting
 from .errors import Conflict, LeaseHeld, NotFound, WfxError
 from .logs import serving
+from .models import ExecutionStatus
 from .ports import TaskRequest
 
 if TYPE_CHECKING:
@@ -41,8 +43,16 @@ def _handle(services: Services, request: TaskRequest, budget_s: float | None) ->
         cur = services.store.get(request.execution_id)
         if cur is not None and cur.lease_expires_at_s is not None and engine.owner_dead(cur.lease_owner):
             now = max(cur.lease_expires_at_s + 0.001, engine.clock.now())
+    if waiting.is_timer(request.segment):  # a wait's timeout / a sleep's end: wake, then run it here
+        woke = waiting.on_timer(services, request)
+        if woke == "early":
+            return Outcome(503, "retry", "the wait is not due yet")
+        if woke != "run":
+            return Outcome(200, woke)
     try:
         ex = engine.run(request.execution_id, now_s=now, budget_s=budget_s)
+        if ex.status == ExecutionStatus.WAITING:  # parked: its timer is armed, nothing holds it
+            return Outcome(200, "waiting")
         if not ex.finished:
             if services.queue is None:
                 return Outcome(503, "retry", "handed over, but this process has no queue")

@@ -29,7 +29,7 @@ async def _session_walk(url: str, mode: str) -> dict[str, Any]:
 
 TOOLS = sorted(["execute_workflow", "generate_workflow", "execute_generated_workflow", "check_execution_status",
                 "cancel_execution", "list_workflows", "validate_workflow", "list_executions", "get_workflow",
-                "rerun_execution", "register_workflow"])
+                "rerun_execution", "register_workflow", "send_event"])
 
 
 @pytest.mark.parametrize(("mode", "version"), [("auto", "2026-07-28"), ("legacy", "2025-11-25")])

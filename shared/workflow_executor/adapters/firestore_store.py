@@ -23,7 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
-from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
+from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage, WaitState
+from . import waits
 from .common import cancelled_error, frozen_error
 from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import (
@@ -126,6 +127,7 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
         def change(ex: Execution) -> tuple[Execution, bool]:
             if ex.finished:
                 raise frozen_error(execution_id, ex.status)
+            waits.refuse_lease(ex)
             if ex.lease_owner not in (None, owner) and (ex.lease_expires_at_s or 0) > now_s:
                 raise LeaseHeld(f"execution {execution_id} is leased by another runner",
                                 fix="retry after the lease expires", lease_expires_at_s=ex.lease_expires_at_s)
@@ -261,10 +263,31 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
             if ex.finished:
                 return None
             update: dict[str, Any] = {"cancel_requested": True, "updated_at_s": now_s, "version": ex.version + 1}
-            if ex.status == ExecutionStatus.QUEUED:
+            if waits.cancels_at_once(ex):
                 update.update(status=ExecutionStatus.CANCELLED, error=cancelled_error(), ended_at_s=now_s,
                               lease_owner=None, lease_expires_at_s=None)
             return ex.model_copy(update=update), False
+
+        return self._mutate(execution_id, change)[0]
+
+    def park(self, execution_id: str, owner: str, wait: WaitState, progress: Progress, now_s: float) -> Execution:
+        """running -> waiting (adapters.waits.parked): one conditional write of the document, with
+        a fence (a checkpoint of this lease racing the park meets it)."""
+        self._forget(execution_id, owner)
+
+        def change(ex: Execution) -> tuple[Execution, bool]:
+            update = waits.parked(ex, owner, wait, progress, now_s)
+            return ex.model_copy(update={**update, "version": ex.version + 1}), True
+
+        return self._mutate(execution_id, change)[0]
+
+    def wake(self, execution_id: str, *, event: str | None = None, number: int | None = None,
+             payload: Any = None, by: str | None = None, now_s: float) -> Execution:
+        """waiting -> queued (adapters.waits.woken): one conditional write of the document."""
+
+        def change(ex: Execution) -> tuple[Execution, bool]:
+            update = waits.woken(ex, event=event, number=number, payload=payload, by=by, now_s=now_s)
+            return ex.model_copy(update={**update, "version": ex.version + 1}), False
 
         return self._mutate(execution_id, change)[0]
 

@@ -3,8 +3,10 @@ that calls the same worker handler the Cloud Tasks target calls."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +48,12 @@ class LocalTaskQueue:
         self._seen: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._cancelled: set[str] = set()
-        self._timers: dict[tuple[str, int], threading.Timer] = {}
+        # Delayed requests (retries, the timers of parked runs) in one heap served by one thread
+        # started on first use: a hundred waiting runs hold no hundred threads.
+        self._due: list[tuple[float, int, TaskRequest]] = []
+        self._due_seq = 0
+        self._due_cv = threading.Condition(self._lock)
+        self._timer_thread: threading.Thread | None = None
         self._closing = False
 
     def enqueue(self, request: TaskRequest) -> None:
@@ -56,18 +63,36 @@ class LocalTaskQueue:
                 return
             self._seen.add(key)
         if request.delay_s > 0:
-            timer = threading.Timer(request.delay_s, self._fire, args=(request,))
-            timer.daemon = True
             with self._lock:
-                self._timers[key] = timer
-            timer.start()
+                self._due_seq += 1
+                heapq.heappush(self._due, (time.monotonic() + request.delay_s, self._due_seq, request))
+                if self._timer_thread is None:
+                    self._timer_thread = threading.Thread(target=self._timers, name="wfx-queue-timers", daemon=True)
+                    self._timer_thread.start()
+                self._due_cv.notify()
         else:
             self._submit(request)
 
-    def _fire(self, request: TaskRequest) -> None:
+    def _timers(self) -> None:
+        """Submit each delayed request when it is due (the one timer thread)."""
+        while True:
+            with self._lock:
+                while not self._closing and (not self._due or self._due[0][0] > time.monotonic()):
+                    self._due_cv.wait(None if not self._due else self._due[0][0] - time.monotonic())
+                if self._closing:
+                    return
+                request = heapq.heappop(self._due)[2]
+            self._submit(request)
+
+    def delayed(self) -> int:
+        """How many delayed requests wait for their time (the timers of parked runs among them)."""
         with self._lock:
-            self._timers.pop((request.execution_id, request.segment), None)
-        self._submit(request)
+            return len(self._due)
+
+    def threads(self) -> int:
+        """The threads this queue holds now: its workers in flight and its timer thread."""
+        with self._lock:
+            return self._busy + (1 if self._timer_thread is not None else 0)
 
     def _submit(self, request: TaskRequest) -> None:
         if request.execution_id in self._cancelled:
@@ -117,9 +142,7 @@ class LocalTaskQueue:
         """Stop; with ``wait=False`` runs in flight are left (they resume at the next start)."""
         with self._lock:
             self._closing = True
-            timers = list(self._timers.values())
-            self._timers.clear()
+            self._due.clear()  # timers of parked runs are armed again at the next start
             self._ready.clear()  # never started: they resume at the next start
-        for t in timers:
-            t.cancel()
+            self._due_cv.notify_all()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -24,8 +24,10 @@ from ..models import (
     StepRecord,
     StoredWorkflow,
     Usage,
+    WaitState,
 )
 from ..ports import ExecutionQuery, Turns, WorkflowHour
+from . import waits
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error, workflow_hash
 
 
@@ -97,6 +99,7 @@ class MemoryExecutionStore:
         """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
         with self._lock:
             run = self._live(execution_id)
+            waits.refuse_lease(run)
             if (
                 run.lease_owner not in (None, owner)
                 and run.lease_expires_at_s is not None
@@ -210,7 +213,7 @@ class MemoryExecutionStore:
             if run.finished:
                 return self._full(run)
             run.cancel_requested = True
-            if run.status == ExecutionStatus.QUEUED:
+            if waits.cancels_at_once(run):
                 run.status = ExecutionStatus.CANCELLED
                 run.error = cancelled_error()
                 run.ended_at_s = now_s
@@ -218,6 +221,27 @@ class MemoryExecutionStore:
             run.updated_at_s = now_s
             run.version += 1
             return self._full(run)
+
+    def park(self, execution_id: str, owner: str, wait: WaitState, progress: Progress, now_s: float) -> Execution:
+        """running -> waiting (adapters.waits.parked)."""
+        with self._lock:
+            return self._apply(execution_id, lambda run: waits.parked(run, owner, wait, progress, now_s))
+
+    def wake(self, execution_id: str, *, event: str | None = None, number: int | None = None,
+             payload: Any = None, by: str | None = None, now_s: float) -> Execution:
+        """waiting -> queued (adapters.waits.woken)."""
+        with self._lock:
+            return self._apply(execution_id, lambda run: waits.woken(
+                run, event=event, number=number, payload=payload, by=by, now_s=now_s))
+
+    def _apply(self, execution_id: str, change: Any) -> Execution:
+        run = self._runs.get(execution_id)
+        if run is None:
+            raise NotFound(f"no execution {execution_id}", fix="check the id")
+        for key, value in change(run).items():
+            setattr(run, key, copy.deepcopy(value))
+        run.version += 1
+        return self._full(run)
 
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""

@@ -12,25 +12,19 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..errors import Conflict, InvalidArgument, LeaseHeld, LeaseLost, NotFound
-from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage
+from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Progress, StepRecord, Usage, WaitState
 from ..ports import ExecutionQuery, Turns, WorkflowHour
 from ..workflow_stats import counts_for, hour_of
-from . import sqlite_key_usage, sqlite_stats, sqlite_steps
+from . import sqlite_key_usage, sqlite_stats, sqlite_steps, waits
 from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 from .sqlite_group import GroupCommit
+from .sqlite_rows import COLS, SELECT_ONE
+from .sqlite_rows import doc as doc_of
+from .sqlite_rows import execution as execution_of
 
 __all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
 
-_TERMINAL = frozenset(s.value for s in ExecutionStatus if s.terminal)
-
-# Columns that change often live outside ``doc`` (the rest of the Execution, without steps), so a
-# transition never rewrites the input or the result; on read the columns are laid over ``doc``, and
-# the newest checkpoints of the lease holder over them (a checkpoint writes only its step row:
-# sqlite_steps.py).
-_HOT = ("id", "status", "version", "lease_owner", "lease_expires_at_s", "updated_at_s", "progress")
-_COLS = "id, status, version, lease_owner, lease_expires_at_s, updated_at_s, progress, doc"
-_SELECT_ONE = f"SELECT {_COLS} FROM executions WHERE id = ?"
 _INSERT = (
     "INSERT INTO executions (id, status, workflow_name, principal, idempotency_key, created_at_s,"
     " updated_at_s, version, lease_owner, lease_expires_at_s, progress, doc)"
@@ -94,7 +88,7 @@ class SqliteExecutionStore(SqliteBase):
                 e.lease_owner,
                 e.lease_expires_at_s,
                 e.progress.model_dump_json(),
-                _doc(e),
+                doc_of(e),
             ),
         )
         at = time.time()
@@ -119,8 +113,8 @@ class SqliteExecutionStore(SqliteBase):
     def get_head(self, execution_id: str) -> Execution | None:
         """The execution without its step records, or None (one row read)."""
         with self._guard() as db:
-            row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
-            return None if row is None else _execution(db, row, {})[0]
+            row = db.execute(SELECT_ONE, (execution_id,)).fetchone()
+            return None if row is None else execution_of(db, row, {})[0]
 
     def list(self, query: ExecutionQuery) -> Page:
         """Newest first (created_at_s, then id, descending); items carry no step records."""
@@ -139,11 +133,11 @@ class SqliteExecutionStore(SqliteBase):
             created, last_id = decode_cursor(query.cursor)
             where.append("(created_at_s < ? OR (created_at_s = ? AND id < ?))")
             args += [created, created, last_id]
-        sql = f"SELECT {_COLS} FROM executions {'WHERE ' + ' AND '.join(where) if where else ''}"
+        sql = f"SELECT {COLS} FROM executions {'WHERE ' + ' AND '.join(where) if where else ''}"
         sql += " ORDER BY created_at_s DESC, id DESC LIMIT ?"
         with self._guard() as db:
             rows = db.execute(sql, (*args, query.limit + 1)).fetchall()
-            items = [_execution(db, row, {})[0] for row in rows[: query.limit]]
+            items = [execution_of(db, row, {})[0] for row in rows[: query.limit]]
         more = len(rows) > query.limit
         return Page(
             items=items, next_cursor=encode_cursor(items[-1].created_at_s, items[-1].id) if more else None
@@ -153,6 +147,7 @@ class SqliteExecutionStore(SqliteBase):
         """Take a free, expired or own lease; queued -> running. LeaseHeld, Conflict, NotFound."""
         with self._tx() as db:
             run, raw = self._live(db, execution_id)
+            waits.refuse_lease(run)
             if run.lease_owner not in (None, owner) and (run.lease_expires_at_s or 0) > now_s:
                 raise LeaseHeld(
                     f"execution {execution_id} is leased by another runner",
@@ -233,10 +228,10 @@ class SqliteExecutionStore(SqliteBase):
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
 
         def write(db: sqlite3.Connection) -> Execution:
-            row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+            row = db.execute(SELECT_ONE, (execution_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no execution {execution_id}", fix="check the id")
-            run, raw = _execution(db, row, {})  # the head only: the step records stay as they are
+            run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
             if run.finished:
                 raise frozen_error(execution_id, run.status)
             if run.lease_owner != owner:
@@ -266,7 +261,7 @@ class SqliteExecutionStore(SqliteBase):
             run, raw = got
             if run.finished:
                 return run
-            if run.status == ExecutionStatus.QUEUED:
+            if waits.cancels_at_once(run):
                 return self._rewrite(
                     db,
                     run,
@@ -281,13 +276,30 @@ class SqliteExecutionStore(SqliteBase):
                 )
             return self._rewrite(db, run, raw, cancel_requested=True, updated_at_s=now_s)
 
+    def park(self, execution_id: str, owner: str, wait: WaitState, progress: Progress, now_s: float) -> Execution:
+        """running -> waiting (adapters.waits.parked), one transaction."""
+        return self._change(execution_id, lambda run: waits.parked(run, owner, wait, progress, now_s))
+
+    def wake(self, execution_id: str, *, event: str | None = None, number: int | None = None,
+             payload: Any = None, by: str | None = None, now_s: float) -> Execution:
+        """waiting -> queued (adapters.waits.woken), one transaction."""
+        return self._change(execution_id, lambda run: waits.woken(run, event=event, number=number,
+                                                                    payload=payload, by=by, now_s=now_s))
+
+    def _change(self, execution_id: str, change: Any) -> Execution:
+        with self._tx() as db:
+            got = self._read_raw(db, execution_id)
+            if got is None:
+                raise NotFound(f"no execution {execution_id}", fix="check the id")
+            return self._rewrite(db, got[0], got[1], **change(got[0]))
+
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
         with self._tx() as db:
-            row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+            row = db.execute(SELECT_ONE, (execution_id,)).fetchone()
             if row is None:
                 return
-            run, raw = _execution(db, row, {})  # its checkpoints' progress is folded into the row
+            run, raw = execution_of(db, row, {})  # its checkpoints' progress is folded into the row
             if run.lease_owner == owner and not run.finished:
                 self._rewrite(db, run, raw, lease_owner=None, lease_expires_at_s=None)
 
@@ -341,11 +353,11 @@ class SqliteExecutionStore(SqliteBase):
 
     def _read_raw(self, db: sqlite3.Connection, execution_id: str) -> tuple[Execution, int] | None:
         """The execution with its step records, and its row's stored version (for ``_rewrite``)."""
-        row = db.execute(_SELECT_ONE, (execution_id,)).fetchone()
+        row = db.execute(SELECT_ONE, (execution_id,)).fetchone()
         if row is None:
             return None
         steps = {sid: json.loads(rec) for sid, rec in db.execute(sqlite_steps.SELECT, (execution_id,))}
-        return _execution(db, row, steps)
+        return execution_of(db, row, steps)
 
     def _live(self, db: sqlite3.Connection, execution_id: str) -> tuple[Execution, int]:
         got = self._read_raw(db, execution_id)
@@ -368,7 +380,7 @@ class SqliteExecutionStore(SqliteBase):
                 new.lease_expires_at_s,
                 new.updated_at_s,
                 new.progress.model_dump_json(),
-                _doc(new),
+                doc_of(new),
                 new.id,
                 raw,
             ),
@@ -383,18 +395,3 @@ class SqliteExecutionStore(SqliteBase):
         except (NotFound, Conflict) as exc:
             return exc
         return LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
-
-
-def _doc(execution: Execution) -> str:
-    return execution.model_dump_json(exclude={"steps", *_HOT})
-
-
-def _execution(db: sqlite3.Connection, row: tuple[Any, ...], steps: dict[str, Any]) -> tuple[Execution, int]:
-    """The execution of a row (with the lease holder's newest checkpoints), and the row's version."""
-    data = json.loads(row[7])
-    data.update(zip(_HOT, row[:7], strict=True))
-    if data["status"] not in _TERMINAL:
-        sqlite_steps.overlay(db, data)
-    data["progress"] = json.loads(data["progress"])
-    data["steps"] = steps
-    return Execution.model_validate(data), row[2]

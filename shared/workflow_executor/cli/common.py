@@ -8,8 +8,9 @@ import json
 import sys
 from typing import Any
 
-from ..models import Execution
+from ..models import Execution, ExecutionStatus
 from ..usage_view import live_usage, usage_line
+from ..wait_view import wait_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # argparse itself exits 2 on a usage error
 
@@ -71,6 +72,8 @@ def show(ex: Execution, as_json: bool) -> int:
     else:
         p = ex.progress
         progress = f"{p.completed} of {p.total} steps done" if ex.finished else ex.describe()
+        if ex.status == ExecutionStatus.WAITING:
+            progress = wait_line(ex)
         print(f"{ex.id}  {ex.workflow_name}  {ex.status.value}  ({progress})")
         if (spent := usage_line(live_usage(ex))) is not None:
             print(spent)
@@ -83,4 +86,4 @@ def show(ex: Execution, as_json: bool) -> int:
             where = f" at step '{ex.error.step}'" if ex.error.step else ""
             print(f"error{where}: [{ex.error.code}] {ex.error.message}{fix_tail(ex.error.details.get('fix'))}",
                   file=sys.stderr)
-    return EXIT_OK if ex.status.value in ("completed", "queued", "running") else EXIT_FAILED
+    return EXIT_OK if ex.status.value in ("completed", "queued", "running", "waiting") else EXIT_FAILED

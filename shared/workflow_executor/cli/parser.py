@@ -7,7 +7,7 @@ import argparse
 
 from ..adapters.common import MAX_PAGE
 from ..models import ExecutionStatus
-from . import profiles, specialists
+from . import profiles, specialists, waits
 from .common import executor
 from .documents import cmd_graph, cmd_list, cmd_register, cmd_validate
 from .runs import cmd_cancel, cmd_executions, cmd_rerun, cmd_run, cmd_status, cmd_worker
@@ -123,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
 
     specialists.register(sub, executor)  # troubleshoot, advise
     profiles.register(sub, kc)  # wfx profiles; wfx keys create --profiles
+    waits.register(sub, executor)  # wfx send
     return p
 
 

@@ -27,12 +27,13 @@ from ..models import Usage
 from ..spec import expr
 from ..spec.model import MAX_LOOP_ITERATIONS, Step
 from ..spec.refs import RenderBudget, RenderTooLarge, Scope, render
+from . import waits
 from .agent_steps import StepAgentContext
 from .functions import accepts_context, wants_run
 from .outputs import check_output, too_large
 
 if TYPE_CHECKING:
-    from .runner import Run
+    from .run import Run
 
 LoopVars = dict[str, Any]
 
@@ -55,6 +56,8 @@ def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
         holds, _ = _with_timeout(run, step, lambda: (expr.evaluate(cond, scope), None))
         if not holds:
             return StepResult(None, 0, None, skipped=True)
+    if waits.is_wait(step):  # resolved before this pass ran it (waits.hold parks at unresolved ones)
+        return StepResult(waits.step_output(run, step), 1, None)
     if step.loop is not None:
         out, usage, attempts = _loop(run, step, scope)
         return StepResult(out, attempts, usage)

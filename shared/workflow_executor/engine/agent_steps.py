@@ -16,7 +16,7 @@ from .ledger import Hold
 
 if TYPE_CHECKING:
     from ..settings_llm import ModelPrice
-    from .runner import Run
+    from .run import Run
 
 
 def budget_of(run: Run) -> Budget | None:

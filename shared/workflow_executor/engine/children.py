@@ -12,7 +12,7 @@ from ..models import Execution, ExecutionStatus, Usage
 from ..spec.model import Step
 
 if TYPE_CHECKING:
-    from .runner import Run
+    from .run import Run
 
 
 def invoke(run: Run, step: Step, child_input: Any, loop_path: tuple[int, ...]) -> tuple[Any, Usage]:

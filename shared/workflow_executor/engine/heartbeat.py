@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from ..errors import WfxError
 
 if TYPE_CHECKING:
-    from .runner import Engine, Run
+    from .run import Run
+    from .runner import Engine
 
 log = logging.getLogger(__name__)
 

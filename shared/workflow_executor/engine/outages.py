@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..errors import StoreUnavailable
 
 if TYPE_CHECKING:
-    from .runner import Run
+    from .run import Run
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,8 +10,8 @@ from typing import Any
 _TEXT: dict[str, Any] = {"type": "string"}
 _TEXT_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 _LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
-_STATUS: dict[str, Any] = {"type": "string", "enum": ["queued", "running", "completed", "failed", "timeout",
-                                                      "cancelled"]}
+_STATUS: dict[str, Any] = {"type": "string", "enum": ["queued", "running", "waiting", "completed", "failed",
+                                                      "timeout", "cancelled"]}
 
 
 def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) ->
 _RUN = {"execution_id": _TEXT, "status": _STATUS, "workflow_name": _TEXT, "execution_mode": _TEXT,
         "start_time": _TEXT_OR_NULL, "end_time": _TEXT_OR_NULL, "elapsed_time": {"type": "number"},
         "progress": _TEXT, "steps": _LIST, "usage": {"type": "object"}, "message": _TEXT}
-_RUN_MAY = {"result": {}, "error": {"type": "object"}, "rerun_of": _TEXT}
+_RUN_MAY = {"result": {}, "error": {"type": "object"}, "rerun_of": _TEXT, "waiting": {"type": "object"}}
 _GENERATION = {"workflow_name": _TEXT, "workflow_config": {"type": "object"}, "generator": _TEXT,
                "validation_status": _TEXT, "version": {"type": ["integer", "null"]},
                "generation": {"type": "object"}, "errors": _LIST}
@@ -44,5 +44,7 @@ OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {
                              "description": _TEXT_OR_NULL, "source": _TEXT_OR_NULL, "steps": _LIST,
                              "document": {"type": "object"}}),
     "rerun_execution": _object({**_RUN, "rerun_of": _TEXT}, _RUN_MAY),
+    "send_event": _object({"execution_id": _TEXT, "event": _TEXT, "delivered": {"type": "boolean"},
+                           "status": _STATUS, "message": _TEXT}),
     "register_workflow": _object({"workflows": _LIST, "warnings": _LIST, "registered_by": _TEXT_OR_NULL}),
 }

@@ -59,7 +59,7 @@ def owned(app: McpApp, caller: Caller, execution_id: str) -> Execution:
         ex = app.executor.status(execution_id)
     except NotFound:
         ex = None
-    if ex is None or not (caller.admin or ex.principal == caller.principal):
+    if ex is None or not access.may_see(caller, ex):
         raise NotFound(f"no execution with id '{execution_id[:200]}'",
                        fix="use an execution_id returned to you (list_executions shows yours)",
                        field="execution_id")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["sync", "async", "isolated"]
 Complexity = Literal["simple", "medium", "complex"]
-Status = Literal["queued", "running", "completed", "failed", "timeout", "cancelled"]
+Status = Literal["queued", "running", "waiting", "completed", "failed", "timeout", "cancelled"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 COMPLEXITY_HELP = ("simple: 1-2 agents in a chain; medium: 3-4 agents with a parallel fan-out and fan-in; "
                    "complex: 5-8 agents, parallel branches, a fan-in and a review loop")
@@ -83,6 +83,13 @@ class CheckExecutionStatusInput(ToolInput):
 
 class CancelExecutionInput(ToolInput):
     execution_id: str = ID
+
+
+class SendEventInput(ToolInput):
+    execution_id: str = ID
+    event: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9_.:-]{0,99}$",
+                       description="The event the run waits for (check_execution_status: waiting.event)")
+    payload: Any = Field(None, description="The event's data: the wait step's output (checked like any input)")
 
 
 class ListWorkflowsInput(ToolInput):

@@ -26,6 +26,7 @@ RESULT_WAIT_S = 50.0  # tasks/result blocks at most this long, then asks the cli
 
 _LEGACY_STATUS = {
     ExecutionStatus.QUEUED: "working", ExecutionStatus.RUNNING: "working",
+    ExecutionStatus.WAITING: "input_required",  # parked at a wait step: send_event resumes it
     ExecutionStatus.COMPLETED: "completed", ExecutionStatus.FAILED: "failed",
     ExecutionStatus.TIMEOUT: "failed", ExecutionStatus.CANCELLED: "cancelled",
 }
@@ -40,6 +41,8 @@ def modern_status(ex: Execution) -> str:
     # The extension keeps "failed" for JSON-RPC errors; a workflow that failed is a tool
     # result with isError, i.e. a completed task (ext-tasks 2026-07-28, "Task Status").
     """The 2026-07-28 extension's task status of an execution."""
+    if ex.status == ExecutionStatus.WAITING:
+        return "input_required"
     return "working" if not ex.finished else ("cancelled" if ex.status == ExecutionStatus.CANCELLED
                                               else "completed")
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..access import Caller
 from ..errors import WfxError
-from . import admin_tools, read_tools, run_tools, schemas
+from . import admin_tools, event_tools, read_tools, run_tools, schemas
 from .app import McpApp
 from .files import relative_paths
 from .output_schemas import OUTPUT_SCHEMAS
@@ -56,7 +56,10 @@ TOOLS: Mapping[str, ToolSpec] = MappingProxyType(dict([
           ("read",), "Status, progress ('Running step 3 of 5: transform'), steps, result or error of an execution.",
           read_only=True),
     _spec("cancel_execution", schemas.CancelExecutionInput, read_tools.cancel_execution, ("cancel",),
-          "Cancel a queued or running execution (it stops at its next step boundary)."),
+          "Cancel a queued, running or waiting execution (a running one stops at its next step boundary)."),
+    _spec("send_event", schemas.SendEventInput, event_tools.send_event, ("run",),
+          "Deliver an event (an approval, a decision, data) to your execution waiting for it "
+          "(check_execution_status shows status 'waiting' and what for); it resumes with the payload."),
     _spec("list_workflows", schemas.ListWorkflowsInput, read_tools.list_workflows, ("read",),
           "List registered workflows and workflow files under the server's workflow roots.", read_only=True),
     _spec("validate_workflow", schemas.ValidateWorkflowInput, read_tools.validate_workflow, ("read",),

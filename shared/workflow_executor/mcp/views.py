@@ -9,6 +9,7 @@ from typing import Any
 from .. import placement
 from ..models import Execution, ExecutionStatus, StepRecord
 from ..usage_view import live_usage
+from ..wait_view import wait_line, wait_view
 from .results import ToolResult, error_result, one_line, preview
 
 
@@ -42,6 +43,8 @@ def step_view(rec: StepRecord) -> dict[str, Any]:
 def progress(ex: Execution) -> str:
     """'Running step 3 of 5: transform' while it runs; 'Completed: 5 of 5 steps ran' once finished
     (a step a condition routed around never runs)."""
+    if ex.status == ExecutionStatus.WAITING:
+        return wait_line(ex)
     if not ex.finished:
         return ex.progress.describe()
     return f"{ex.status.value.capitalize()}: {ex.progress.completed} of {ex.progress.total} steps ran"
@@ -64,6 +67,9 @@ def status_view(ex: Execution, now: float, placed: list[dict[str, Any]] | None =
         out["error"] = ex.error.model_dump(exclude_defaults=True)
     if ex.rerun_of:
         out["rerun_of"] = ex.rerun_of
+    waiting = wait_view(ex)
+    if waiting is not None:  # what it waits for, since and until when (send_event resumes it)
+        out["waiting"] = waiting
     where = placement.view(ex, placed or [])
     if where is not None:
         out["placement"] = where
@@ -80,6 +86,8 @@ def brief_view(ex: Execution, now: float) -> dict[str, Any]:
 
 def status_line(ex: Execution, now: float) -> str:
     """A short human description: 'Running step 3 of 5: transform', 'completed in 0.01 s', ..."""
+    if ex.status == ExecutionStatus.WAITING:
+        return wait_line(ex)
     if not ex.finished:
         return ex.progress.describe() if ex.status == ExecutionStatus.RUNNING else "Queued"
     took = f" in {elapsed(ex, now):.3f} s"

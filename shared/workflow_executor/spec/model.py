@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 # Hard ceilings the operator can lower (settings) but a document cannot raise.
 MAX_DOCUMENT_BYTES = 1_000_000
@@ -58,6 +58,7 @@ class ExistsCondition(_Frozen):
 
 Condition = IfCondition | SwitchCondition | ExistsCondition
 
+ACTIONS = ("agent", "function", "tool", "invoke_workflow", "wait_for", "sleep")
 USER = "user"  # the routing target that means "this is the result"
 
 
@@ -91,6 +92,17 @@ class Loop(_Frozen):
     body: tuple[Step, ...] = ()
 
 
+class WaitFor(_Frozen):
+    """A durable wait: the run parks until ``event`` is delivered for it (its payload fields equal
+    to ``match``'s rendered values) or ``timeout`` seconds pass. ``payload_schema``: a JSON
+    Schema the payload must satisfy (the web view renders a form for it)."""
+
+    event: str
+    match: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = Field(None, gt=0)
+    payload_schema: dict[str, Any] | None = None
+
+
 class Step(_Frozen):
     id: str
     # exactly one action
@@ -101,6 +113,8 @@ class Step(_Frozen):
     tool: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     invoke_workflow: str | None = None
+    wait_for: WaitFor | None = None
+    sleep: float | None = Field(None, gt=0)  # a durable timer (seconds): the run parks meanwhile
     # control
     output: Output | None = None
     depends_on: tuple[str, ...] = ()
@@ -113,9 +127,19 @@ class Step(_Frozen):
     description: str | None = None
     output_schema: dict[str, Any] | None = None  # an agent step's reply must be JSON of this schema
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A step with no wait dumps as before wait steps existed: stored documents keep their
+        # hashes, and a runner of an earlier version still reads them.
+        data: dict[str, Any] = handler(self)
+        for key in ("wait_for", "sleep"):
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
+
     @property
     def action(self) -> str | None:
-        for kind in ("agent", "function", "tool", "invoke_workflow"):
+        for kind in ACTIONS:
             if getattr(self, kind) is not None:
                 return kind
         return None

@@ -11,12 +11,13 @@ from ..errors import Issue
 from .lenient import STEP_NOTES, lenient_keys
 from .model import MAX_LOOP_ITERATIONS
 from .shorthand import ID_RE, RESERVED_IDS, bare_agent, fresh_id, loop_flag
+from .waits import normalize_wait
 
 ACTION_KEYS = ("agent", "function", "tool", "invoke_workflow")
 STEP_KEYS = (
     "id", "agent", "input", "function", "args", "tool", "params", "invoke_workflow", "output",
     "depends_on", "fan_key", "is_fan_in", "loop", "retry", "timeout", "condition", "description",
-    "output_schema",
+    "output_schema", "wait_for", "sleep",
 )
 LOOP_KEYS = ("for_each", "until", "var", "max", "body")
 RETRY_KEYS = ("max_attempts", "backoff_s", "max_backoff_s")
@@ -115,6 +116,7 @@ def _step(raw: dict[str, Any], sid: str, path: str, c: Collector, depth: int) ->
             else:
                 c.add(f"{path}.{key}", f"'{key}' must be a mapping of names to values, got {_show(raw[key])}",
                       fix=f"write {key}: {{name: value}}")
+    normalize_wait(raw, step, path, c)
     if raw.get("output") is not None:
         output = _output(raw["output"], f"{path}.output", c)
         if output is not None:

@@ -36,6 +36,7 @@ class RefScope:
     in_loop: bool = False
     fan_in: bool = False
     output: bool = False
+    wait: bool = False  # a wait_for step's output condition: ${wait.timed_out} is readable
     body_only: frozenset[str] = field(default_factory=frozenset)
     inputs: frozenset[str] = frozenset()  # the workflow's named inputs (LangSwarm ``inputs:``)
 
@@ -106,6 +107,10 @@ def check_ref(ref: Ref, path: str, scope: RefScope, report: Report) -> None:
         if not scope.fan_in:
             report(path, f"{where}: 'branches' exists only in a fan-in step (is_fan_in: true)",
                    "read branch results in the fan-in step, or use ${<step id>.output}")
+    elif root == "wait" and "wait" not in scope.known:
+        if not scope.wait:
+            report(path, f"{where}: 'wait' exists only in the output condition of a wait_for step",
+                   "read ${wait.timed_out} in the wait_for step's output: {to: {condition: ...}}")
     elif root == "output":
         if not scope.output:
             report(path, f"{where}: 'output' exists only in output conditions",

@@ -98,7 +98,7 @@ class Scope:
     """What references resolve against while one step runs."""
 
     __slots__ = ("absent", "allowed_env", "branches", "environ", "input", "loop", "loop_path", "names", "notes",
-                 "outputs", "previous", "read_env", "rendered", "step_output")
+                 "outputs", "previous", "read_env", "rendered", "step_output", "wait")
 
     def __init__(
         self,
@@ -134,6 +134,7 @@ class Scope:
         # the step's input as its action rendered it (None: not rendered yet), for the step record
         self.rendered: Any = None
         self.read_env = False  # set by any ${env.X} lookup: such an input is never kept in a preview
+        self.wait: Any = None  # a wait step's outcome ({timed_out, event}) in its output condition
 
     def replace(self, **changes: Any) -> Scope:
         """A copy with some slots changed (``outputs=``, ``loop=``, ``step_output=`` ...)."""
@@ -198,6 +199,8 @@ class Scope:
             base, path = self._step_output(str(path[0]), ref), path[1:]
         elif root == "previous_output":
             base = self.previous
+        elif root == "wait" and self.wait is not None:
+            base = self.wait
         elif root == "user_query" or (root in self.names and root not in self.outputs):
             base = self.named_input(root)
         elif root == "loop" or root in self.loop:

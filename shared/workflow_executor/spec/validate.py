@@ -14,6 +14,7 @@ from ..errors import Issue, SpecError
 from .agent_checks import check_agent_step, check_agents
 from .graph import Graph, cycles, graph
 from .model import (
+    ACTIONS,
     MAX_FAN_OUT,
     MAX_STEPS,
     USER,
@@ -27,6 +28,7 @@ from .placeholders import placeholder_warnings
 from .refcheck import RefScope, check_expr, check_ref, check_value
 from .refs import UnresolvedReference, parse_ref
 from .tool_checks import ToolChecker, ToolDiscovery, local_tool, undeclared_tool
+from .waits import check_wait
 
 FunctionChecker = Callable[[str], str | None]
 
@@ -54,6 +56,7 @@ def check(
     tool_checker: ToolChecker | None = None,
     schedule_min_interval_s: float = 60.0,
     tool_discovery: ToolDiscovery | None = None,
+    wait_max_s: float = 30 * 86400.0,
 ) -> Report:
     """Check ``doc`` and return every error and warning (never raises for a bad document).
 
@@ -65,10 +68,12 @@ def check(
     auto-discovery): an agent's unknown name is a warning (it is left out at run time), a
     ``tool:`` step's an error.
     ``schedule_min_interval_s``: the operator's minimum time between two firings of a schedule.
+    ``wait_max_s``: the longest wait_for timeout / sleep allowed.
     """
     c = _Checker(doc, source, function_checker, known_workflow, allowed_env, max_steps)
     c.tool_checker, c.tool_discovery = tool_checker, tool_discovery
     c.schedule_min_interval_s = schedule_min_interval_s
+    c.wait_max_s = wait_max_s
     for wf in doc.workflows.values():
         c.workflow(wf)
     c.document()
@@ -94,6 +99,7 @@ class _Checker:
         self.warnings: list[Issue] = []
         self.tool_checker: ToolChecker | None = None
         self.schedule_min_interval_s = 60.0
+        self.wait_max_s = 30 * 86400.0
         self.tool_discovery: ToolDiscovery | None = None
 
     def error(self, path: str, message: str, fix: str) -> None:
@@ -254,6 +260,10 @@ class _Checker:
         check_value(step.input, f"{path}.input", inner, self._report)
         check_value(step.args, f"{path}.args", inner, self._report)
         check_value(step.params, f"{path}.params", inner, self._report)
+        if step.wait_for is not None:
+            check_value(step.wait_for.match, f"{path}.wait_for.match", inner, self._report)
+        for wpath, message, fix in check_wait(step, path, self.wait_max_s, scope.in_loop):
+            self.error(wpath, message, fix)
         if step.condition is not None:
             check_expr(step.condition, f"{path}.condition", scope.but(fan_in=step.is_fan_in), self._report)
         if loop is not None:
@@ -261,7 +271,7 @@ class _Checker:
         if step.output is not None and step.output.condition is not None:
             cond = step.output.condition
             cpath = f"{path}.output.to.condition"
-            oscope = scope.but(output=True, visible=scope.visible | {step.id})
+            oscope = scope.but(output=True, visible=scope.visible | {step.id}, wait=step.wait_for is not None)
             if isinstance(cond, IfCondition):
                 check_expr(cond.expr, f"{cpath}.if", oscope, self._report)
             elif isinstance(cond, SwitchCondition):
@@ -278,12 +288,12 @@ class _Checker:
         self.error(path, message, fix)
 
     def action(self, wf: Workflow, step: Step, path: str) -> None:
-        kinds = [k for k in ("agent", "function", "tool", "invoke_workflow") if getattr(step, k) is not None]
+        kinds = [k for k in ACTIONS if getattr(step, k) is not None]
         if step.loop is not None and step.loop.body:
             kinds.append("loop.body")
         if not kinds:
             self.error(path, f"step '{step.id}' has no action",
-                       "add one of agent, function, tool, invoke_workflow (or a loop with a body)")
+                       "add one of agent, function, tool, invoke_workflow, wait_for, sleep (or a loop with a body)")
         elif len(kinds) > 1:
             self.error(path, f"step '{step.id}' has {len(kinds)} actions: {', '.join(kinds)}",
                        "keep one action per step; split the others into their own steps")

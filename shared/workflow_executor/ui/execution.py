@@ -11,7 +11,7 @@ from ..errors import WfxError
 from ..mcp.app import McpApp
 from ..models import Execution, StepRecord, StepStatus
 from ..spec.model import Step, WorkflowDocument
-from . import history, payload, source, steptree, timeline, turns
+from . import history, payload, source, steptree, timeline, turns, waiting
 from .html import badge, cost, esc, memory, preview, seconds, tokens, when
 from .pictures import picture
 
@@ -95,7 +95,7 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
            f'<h1><a href="{esc(prefix)}/ui/workflows/{esc(ex.workflow_name)}">{esc(ex.workflow_name)}</a> '
            f'{badge(ex.status.value)} <span class="muted mono">{esc(ex.id)}</span></h1>',
            '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts if v) + "</dl>",
-           _actions(caller, ex, list(steps))]
+           _actions(caller, ex, list(steps)), waiting.panel(caller, ex)]
     if ex.error is not None:
         fix = ex.error.details.get("fix") or (f"fix step '{ex.error.step}' or its input, then Rerun"
                                               if ex.error.step else None)
@@ -109,7 +109,8 @@ def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:
     if doc is not None:
         statuses = {r.step_id: r.status.value for r in ex.steps.values()}
         if not ex.finished:
-            statuses.update({s: "running" for s in ex.progress.current if s not in statuses})
+            now_doing = "waiting" if ex.status.value == "waiting" else "running"
+            statuses.update({s: now_doing for s in ex.progress.current if s not in statuses})
         out.append('<h2>Graph</h2><div class="scroll">'
                    + picture(doc, (), ex.workflow_name, statuses=statuses, link=f"{prefix}/ui/workflows/")
                    + "</div>")

@@ -57,7 +57,8 @@ def rows(store: ExecutionStore | None, ex: Execution, doc: WorkflowDocument | No
         done_at = max((r.ended_at_s or t0 for r in recs), default=t0)
         for sid in ex.progress.current:
             if sid not in ex.steps:
-                out.append(Row(sid, done_at, now, "running", href=f"#step-{sid}"))
+                out.append(Row(sid, done_at, now, "waiting" if ex.status.value == "waiting" else "running",
+                               href=f"#step-{sid}"))
     if out:
         t1 = max(t1, max(r.end for r in out))
     return out, t0, t1

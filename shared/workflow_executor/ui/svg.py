@@ -12,7 +12,8 @@ from .layout import Box, layout
 
 FILL = {"function": "#e8f0fe", "agent": "#fef7e0", "tool": "#e6f4ea", "invoke_workflow": "#f3e8fd",
         "start": "#eceff1", "end": "#eceff1"}
-STATUS_FILL = {"completed": "#ceead6", "failed": "#fad2cf", "running": "#d2e3fc", "skipped": "#f1f3f4",
+STATUS_FILL = {"waiting": "#fde293",
+               "completed": "#ceead6", "failed": "#fad2cf", "running": "#d2e3fc", "skipped": "#f1f3f4",
                "cancelled": "#fde293", "timeout": "#fde293"}
 EDGE_STROKE = {"depends": "#80868b", "join": "#1a73e8", "branch": "#b06000", "start": "#9aa0a6"}
 

@@ -12,7 +12,7 @@ from ..usage_view import dollars
 from .html import seconds
 from .steptree import rows
 
-ICONS = {"completed": ("✓", "green"), "failed": ("✗", "red"), "running": ("▶", "blue"),
+ICONS = {"waiting": ("⏸", "yellow"), "completed": ("✓", "green"), "failed": ("✗", "red"), "running": ("▶", "blue"),
          "skipped": ("-", "dim"), "cancelled": ("■", "yellow"), "timeout": ("⏱", "yellow"), "queued": ("○", "dim")}
 
 

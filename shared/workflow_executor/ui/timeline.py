@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .html import esc, seconds
 
-COLORS = {"completed": "#34a853", "failed": "#ea4335", "skipped": "#bdc1c6", "running": "#4285f4",
+COLORS = {"waiting": "#f9ab00", "completed": "#34a853", "failed": "#ea4335", "skipped": "#bdc1c6", "running": "#4285f4",
           "cancelled": "#fbbc04", "timeout": "#fbbc04"}
 LABEL_W, BAR_W, ROW_H = 210, 640, 22
 

@@ -26,7 +26,7 @@ from ..toolbox import ToolCall
 from .base import Operation, OperationsKind, ToolArgs, ToolEnv
 
 if TYPE_CHECKING:
-    from ...engine.runner import Run
+    from ...engine.run import Run
 
 GENERATED = "generated"
 

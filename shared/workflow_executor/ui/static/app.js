@@ -205,6 +205,33 @@
     refresh();
   });
 
+  // A waiting run: Approve / Reject, or the form of its payload_schema, go out as send_event.
+  async function sendEvent(el, payload) {
+    try {
+      const res = await tool("send_event", {execution_id: el.dataset.id, event: el.dataset.event, payload: payload});
+      say(res.content[0].text, res.isError);
+    } catch (e) { say(String(e.message || e), true); }
+    refresh();
+  }
+  main.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action=send-event]");
+    if (!b) return;
+    b.disabled = true;
+    sendEvent(b, JSON.parse(b.dataset.payload));
+  });
+  main.addEventListener("submit", (ev) => {
+    const form = ev.target.closest("form[data-action=send-event]");
+    if (!form) return;
+    ev.preventDefault();
+    const payload = {};
+    form.querySelectorAll("[name^='ev:']").forEach((f) => {
+      const kind = f.dataset.type, raw = f.value;
+      if (raw === "") return;
+      payload[f.name.slice(3)] = kind === "boolean" ? raw === "true" : (kind === "number" || kind === "integer") ? Number(raw) : raw;
+    });
+    sendEvent(form, payload);
+  });
+
   // Start a run from the workflow page: each field is sent as JSON when it parses, else as text.
   main.addEventListener("submit", async (ev) => {
     const form = ev.target.closest("form[data-action=run]");

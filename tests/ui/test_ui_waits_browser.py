@@ -1,0 +1,65 @@
+"""A waiting run in the web view (headless Chromium against a real ``wfx serve``): Approve from
+the page resumes it, and a step with a payload_schema gets a form whose fields are the payload."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from test_ui_browser import SHOTS, browser, sign_in, site, wait  # noqa: F401 (fixtures)
+from ui_support import Served, UiKeys
+
+WAITS = """
+workflows:
+  approve_page:
+    steps:
+      - id: approval
+        wait_for: {event: approval, timeout: 600}
+        output: {to: user}
+  form_page:
+    steps:
+      - id: details
+        wait_for:
+          event: details
+          payload_schema: {type: object, properties: {amount: {type: number}, note: {type: string}}}
+        output: {to: user}
+"""
+
+
+def started(srv: Served, key: str, workflow: str) -> str:
+    res = srv.tool(key, "execute_workflow", workflow=WAITS, workflow_name=workflow, input_data={},
+                   execution_mode="async")
+    assert res["isError"] is False, res
+    return str(res["structuredContent"]["execution_id"])
+
+
+def status_of(drv: WebDriver) -> str:
+    return str(drv.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-status"))
+
+
+def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
+    srv, keys = site
+    eid = started(srv, keys.alice, "approve_page")
+    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    wait(browser, lambda d: status_of(d) == "waiting")
+    assert "Waiting for event 'approval'" in browser.find_element(By.CSS_SELECTOR, "div.waiting").text
+    browser.save_screenshot(str(SHOTS / "waiting.png"))
+    buttons = browser.find_elements(By.CSS_SELECTOR, "button[data-action=send-event]")
+    assert [b.text for b in buttons] == ["Approve", "Reject"]
+    buttons[0].click()
+    wait(browser, lambda d: status_of(d) == "completed")
+    done = srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]
+    assert done["result"] == {"approved": True}
+
+
+def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(
+        site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
+    srv, keys = site
+    eid = started(srv, keys.alice, "form_page")
+    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    form = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))[0]
+    form.find_element(By.NAME, "ev:amount").send_keys("12.5")
+    form.find_element(By.NAME, "ev:note").send_keys("ok by me")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda d: status_of(d) == "completed")
+    done = srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]
+    assert done["result"] == {"amount": 12.5, "note": "ok by me"}
