@@ -191,7 +191,15 @@ class _LazyTools:
         self._made = made
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_made":  # copy/pickle probe an instance without __init__
+            raise AttributeError(name)
         return getattr(self._made(), name)
+
+    def __copy__(self) -> Any:
+        """A copy of the registry itself (a caller that adds kinds to it leaves this one as it is)."""
+        import copy
+
+        return copy.copy(self._made())
 
 
 class ToolBackends:
