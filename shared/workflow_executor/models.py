@@ -248,7 +248,10 @@ class StoredWorkflow(BaseModel):
     version: int
     hash: str
     document: dict[str, Any]
-    source: str | None = None
+    source: str | None = None  # the file or folder it was registered from (a path, or None)
+    # the YAML (or JSON) text as written, comments and all: what the web view shows; None for a
+    # document registered as an object, or from a folder of section files
+    source_text: str | None = None
     description: str | None = None
     created_at_s: float
 
