@@ -362,14 +362,17 @@ class Executor:
         return waiting.deliver(self.services, execution_id, event, payload, by=by)
 
     def executions(self, *, status: str | None = None, workflow_name: str | None = None,
-                   principal: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
+                   principal: str | None = None, limit: int = 50, cursor: str | None = None,
+                   **search: Any) -> Page:
+        """A page of executions, newest first; ``search``: ExecutionQuery's created_from_s,
+        created_to_s, id_prefix, error_text. Errors: InvalidArgument."""
         try:
             st = ExecutionStatus(status) if status else None
         except ValueError:
             raise InvalidArgument(f"status '{status}' is not one of "
                                   + ", ".join(s.value for s in ExecutionStatus)) from None
         return self.store.list(ExecutionQuery(status=st, workflow_name=workflow_name, principal=principal,
-                                              limit=limit, cursor=cursor))
+                                              limit=limit, cursor=cursor, **search))
 
     def rerun(self, execution_id: str, from_step: str | None = None, *, mode: str | None = None) -> Execution:
         """A new execution of the same workflow version and input that reuses the finished
