@@ -62,6 +62,48 @@ resource "google_firestore_index" "executions" {
   }
 }
 
+# The executions list's search (adapters/firestore_reads.py): an id prefix by the id's first four
+# characters (id_head), error text by one word of the error (error_words, array-contains), each
+# alone or under the caller's principal; the store checks status and workflow on what it reads.
+locals {
+  execution_search_indexes = {
+    id_head = [
+      { field_path = "id_head", order = "ASCENDING", array_config = null },
+      { field_path = "created_at_s", order = "DESCENDING", array_config = null },
+    ]
+    principal_id_head = [
+      { field_path = "principal", order = "ASCENDING", array_config = null },
+      { field_path = "id_head", order = "ASCENDING", array_config = null },
+      { field_path = "created_at_s", order = "DESCENDING", array_config = null },
+    ]
+    error_words = [
+      { field_path = "error_words", order = null, array_config = "CONTAINS" },
+      { field_path = "created_at_s", order = "DESCENDING", array_config = null },
+    ]
+    principal_error_words = [
+      { field_path = "principal", order = "ASCENDING", array_config = null },
+      { field_path = "error_words", order = null, array_config = "CONTAINS" },
+      { field_path = "created_at_s", order = "DESCENDING", array_config = null },
+    ]
+  }
+}
+
+resource "google_firestore_index" "execution_search" {
+  for_each    = local.execution_search_indexes
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = local.executions_collection
+  query_scope = "COLLECTION"
+  dynamic "fields" {
+    for_each = each.value
+    content {
+      field_path   = fields.value.field_path
+      order        = fields.value.order
+      array_config = fields.value.array_config
+    }
+  }
+}
+
 # The store writes expire_at on more than executions: checkpoints (collection group "steps"),
 # idempotency keys and the events function's status views. Each needs its own TTL policy.
 resource "google_firestore_field" "ttl" {
@@ -82,6 +124,8 @@ resource "google_firestore_field" "unindexed" {
     executions_progress = { collection = "executions", field = "progress" }
     steps_data          = { collection = "steps", field = "data" }
     versions_document   = { collection = "versions", field = "document" }
+    versions_source     = { collection = "versions", field = "source_text" }
+    workflows_source    = { collection = "workflows", field = "source_text" }
   }
   project    = var.project_id
   database   = local.firestore_database

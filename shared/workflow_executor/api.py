@@ -22,7 +22,7 @@ from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
 from .settings import Settings
-from .spec import check, load_object, load_path, load_text
+from .spec import check, load_object, load_path, load_text, sources
 from .spec.folder import attribute_all
 from .spec.model import WorkflowDocument
 from .spec.override import deep_merge
@@ -100,18 +100,24 @@ class Executor:
             raise SpecError(report.errors, warnings=notes + report.warnings)
         return doc, Report(errors=[], warnings=notes + report.warnings)
 
-    def register(self, source: WorkflowSource, *, name: str | None = None) -> list[StoredWorkflow]:
+    def register(self, source: WorkflowSource, *, name: str | None = None,
+                 source_text: str | None = None) -> list[StoredWorkflow]:
         """Validate and store every workflow of a document, each under its own id (all share
         the document, so child workflows resolve). ``source`` is a Path, YAML text, a mapping,
-        or a one-line str that names a file (``"flows/report.yaml"``). Returns the stored versions."""
-        source = _as_path(source)
+        or a one-line str that names a file (``"flows/report.yaml"``); the text of a file or of
+        inline YAML is kept with the version (``source_text`` gives it for a mapping that was
+        parsed from text elsewhere). Returns the stored versions."""
+        source = sources.as_path(source)
         doc, _ = self.check(source, name=name)
-        return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None)
+        return self._store_doc(doc, source=str(source) if isinstance(source, Path) else None,
+                               text=source_text or sources.text_of(source))
 
-    def _store_doc(self, doc: WorkflowDocument, source: str | None, latest: bool = True) -> list[StoredWorkflow]:
+    def _store_doc(self, doc: WorkflowDocument, source: str | None, latest: bool = True,
+                   text: str | None = None) -> list[StoredWorkflow]:
         data = doc.model_dump(mode="json")
+        kept = text if text is not None and len(text) <= sources.MAX_SOURCE_TEXT else None
         return [self.registry.put(wid, data, source=source, description=wf.description or doc.description,
-                                  latest=latest)
+                                  latest=latest, source_text=kept)
                 for wid, wf in doc.workflows.items()]
 
     def _load(self, source: WorkflowSource, name: str | None, notes: list[Issue]) -> WorkflowDocument:
@@ -237,7 +243,8 @@ class Executor:
             # A file, inline text or an object is stored only as this run's version: running a
             # document never changes what a name means to others (``register`` does that).
             is_file = isinstance(workflow, Path)
-            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=False)
+            stored = self._store_doc(doc, source=str(workflow) if is_file else None, latest=False,
+                                     text=sources.text_of(workflow))
             pick = doc.workflow(name).id
             base = next(s for s in stored if s.name == pick)
         elif name:
@@ -355,14 +362,17 @@ class Executor:
         return waiting.deliver(self.services, execution_id, event, payload, by=by)
 
     def executions(self, *, status: str | None = None, workflow_name: str | None = None,
-                   principal: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
+                   principal: str | None = None, limit: int = 50, cursor: str | None = None,
+                   **search: Any) -> Page:
+        """A page of executions, newest first; ``search``: ExecutionQuery's created_from_s,
+        created_to_s, id_prefix, error_text. Errors: InvalidArgument."""
         try:
             st = ExecutionStatus(status) if status else None
         except ValueError:
             raise InvalidArgument(f"status '{status}' is not one of "
                                   + ", ".join(s.value for s in ExecutionStatus)) from None
         return self.store.list(ExecutionQuery(status=st, workflow_name=workflow_name, principal=principal,
-                                              limit=limit, cursor=cursor))
+                                              limit=limit, cursor=cursor, **search))
 
     def rerun(self, execution_id: str, from_step: str | None = None, *, mode: str | None = None) -> Execution:
         """A new execution of the same workflow version and input that reuses the finished
@@ -376,16 +386,6 @@ class Executor:
         """Queue every queued or running execution again, taking over leases of a dead
         process (only the one embedded server of a home may call this). Returns their ids."""
         return reruns.resume_pending(self.services)
-
-
-def _as_path(source: WorkflowSource) -> WorkflowSource:
-    """A one-line str that names an existing file or ends in .yaml/.yml/.json is a path (YAML
-    text always has a newline or a ': '); everything else is returned unchanged."""
-    if isinstance(source, str) and "\n" not in source and source.strip():
-        text = source.strip()
-        if text.lower().endswith((".yaml", ".yml", ".json")) or (": " not in text and Path(text).exists()):
-            return Path(text)
-    return source
 
 
 def _created(ex: Execution) -> None:

@@ -139,6 +139,8 @@ class StepRecord(BaseModel):
     # what LangSwarm-style leniency did here (a condition that could not be read, a null branch)
     warnings: list[str] = Field(default_factory=list)
     input_preview: str | None = None  # the rendered input as JSON, cut (for people; engine.inputs)
+    # a loop step: [started_at_s, ended_at_s] of each iteration (the first 1000), also of a failed one
+    iterations: list[list[float]] | None = None
     # seconds the run waited for an unreachable store before this checkpoint was written: the
     # run's deadline excludes them, in this pass and in any that resumes it (engine.outages)
     store_wait_s: float = 0.0
@@ -248,7 +250,10 @@ class StoredWorkflow(BaseModel):
     version: int
     hash: str
     document: dict[str, Any]
-    source: str | None = None
+    source: str | None = None  # the file or folder it was registered from (a path, or None)
+    # the YAML (or JSON) text as written, comments and all: what the web view shows; None for a
+    # document registered as an object, or from a folder of section files
+    source_text: str | None = None
     description: str | None = None
     created_at_s: float
 

@@ -31,11 +31,21 @@ Turns = list[dict[str, Any]]  # an agent step's journal (a name: ``list`` is a s
 
 @dataclass(frozen=True)
 class ExecutionQuery:
+    """Which executions ``ExecutionStore.list`` answers, newest first. The search filters
+    (adapters/search.py): ``created_from_s`` / ``created_to_s`` bound the creation time (Unix
+    seconds, both inclusive); ``id_prefix`` (4 characters at least) the id's start; ``error_text``
+    keeps runs whose error (code and message) holds each of its words, case-insensitive (SQLite
+    and memory also match part of a word; Firestore whole words)."""
+
     status: ExecutionStatus | None = None
     workflow_name: str | None = None
     principal: str | None = None
     limit: int = 50
     cursor: str | None = None
+    created_from_s: float | None = None
+    created_to_s: float | None = None
+    id_prefix: str | None = None
+    error_text: str | None = None
 
 
 @runtime_checkable
@@ -185,10 +195,12 @@ class WorkflowRegistry(Protocol):
     """Workflow definitions by name, versioned by content hash."""
 
     def put(self, name: str, document: dict[str, Any], *, source: str | None = None,
-            description: str | None = None, latest: bool = True) -> StoredWorkflow:
+            description: str | None = None, latest: bool = True,
+            source_text: str | None = None) -> StoredWorkflow:
         """Store ``document`` as a version of ``name`` (the same content returns the version it
-        already has). With ``latest`` that version becomes what ``name`` means for ``get(name)``
-        and ``list()``; without, it is only reachable by its hash (a run's own variant)."""
+        already has, with the text it was first stored with). With ``latest`` that version becomes
+        what ``name`` means for ``get(name)`` and ``list()``; without, it is only reachable by its
+        hash (a run's own variant). ``source_text``: the document as the user wrote it."""
 
     def get(self, name: str, workflow_hash: str | None = None) -> StoredWorkflow | None:
         """The latest version, or the one with ``workflow_hash``."""

@@ -77,16 +77,23 @@ def _stores(settings: Settings) -> tuple[ExecutionStore, WorkflowRegistry]:
 
 def _observed(settings: Settings, store: ExecutionStore) -> tuple[ExecutionStore, Any]:
     """The store wrapped with the observers of finished runs: the hourly aggregates always, and
-    OpenTelemetry only when an OTLP endpoint is set (nothing of it is imported otherwise)."""
+    OpenTelemetry only when an OTLP endpoint is set or WFX_TRACE_EXPORTER=cloud_trace (nothing of
+    it is imported otherwise; the Cloud Trace exporter only for the latter)."""
     if settings.log_json:
         from .logs import configure
 
         configure(settings.gcp_project)
-    if not settings.otel_endpoint:
+    to_cloud_trace = settings.trace_exporter == "cloud_trace"
+    if not settings.otel_endpoint and not to_cloud_trace:
         return observed(store), None
+    spans = None
+    if to_cloud_trace:
+        from .adapters.cloud_trace import span_exporter
+
+        spans = span_exporter(settings.gcp_project)
     from .telemetry import Telemetry
 
-    telemetry = Telemetry(store)
+    telemetry = Telemetry(store, spans=spans, metrics=bool(settings.otel_endpoint))
     return observed(store, [telemetry]), telemetry
 
 

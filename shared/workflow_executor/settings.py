@@ -69,6 +69,8 @@ class Settings:
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     # OpenTelemetry: on when an OTLP endpoint is set (the standard OTEL_* variables configure it)
     otel_endpoint: str | None = None
+    # WFX_TRACE_EXPORTER: otlp (the default, to otel_endpoint) or cloud_trace (straight to Cloud Trace)
+    trace_exporter: str = "otlp"
     log_json: bool = False  # WFX_LOG_FORMAT=json: one JSON object per log line (Cloud Logging's fields)
     # cloud backends (issue 4)
     retention_days: float = 30.0     # finished executions expire (Firestore TTL field expire_at)
@@ -146,7 +148,7 @@ class Settings:
         home = Path(env.get("WFX_HOME") or ".wfx")
         choices = {"WFX_STORE": ("sqlite", "memory", "firestore"), "WFX_QUEUE": ("local", "cloud_tasks"),
                    "WFX_EVENTS": ("local", "pubsub"), "WFX_JOBS": ("subprocess", "cloud_run"),
-                   "WFX_SQLITE_SYNCHRONOUS": ("NORMAL", "FULL")}
+                   "WFX_SQLITE_SYNCHRONOUS": ("NORMAL", "FULL"), "WFX_TRACE_EXPORTER": ("otlp", "cloud_trace")}
         for name, allowed in choices.items():
             if name in env and env[name] not in allowed:
                 raise InvalidArgument(f"{name}={env[name]!r} is not supported",
@@ -183,6 +185,7 @@ class Settings:
                 otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
                                or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None),
                 log_json=env.get("WFX_LOG_FORMAT", "").lower() == "json",
+                trace_exporter=env.get("WFX_TRACE_EXPORTER", "otlp"),
                 firestore_database=env.get("WFX_FIRESTORE_DATABASE", "(default)"),
                 firestore_timeout_s=float(env.get("WFX_FIRESTORE_TIMEOUT_S", "0")),
                 tasks_queue=env.get("WFX_TASKS_QUEUE"),

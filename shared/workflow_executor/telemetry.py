@@ -50,21 +50,28 @@ def _ns(ts_s: float | None, fallback: float) -> int:
 
 
 class Telemetry:
-    """A RunObserver (see ``observe``) that exports each finished run over OTLP/HTTP; the
-    exporters read the standard OTEL_EXPORTER_OTLP_* variables."""
+    """A RunObserver (see ``observe``) that exports each finished run: spans over OTLP/HTTP (the
+    exporters read the standard OTEL_EXPORTER_OTLP_* variables) or to ``spans`` (the Cloud Trace
+    exporter of adapters/cloud_trace.py), metrics over OTLP unless ``metrics`` is False."""
 
-    def __init__(self, store: ExecutionStore, service: str = "workflow-executor") -> None:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+    def __init__(self, store: ExecutionStore, service: str = "workflow-executor", *, spans: Any = None,
+                 metrics: bool = True) -> None:
         self.store = store
         self.ids = _ChosenIds()
         resource = Resource.create({"service.name": service})
         self.provider = TracerProvider(resource=resource, id_generator=self.ids)
-        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        if spans is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            spans = OTLPSpanExporter()
+        self.provider.add_span_processor(BatchSpanProcessor(spans))
         self.tracer = self.provider.get_tracer("workflow_executor")
-        self.meters = MeterProvider(resource=resource, metric_readers=[
-            PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=60_000)])
+        readers = []
+        if metrics:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=60_000))
+        self.meters = MeterProvider(resource=resource, metric_readers=readers)
         meter = self.meters.get_meter("workflow_executor")
         self.runs = meter.create_counter("wfx.executions", unit="{execution}", description="finished runs")
         self.run_time = meter.create_histogram("wfx.execution.duration", unit="s", description="run wall time")

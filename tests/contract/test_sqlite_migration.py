@@ -88,3 +88,52 @@ def test_a_checkpoint_writes_one_row_and_leaves_the_execution_row_alone(tmp_path
         assert json.loads(db.execute("SELECT record FROM steps").fetchone()[0])["step_id"] == "a"
     finally:
         store.close()
+
+
+V3_REGISTRY = (
+    """CREATE TABLE workflows (
+        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
+        source TEXT, description TEXT, created_at_s REAL NOT NULL,
+        PRIMARY KEY (name, version), UNIQUE (name, hash))""",
+    "CREATE TABLE workflow_heads (name TEXT PRIMARY KEY, hash TEXT NOT NULL)",
+)
+
+
+def test_a_file_from_before_source_texts_and_error_search_gains_both_and_keeps_its_rows(tmp_path: Path) -> None:
+    from workflow_executor.adapters.common import workflow_hash
+    from workflow_executor.adapters.sqlite_registry import SqliteWorkflowRegistry
+    from workflow_executor.models import ErrorInfo
+    from workflow_executor.ports import ExecutionQuery
+
+    path = tmp_path / "old.db"
+    _v2_database(path)
+    document = {"workflows": {"old": {"steps": []}}}
+    db = sqlite3.connect(path)
+    for statement in V3_REGISTRY:
+        db.execute(statement)
+    db.execute("INSERT INTO workflows VALUES ('old', 1, ?, ?, 'old.yaml', NULL, 1.0)",
+               (workflow_hash(document), json.dumps(document)))
+    db.execute("INSERT INTO workflow_heads VALUES ('old', ?)", (workflow_hash(document),))
+    failed = Execution(id="old-failed", workflow_name="wf", workflow_hash="h", status=ExecutionStatus.FAILED,
+                       created_at_s=2.0, updated_at_s=3.0,
+                       error=ErrorInfo(code="step_failed", message="Connection Refused by db"))
+    doc = failed.model_dump_json(exclude={"steps", "status", "version", "lease_owner", "lease_expires_at_s",
+                                          "updated_at_s", "progress"})
+    db.execute("INSERT INTO executions VALUES ('old-failed', 'failed', 'wf', NULL, NULL, 2.0, 3.0, 1, NULL, NULL,"
+               " ?, ?)", (Progress().model_dump_json(), doc))
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    registry = SqliteWorkflowRegistry(path)
+    store = SqliteExecutionStore(path)
+    try:
+        old = registry.get("old")
+        assert old is not None and (old.source, old.source_text, old.version) == ("old.yaml", None, 1)
+        new = registry.put("old", {"workflows": {"old": {"steps": [{"id": "a"}]}}}, source_text="# v2\n")
+        assert (new.version, registry.get("old").source_text) == (2, "# v2\n")
+        # an old failed run is found by its error text, a run without an error is not
+        found = store.list(ExecutionQuery(error_text="refused"))
+        assert [e.id for e in found.items] == ["old-failed"]
+    finally:
+        registry.close()
+        store.close()

@@ -152,3 +152,27 @@ def test_sqlite_workflows_survive_reopening_the_file(tmp_path: Path):
         assert second.put(name, doc(v=5)).version == 3
     finally:
         second.close()
+
+
+SOURCE_TEXT = "# the report flow, as written\nworkflows:\n  demo:  # one step\n    - id: a\n"
+
+
+def test_the_source_text_is_stored_with_its_version_and_kept_by_a_repeat_put(registry: WorkflowRegistry):
+    name = fresh_name()
+    stored = registry.put(name, doc(), source_text=SOURCE_TEXT)
+    assert stored.source_text == SOURCE_TEXT
+    assert registry.get(name) == stored
+    assert registry.get(name, stored.hash) == stored
+    assert next(w for w in registry.list() if w.name == name).source_text == SOURCE_TEXT
+    # the same content again (say re-dumped without comments) keeps the text it was first stored with
+    again = registry.put(name, doc(), source_text="workflows: {}\n")
+    assert again.source_text == SOURCE_TEXT
+    newer = registry.put(name, doc(timeout_s=5))
+    assert (newer.source_text, registry.get(name, stored.hash).source_text) == (None, SOURCE_TEXT)
+
+
+def test_a_version_put_without_text_has_none_and_source_still_names_the_file(registry: WorkflowRegistry):
+    name = fresh_name()
+    stored = registry.put(name, doc(), source="flows/demo.yaml")
+    assert (stored.source, stored.source_text) == ("flows/demo.yaml", None)
+    assert registry.get(name) == stored

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..models import Execution, Progress, StepRecord
+from .search import error_words, id_head
 
 HOT = ("status", "version", "lease_owner", "lease_expires_at_s", "updated_at_s", "progress")
 STEP, FENCE = "step", "fence"
@@ -42,6 +43,9 @@ def execution_fields(ex: Execution) -> dict[str, Any]:
         "lease_expires_at_s": ex.lease_expires_at_s,
         "progress": ex.progress.model_dump_json(),
         "data": ex.model_dump_json(exclude={"steps", *HOT}),
+        # what the executions list searches by (adapters/search.py): id prefix and error words
+        "id_head": id_head(ex.id),
+        "error_words": error_words(ex),
     }
 
 

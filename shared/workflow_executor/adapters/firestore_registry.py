@@ -23,12 +23,14 @@ MAX_ATTEMPTS = 25
 def _fields(w: StoredWorkflow) -> dict[str, Any]:
     # The document is JSON text: Firestore cannot store arrays of arrays.
     return {"name": w.name, "version": w.version, "hash": w.hash, "document": json.dumps(w.document),
-            "source": w.source, "description": w.description, "created_at_s": w.created_at_s}
+            "source": w.source, "source_text": w.source_text, "description": w.description,
+            "created_at_s": w.created_at_s}
 
 
 def _stored(d: dict[str, Any]) -> StoredWorkflow:
     return StoredWorkflow(name=d["name"], version=d["version"], hash=d["hash"], document=json.loads(d["document"]),
-                          source=d["source"], description=d["description"], created_at_s=d["created_at_s"])
+                          source=d["source"], source_text=d.get("source_text"), description=d["description"],
+                          created_at_s=d["created_at_s"])
 
 
 class FirestoreWorkflowRegistry:
@@ -47,7 +49,8 @@ class FirestoreWorkflowRegistry:
             self._client.close()
 
     def put(self, name: str, document: dict[str, Any], *, source: str | None = None,
-            description: str | None = None, latest: bool = True) -> StoredWorkflow:
+            description: str | None = None, latest: bool = True,
+            source_text: str | None = None) -> StoredWorkflow:
         """Store a new version, or return the existing one with the same content hash; with
         ``latest`` it becomes the version ``name`` means."""
         digest = workflow_hash(document)
@@ -66,7 +69,7 @@ class FirestoreWorkflowRegistry:
                 head_fields = {**_fields(stored), "counter": _counter(cur), "listed": True}
             else:
                 number = _counter(cur) + 1
-                stored = StoredWorkflow(name=name, version=number, hash=digest, source=source,
+                stored = StoredWorkflow(name=name, version=number, hash=digest, source=source, source_text=source_text,
                                         document=json.loads(json.dumps(document)), description=description,
                                         created_at_s=time.time())
                 batch.create(version_ref, _fields(stored))

@@ -28,7 +28,8 @@ from ..models import (
 )
 from ..ports import ExecutionQuery, Turns, WorkflowHour
 from . import waits
-from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error, workflow_hash
+from .common import cancelled_error, decode_cursor, encode_cursor, frozen_error, workflow_hash
+from .search import check_query, matches
 
 
 class MemoryExecutionStore:
@@ -78,7 +79,7 @@ class MemoryExecutionStore:
 
     def list(self, query: ExecutionQuery) -> Page:
         """Newest first (created_at_s, then id, descending); items carry no step records."""
-        check_limit(query.limit)
+        check_query(query)
         after = decode_cursor(query.cursor) if query.cursor else None
         with self._lock:
             runs = [
@@ -88,6 +89,7 @@ class MemoryExecutionStore:
                 and (query.workflow_name is None or r.workflow_name == query.workflow_name)
                 and (query.principal is None or r.principal == query.principal)
                 and (after is None or (r.created_at_s, r.id) < after)
+                and matches(r, query)
             ]
             runs.sort(key=lambda r: (r.created_at_s, r.id), reverse=True)
             items = [r.model_copy(deep=True) for r in runs[: query.limit]]
@@ -334,6 +336,7 @@ class MemoryWorkflowRegistry:
         source: str | None = None,
         description: str | None = None,
         latest: bool = True,
+        source_text: str | None = None,
     ) -> StoredWorkflow:
         """Store a new version, or return the existing one with the same content hash; with
         ``latest`` it becomes the version ``name`` means."""
@@ -344,7 +347,7 @@ class MemoryWorkflowRegistry:
             if found is None:
                 found = StoredWorkflow(name=name, version=len(versions) + 1, hash=digest,
                                        document=json.loads(json.dumps(document)), source=source,
-                                       description=description, created_at_s=time.time())
+                                       source_text=source_text, description=description, created_at_s=time.time())
                 versions.append(found)
             if latest:
                 self._latest[name] = digest

@@ -16,10 +16,11 @@ from ..models import ErrorInfo, Execution, ExecutionStatus, KeyUsage, Page, Prog
 from ..ports import ExecutionQuery, Turns, WorkflowHour
 from ..workflow_stats import counts_for, hour_of
 from . import sqlite_key_usage, sqlite_stats, sqlite_steps, waits
-from .common import cancelled_error, check_limit, decode_cursor, encode_cursor, frozen_error
+from .common import cancelled_error, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 from .sqlite_group import GroupCommit
-from .sqlite_rows import COLS, SELECT_ONE
+from .sqlite_list import list_sql
+from .sqlite_rows import SELECT_ONE
 from .sqlite_rows import doc as doc_of
 from .sqlite_rows import execution as execution_of
 
@@ -117,26 +118,11 @@ class SqliteExecutionStore(SqliteBase):
             return None if row is None else execution_of(db, row, {})[0]
 
     def list(self, query: ExecutionQuery) -> Page:
-        """Newest first (created_at_s, then id, descending); items carry no step records."""
-        check_limit(query.limit)
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (
-            ("status", query.status),
-            ("workflow_name", query.workflow_name),
-            ("principal", query.principal),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if query.cursor:
-            created, last_id = decode_cursor(query.cursor)
-            where.append("(created_at_s < ? OR (created_at_s = ? AND id < ?))")
-            args += [created, created, last_id]
-        sql = f"SELECT {COLS} FROM executions {'WHERE ' + ' AND '.join(where) if where else ''}"
-        sql += " ORDER BY created_at_s DESC, id DESC LIMIT ?"
+        """Newest first (created_at_s, then id, descending); items carry no step records.
+        Errors: InvalidArgument (a bad limit, search filter or cursor)."""
+        sql, args = list_sql(query)
         with self._guard() as db:
-            rows = db.execute(sql, (*args, query.limit + 1)).fetchall()
+            rows = db.execute(sql, args).fetchall()
             items = [execution_of(db, row, {})[0] for row in rows[: query.limit]]
         more = len(rows) > query.limit
         return Page(

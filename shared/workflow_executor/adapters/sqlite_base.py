@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import InvalidArgument, StoreCorrupt, Transient
-from . import sqlite_key_usage, sqlite_stats, sqlite_steps
+from . import sqlite_columns, sqlite_key_usage, sqlite_stats, sqlite_steps
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
@@ -93,6 +93,7 @@ def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connecti
             db.execute(statement)
         if 0 < found < 2:
             db.execute(_MIGRATE_V2)  # before v2 the highest version was the latest
+        sqlite_columns.migrate(db)  # source_text, error_text: added in place to an older file
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:

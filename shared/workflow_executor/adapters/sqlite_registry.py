@@ -28,6 +28,7 @@ class SqliteWorkflowRegistry(SqliteBase):
         source: str | None = None,
         description: str | None = None,
         latest: bool = True,
+        source_text: str | None = None,
     ) -> StoredWorkflow:
         """Store a new version, or return the existing one with the same content hash; with
         ``latest`` it becomes the version ``name`` means."""
@@ -40,11 +41,12 @@ class SqliteWorkflowRegistry(SqliteBase):
                 top = db.execute("SELECT MAX(version) FROM workflows WHERE name = ?", (name,)).fetchone()[0]
                 stored = StoredWorkflow(name=name, version=(top or 0) + 1, hash=digest,
                                         document=json.loads(json.dumps(document)), source=source,
-                                        description=description, created_at_s=time.time())
+                                        source_text=source_text, description=description, created_at_s=time.time())
                 db.execute(
-                    "INSERT INTO workflows (name, version, hash, document, source, description, created_at_s)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, stored.version, digest, json.dumps(document), source, description, stored.created_at_s),
+                    "INSERT INTO workflows (name, version, hash, document, source, source_text, description,"
+                    " created_at_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, stored.version, digest, json.dumps(document), source, source_text, description,
+                     stored.created_at_s),
                 )
             if latest:
                 db.execute("INSERT INTO workflow_heads (name, hash) VALUES (?, ?)"
@@ -69,10 +71,10 @@ class SqliteWorkflowRegistry(SqliteBase):
 
 
 def _select(db: sqlite3.Connection, tail: str, args: tuple[Any, ...]) -> list[StoredWorkflow]:
-    sql = "SELECT name, version, hash, document, source, description, created_at_s FROM workflows " + tail
+    sql = ("SELECT name, version, hash, document, source, source_text, description, created_at_s FROM workflows "
+           + tail)
     return [
-        StoredWorkflow(
-            name=n, version=v, hash=h, document=json.loads(d), source=s, description=ds, created_at_s=c
-        )
-        for n, v, h, d, s, ds, c in db.execute(sql, args)
+        StoredWorkflow(name=n, version=v, hash=h, document=json.loads(d), source=s, source_text=t,
+                       description=ds, created_at_s=c)
+        for n, v, h, d, s, t, ds, c in db.execute(sql, args)
     ]

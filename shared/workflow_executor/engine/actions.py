@@ -38,14 +38,19 @@ if TYPE_CHECKING:
 LoopVars = dict[str, Any]
 
 
-class StepResult:
-    __slots__ = ("attempts", "output", "skipped", "usage")
+MAX_TIMED_ITERATIONS = 1000  # a loop step records the start and end of this many iterations at most
 
-    def __init__(self, output: Any, attempts: int, usage: Usage | None, skipped: bool = False) -> None:
+
+class StepResult:
+    __slots__ = ("attempts", "iterations", "output", "skipped", "usage")
+
+    def __init__(self, output: Any, attempts: int, usage: Usage | None, skipped: bool = False,
+                 iterations: list[list[float]] | None = None) -> None:
         self.output = output
         self.attempts = attempts
         self.usage = usage
         self.skipped = skipped
+        self.iterations = iterations  # a loop's [started_at_s, ended_at_s] per iteration
 
 
 def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
@@ -59,8 +64,13 @@ def run_step(run: Run, step: Step, scope: Scope) -> StepResult:
     if waits.is_wait(step):  # resolved before this pass ran it (waits.hold parks at unresolved ones)
         return StepResult(waits.step_output(run, step), 1, None)
     if step.loop is not None:
-        out, usage, attempts = _loop(run, step, scope)
-        return StepResult(out, attempts, usage)
+        times: list[list[float]] = []
+        try:
+            out, usage, attempts = _loop(run, step, scope, times)
+        except WfxError as exc:  # the iterations that ran are kept on the failed step's record
+            exc.details["iterations"] = times
+            raise
+        return StepResult(out, attempts, usage, iterations=times)
     out, u, attempts = with_retry(run, step, lambda a: call_action(run, step, scope, a))
     return StepResult(out, attempts, u)
 
@@ -203,7 +213,9 @@ def tool_call(run: Run, step: Step) -> ToolCall:
                     deadline_s=deadline, run=run, trigger_hops=run.ex.trigger_hops)
 
 
-def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
+def _loop(run: Run, step: Step, scope: Scope, times: list[list[float]]) -> tuple[Any, Usage, int]:
+    """Run the loop; each iteration's [start, end] goes to ``times`` (the first
+    MAX_TIMED_ITERATIONS), a failed iteration's too."""
     loop = step.loop
     assert loop is not None
     usage = Usage()
@@ -212,14 +224,18 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
     body_outputs: dict[str, Any] = {}  # the last iteration's body step outputs
 
     def iteration(i: int, item: Any, last: Any) -> Any:
+        began = run.clock.now()
         try:
-            return one_iteration(i, item, last)
+            out = one_iteration(i, item, last)
         except WfxError as exc:  # the LLM usage of earlier iterations is paid for all the same
+            _timed(times, began, run.clock.now())
             failed = exc.details.get("usage")
             spent = usage.add(Usage(**failed)) if isinstance(failed, dict) else usage
             if spent.prompt_tokens or spent.completion_tokens:
                 exc.details["usage"] = spent.model_dump()
             raise
+        _timed(times, began, run.clock.now())
+        return out
 
     def one_iteration(i: int, item: Any, last: Any) -> Any:
         nonlocal usage, attempts
@@ -274,6 +290,11 @@ def _loop(run: Run, step: Step, scope: Scope) -> tuple[Any, Usage, int]:
             raise too_large(step.id, limit)
         outputs.append(prev)
     return outputs, usage, attempts
+
+
+def _timed(times: list[list[float]], began: float, ended: float) -> None:
+    if len(times) < MAX_TIMED_ITERATIONS:
+        times.append([round(began, 6), round(ended, 6)])
 
 
 def context_view(run: Run, step: Step, scope: Scope) -> Any:

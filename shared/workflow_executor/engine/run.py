@@ -239,13 +239,15 @@ class Run:
             targets, to_user = self._route(step, res.output, scope)
             return StepRecord(step_id=step.id, status=StepStatus.COMPLETED, attempts=res.attempts,
                               started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
-                              routed_to=targets, to_user=to_user, usage=res.usage, warnings=list(scope.notes))
+                              routed_to=targets, to_user=to_user, usage=res.usage, warnings=list(scope.notes),
+                              iterations=res.iterations or None)
         except (Cancelled, ExecutionTimeout, LeaseHeld, StoreUnavailable):
             raise  # a store outage (say inside a child workflow) ends this pass: redelivered, no step failed
         except WfxError as exc:
             rec = self._failed(step, started, exc.code, exc.message, exc.details.get("attempts", 1), exc.fix)
             if isinstance(exc.details.get("usage"), dict):  # an agent step's spending before it failed
                 rec.usage = Usage(**exc.details["usage"])
+            rec.iterations = exc.details.get("iterations") or None  # a loop's iterations up to the failure
             return rec
         except Exception as exc:  # a routing/render bug in user data must not kill the runner
             return self._failed(step, started, "step_failed", f"{type(exc).__name__}: {exc}", 1)

@@ -24,7 +24,8 @@ def register_workflow(app: McpApp, caller: Caller, args: RegisterWorkflowInput, 
     """Validate and store. Errors: SpecError (every issue), LimitExceeded."""
     # Validated from the text or object itself: a string is never taken as a path on this server.
     doc, report = app.executor.check(args.workflow)
-    stored = app.executor.register(doc.model_dump(mode="json"))
+    stored = app.executor.register(doc.model_dump(mode="json"),
+                                   source_text=args.workflow if isinstance(args.workflow, str) else None)
     warnings = [{"path": i.path, "message": i.message} for i in report.warnings]
     ensure = app.services.ensure_topic
     if ensure is not None:  # on the emulator stack: a topic exists as soon as its listener does

@@ -4,6 +4,7 @@ workflow graph coloured by step status, and each step's input, output, error, re
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..access import Caller
 from ..engine.inputs import declared
@@ -47,17 +48,33 @@ def _step_details(rec: StepRecord, step: Step | None, talk: str = "") -> str:
         fix = rec.error.details.get("fix") or f"fix step '{rec.step_id}' or its input, then Rerun from it"
         parts.append(f'<div class="error"><b>{esc(rec.error.code)}</b>: {esc(rec.error.message)}'
                      + (f'<br><span class="fix">Fix: {esc(fix)}</span>' if fix else "") + "</div>")
-    if rec.status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
-        if step is not None and step.loop is not None and isinstance(rec.output, list) and rec.output:
-            items = "".join(f'<li value="{i}">{payload.render(v)}</li>'
-                            for i, v in enumerate(rec.output[:ITERATIONS_SHOWN]))
-            more = len(rec.output) - ITERATIONS_SHOWN
-            parts.append(f'<h4>Iterations ({len(rec.output)})</h4><ol class="iterations" start="0">{items}</ol>'
-                         + (f'<p class="muted">… and {more} more</p>' if more > 0 else ""))
-        else:
-            parts.append(f"<h4>Output</h4>{payload.render(rec.output)}")
+    listed = (rec.status == StepStatus.COMPLETED and step is not None and step.loop is not None
+              and isinstance(rec.output, list) and bool(rec.output))
+    if listed or rec.iterations:
+        parts.append(_iterations(rec, rec.output if listed else None))
+    if rec.status in (StepStatus.COMPLETED, StepStatus.SKIPPED) and not listed:
+        parts.append(f"<h4>Output</h4>{payload.render(rec.output)}")
     parts.append("</details>")
     return "".join(parts)
+
+
+def _iterations(rec: StepRecord, outputs: list[Any] | None) -> str:
+    """A loop step's iterations: each one's start (from the step's start) and wall time, and its
+    output when the loop's output lists them (a ``for_each``; an ``until`` loop keeps the last)."""
+    times = rec.iterations or []
+    count = len(outputs) if outputs is not None else len(times)
+    origin = rec.started_at_s or (times[0][0] if times else 0.0)
+    items = []
+    for i in range(min(count, ITERATIONS_SHOWN)):
+        took = ""
+        if i < len(times):
+            began, ended = times[i]
+            took = (f'<span class="it-time muted" data-took="{ended - began:.6f}">+{esc(seconds(began - origin))}'
+                    f" · {esc(seconds(ended - began))}</span> ")
+        items.append(f'<li value="{i}">{took}{payload.render(outputs[i]) if outputs is not None else ""}</li>')
+    more = count - ITERATIONS_SHOWN
+    return (f'<h4>Iterations ({count})</h4><ol class="iterations" start="0">{"".join(items)}</ol>'
+            + (f'<p class="muted">… and {more} more</p>' if more > 0 else ""))
 
 
 def page(app: McpApp, caller: Caller, ex: Execution, prefix: str) -> str:

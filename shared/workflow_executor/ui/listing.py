@@ -1,7 +1,8 @@
-"""The executions list: filters the store answers (status, workflow, caller) and ones this page
-applies over the newest records it scans (time range, id prefix, error text), an error column,
-sortable columns (app.js sorts by each cell's data-v), and checkboxes for a bulk cancel (sent as
-MCP cancel_execution calls, which check the scope again). An exact id opens just that run."""
+"""The executions list: filters the store answers over every stored run (status, workflow,
+caller, time range, id prefix, error text: ExecutionQuery), the mode filtered over the pages read,
+an error column, sortable columns (app.js sorts by each cell's data-v), and checkboxes for a bulk
+cancel (sent as MCP cancel_execution calls, which check the scope again). An exact id opens just
+that run."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..models import Execution, ExecutionMode, ExecutionStatus
 from .html import badge, cost, esc, seconds, tokens, when
 
 PAGE_SIZE = 50
-SCAN_PAGES = 20  # pages of PAGE_SIZE read at most when filtering by time, id or error text
+SCAN_PAGES = 20  # pages of PAGE_SIZE read at most when filtering by mode
 ERROR_CHARS = 120
 
 
@@ -54,7 +55,7 @@ def executions(app: McpApp, caller: Caller, query: Mapping[str, str], prefix: st
     Errors: InvalidArgument (a bad status, time or cursor)."""
     status, workflow = query.get("status", ""), query.get("workflow", "").strip()
     mode, who = query.get("mode", ""), query.get("caller", "").strip()
-    ident, text = query.get("id", "").strip(), query.get("q", "").strip().lower()
+    ident, text = query.get("id", "").strip(), query.get("q", "").strip()
     since, until = _time(query.get("since", ""), "since"), _time(query.get("until", ""), "until")
     principal = (who or None) if caller.admin else caller.principal
     exact: Execution | None = None
@@ -63,24 +64,18 @@ def executions(app: McpApp, caller: Caller, query: Mapping[str, str], prefix: st
             exact = owned(app, caller, ident)
         except WfxError:
             exact = None
-    scanning = bool(ident or text or since or until) and exact is None
+    search = {"created_from_s": since, "created_to_s": until, "id_prefix": ident or None, "error_text": text or None}
     items: list[Execution] = []
     cursor, scanned, nxt = query.get("cursor") or None, 0, None
-    for _ in range(SCAN_PAGES if scanning else 1):
+    for _ in range(SCAN_PAGES if mode else 1):  # the mode is not a store filter: read pages for it
+        if exact is not None:
+            break
         page = app.executor.executions(status=status or None, workflow_name=workflow or None, principal=principal,
-                                       limit=PAGE_SIZE, cursor=cursor)
+                                       limit=PAGE_SIZE, cursor=cursor, **search)
         scanned += len(page.items)
-        for e in page.items:
-            at = e.created_at_s
-            if (mode and e.mode.value != mode) or (until is not None and at > until) or (
-                    since is not None and at < since) or (ident and not e.id.startswith(ident)) or (
-                    text and text not in _error(e).lower()):
-                continue
-            items.append(e)
+        items += [e for e in page.items if not mode or e.mode.value == mode]
         cursor = nxt = page.next_cursor
-        older = page.items and since is not None and page.items[-1].created_at_s < since
-        if not cursor or len(items) >= PAGE_SIZE or older:
-            nxt = None if older else nxt
+        if not cursor or len(items) >= PAGE_SIZE:
             break
     if exact is not None:
         items, nxt = [exact], None
@@ -126,7 +121,8 @@ def executions(app: McpApp, caller: Caller, query: Mapping[str, str], prefix: st
     if nxt:
         nav.append(f'<a class="next" href="{esc(prefix)}/ui/executions?{esc(urlencode({**keep, "cursor": nxt}))}">'
                    "Next page</a>")
-    note = (f'<p class="muted">Searched the newest {scanned:,} executions.</p>' if scanning else "")
+    note = (f'<p class="muted">Mode {esc(mode)} among {scanned:,} executions read; Next page reads on.</p>'
+            if mode and nxt else "")
     live = ' data-refresh="1"' if any(not e.finished for e in items) else ""
     bulk = ('<p class="bulk"><button type="button" class="danger" data-action="bulk-cancel">Cancel selected</button>'
             "</p>" if cancel and any(not e.finished for e in items) else "")

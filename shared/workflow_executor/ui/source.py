@@ -1,6 +1,7 @@
-"""A workflow's YAML: the file it was registered from when that file is under the server's
-workflow roots (as the user wrote it), else the stored document written as YAML (empty fields
-left out); the version an execution ran, and a unified diff to the latest version."""
+"""A workflow's YAML: the text it was registered with (kept with each version, comments and
+all), else the file it came from when that file is under the server's workflow roots, else the
+stored document written as YAML (empty fields left out); the version an execution ran, and a
+unified diff to the latest version."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ def _pruned(value: Any) -> Any:
 
 
 def text_of(stored: StoredWorkflow, settings: Settings | None = None) -> str:
-    """The YAML of ``stored``: with ``settings``, its file's text when it came from a file under
-    a root (pass them only for the latest version: the file is what the latest was read from),
-    else its document as YAML."""
+    """The YAML of ``stored``: the text it was registered with; else, with ``settings``, its
+    file's text when it came from a file under a root (pass them only for the latest version: the
+    file is what the latest was read from); else its document as YAML."""
+    if stored.source_text is not None:
+        return stored.source_text[:MAX_SOURCE_CHARS]
     if stored.source and settings is not None:
         path = Path(stored.source)
         try:
