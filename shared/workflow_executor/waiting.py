@@ -87,8 +87,10 @@ def check_payload(ex: Execution, payload: Any) -> None:
                                   field="payload")
 
 
-def deliver(services: Services, execution_id: str, event: str, payload: Any, *, by: str | None = None) -> Execution:
+def deliver(services: Services, execution_id: str, event: str, payload: Any, *, by: str | None = None,
+            inline: bool = False) -> Execution:
     """Resume the run waiting for ``event`` with ``payload``, once. The caller checked who may.
+    ``inline``: the caller runs the woken (queued) run itself; else it is handed to a runner.
     Errors: NotFound, NotWaiting (not waiting for it / payload does not match), AlreadyDelivered,
     InvalidArgument (payload)."""
     head = services.store.get_head(execution_id)
@@ -97,7 +99,8 @@ def deliver(services: Services, execution_id: str, event: str, payload: Any, *, 
     check_payload(head, payload)
     ex = services.store.wake(execution_id, event=event, payload=payload, by=by, now_s=services.engine.clock.now())
     _publish(services, ex, "event.delivered", {"event": event, "by": by})
-    resume(services, ex)
+    if not inline:
+        resume(services, ex)
     return ex
 
 
