@@ -116,3 +116,14 @@ def test_asking_inside_a_loop_fails_the_step_with_a_clear_error(wfx: Executor, l
     ex = wfx.run(workflow=looped, input="x")
     assert ex.status == ExecutionStatus.FAILED
     assert ex.error is not None and ex.error.code == "invalid_argument" and ex.error.step == "decide"
+
+
+def test_a_tool_step_that_asks_parks_and_its_output_is_the_answer(wfx: Executor) -> None:
+    asks = {"workflows": {"confirm": {"steps": [
+        {"id": "confirm", "tool": "ask_human", "params": {"question": "Ship it?", "choices": ["yes", "no"]}},
+        {"id": "after", "function": "builtins.echo", "args": {"value": "${confirm.output}"},
+         "output": {"to": "user"}}]}}}
+    ex = wfx.run(workflow=asks, input={})
+    assert ex.status == ExecutionStatus.WAITING and ex.wait is not None and ex.wait.question == "Ship it?"
+    wfx.send_event(ex.id, "answer", {"answer": "yes"})
+    assert ended(wfx, ex.id).result == "yes"
