@@ -46,6 +46,7 @@ class Handled:
     resumed_parent: str | None = None
     started: tuple[str, ...] = ()
     delivered: str | None = None  # the run an outside event resumed
+    matched: tuple[str, ...] = ()  # the runs an unaddressed outside event resumed by its match
 
 
 def _deliver(services: Services, msg: Message) -> str | None:
@@ -110,6 +111,12 @@ def handle_cloud_event(services: Services, attributes: dict[str, Any], data: Any
     if not engine_event and "execution_id" in msg.attributes and "event" in msg.attributes:
         # Another system's event for a waiting run (its publish right on the topic is the gate).
         return Handled(delivered=_deliver(services, msg))
+    if not engine_event and "event" in msg.attributes and topic in (None, services.settings.events_topic):
+        # Unaddressed: the runs waiting for this event whose match the payload holds (waiting.py).
+        from . import waiting
+
+        return Handled(matched=tuple(waiting.deliver_matching(services, msg.attributes["event"], msg.payload(),
+                                                              published_at_s=msg.published_at_s)))
     if engine_event:
         topic = services.settings.events_topic
         if msg.attributes["type"] in _TERMINAL_TYPES:

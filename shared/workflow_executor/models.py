@@ -147,7 +147,7 @@ class StepRecord(BaseModel):
 
 
 class WaitState(BaseModel):
-    """What a parked run waits for (``kind`` event or sleep), since and until when (epoch seconds;
+    """What a parked run waits for (``kind`` event, sleep or ask), since and until when (epoch seconds;
     None: no timeout), and once resolved how: the event's payload, or the timeout. ``number``
     counts the run's parks: it names the timer task, so a stale timer never wakes a later wait."""
 
@@ -164,6 +164,11 @@ class WaitState(BaseModel):
     payload: Any = None
     resolved_at_s: float | None = None
     by: str | None = None  # the principal that delivered the event
+    # kind "ask" (an agent's ask_human, engine/asking.py): the question, its choices (None: any
+    # answer), and the seconds earlier asks of this run were parked (not part of its deadline)
+    question: str | None = None
+    choices: list[str] | None = None
+    asked_s: float = 0.0
 
     @property
     def resolved(self) -> bool:

@@ -41,6 +41,7 @@ class Settings:
     sweep_queued_after_s: float = 120.0
     max_child_depth: int = 5
     wait_max_s: float = 30 * 86400.0  # the longest wait_for timeout / sleep a workflow may set (WFX_WAIT_MAX_S)
+    event_match_max: int = 100  # the most waiting runs one unaddressed event message resumes (WFX_EVENT_MATCH_MAX)
     # the publish loop guard: a run started by a message may lie at most this many
     # publish -> trigger links behind a run started otherwise (WFX_TRIGGER_MAX_HOPS)
     trigger_max_hops: int = 5
@@ -175,6 +176,7 @@ class Settings:
                 sweep_queued_after_s=float(env.get("WFX_SWEEP_QUEUED_AFTER_S", "120")),
                 max_child_depth=int(env.get("WFX_MAX_CHILD_DEPTH", "5")),
                 wait_max_s=float(env.get("WFX_WAIT_MAX_S", str(30 * 86400))),
+                event_match_max=int(env.get("WFX_EVENT_MATCH_MAX", "100")),
                 trigger_max_hops=int(env.get("WFX_TRIGGER_MAX_HOPS", "5")),
                 schedule_min_interval_s=float(env.get("WFX_SCHEDULE_MIN_INTERVAL_S", "60")),
                 max_body_bytes=int(env.get("WFX_MAX_BODY_BYTES", "1048576")),

@@ -16,12 +16,18 @@ def _iso(ts: float | None) -> str | None:
 
 
 def wait_view(ex: Execution) -> dict[str, Any] | None:
-    """``{step, for, event, since, until, payload_schema?}`` while the run waits, else None."""
+    """``{step, for, event, since, until, match?, payload_schema?, question?, choices?}`` while the
+    run waits (``for``: event, answer or timer), else None."""
     w = ex.wait
     if ex.status != ExecutionStatus.WAITING or w is None:
         return None
-    out: dict[str, Any] = {"step": w.step, "for": "event" if w.kind == "event" else "timer", "event": w.event,
+    kind = {"event": "event", "ask": "answer"}.get(w.kind, "timer")
+    out: dict[str, Any] = {"step": w.step, "for": kind, "event": w.event,
                            "since": _iso(w.since_s), "until": _iso(w.until_s)}
+    if w.kind == "ask":  # an agent asked a person: send_event(id, "answer", "...") answers it
+        out["question"] = w.question
+        if w.choices:
+            out["choices"] = w.choices
     if w.match:
         out["match"] = w.match
     if w.payload_schema:
@@ -35,5 +41,7 @@ def wait_line(ex: Execution) -> str:
     if w is None:
         return "Waiting"
     what = f"event '{w.event}'" if w.kind == "event" else "its timer"
+    if w.kind == "ask":
+        what = f"an answer to '{(w.question or '')[:120]}'"
     until = f" (until {_iso(w.until_s)})" if w.until_s is not None else ""
     return f"Waiting for {what} at step '{w.step}' since {_iso(w.since_s)}{until}"

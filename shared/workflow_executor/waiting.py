@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine.outputs import check_input
 from .engine.waits import WAIT_RESUME_BASE, WAIT_TIMER_BASE
-from .errors import InvalidArgument, NotFound, NotWaiting
+from .errors import AlreadyDelivered, InvalidArgument, NotFound, NotWaiting
 from .models import Execution, ExecutionMode, ExecutionStatus
 from .ports import Event, ExecutionQuery, TaskRequest
 
@@ -87,8 +87,10 @@ def check_payload(ex: Execution, payload: Any) -> None:
                                   field="payload")
 
 
-def deliver(services: Services, execution_id: str, event: str, payload: Any, *, by: str | None = None) -> Execution:
+def deliver(services: Services, execution_id: str, event: str, payload: Any, *, by: str | None = None,
+            inline: bool = False) -> Execution:
     """Resume the run waiting for ``event`` with ``payload``, once. The caller checked who may.
+    ``inline``: the caller runs the woken (queued) run itself; else it is handed to a runner.
     Errors: NotFound, NotWaiting (not waiting for it / payload does not match), AlreadyDelivered,
     InvalidArgument (payload)."""
     head = services.store.get_head(execution_id)
@@ -97,8 +99,49 @@ def deliver(services: Services, execution_id: str, event: str, payload: Any, *, 
     check_payload(head, payload)
     ex = services.store.wake(execution_id, event=event, payload=payload, by=by, now_s=services.engine.clock.now())
     _publish(services, ex, "event.delivered", {"event": event, "by": by})
-    resume(services, ex)
+    if not inline:
+        resume(services, ex)
     return ex
+
+
+def deliver_matching(services: Services, event: str, payload: Any, *, published_at_s: float,
+                     by: str = "pubsub") -> list[str]:
+    """An event with no ``execution_id`` (a Pub/Sub message another system published): resume
+    every run whose wait, at the time of publishing, was for ``event`` with a ``match`` that the
+    payload holds, oldest wait first, at most ``settings.event_match_max``. A wait without
+    ``match`` is only resumed by a message that names its run. Idempotent per message: each wait
+    resumes once (the store's compare-and-set), and a wait that began after ``published_at_s``
+    (a redelivery meeting a later wait) is left alone. Returns the ids resumed."""
+    limit = services.settings.event_match_max
+    found: list[Execution] = []
+    cursor = None
+    while True:  # every waiting run is looked at: the store has no index on a wait's event
+        page = services.store.list(ExecutionQuery(status=ExecutionStatus.WAITING, limit=200, cursor=cursor))
+        for head in page.items:
+            w = head.wait
+            if (w is not None and w.kind == "event" and w.event == event and w.match and not w.resolved
+                    and w.since_s <= published_at_s and _holds(payload, w.match)):
+                found.append(head)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    found.sort(key=lambda e: e.wait.since_s if e.wait else 0.0)
+    if len(found) > limit:
+        log.warning("event %s matches %d waiting runs; %d resumed (WFX_EVENT_MATCH_MAX)", event[:100],
+                    len(found), limit)
+    ids: list[str] = []
+    for head in found[:limit]:
+        try:
+            ex = deliver(services, head.id, event, payload, by=by)
+        except (NotWaiting, NotFound, AlreadyDelivered, InvalidArgument) as exc:
+            log.info("event %s not delivered to %s: [%s] %s", event[:100], head.id, exc.code, exc.message)
+            continue
+        ids.append(ex.id)
+    return ids
+
+
+def _holds(payload: Any, match: dict[str, Any]) -> bool:
+    return isinstance(payload, dict) and all(payload.get(k) == v for k, v in match.items())
 
 
 def resume(services: Services, ex: Execution) -> None:

@@ -1,6 +1,7 @@
 """Wait steps on the emulator stack (functions under functions-framework, Firestore, Pub/Sub and
 our Cloud Tasks emulator): a timeout fires as the Cloud Task scheduled for it, and a message on
-the events topic with attributes execution_id and event resumes a waiting run."""
+the events topic with attributes execution_id and event resumes a waiting run, and one with only
+an event resumes the run whose match its payload holds."""
 
 from __future__ import annotations
 
@@ -32,12 +33,17 @@ workflows:
       - id: approval
         wait_for: {event: approval, timeout: 600}
         output: {to: user}
+  ship:
+    steps:
+      - id: paid
+        wait_for: {event: payment, match: {order: "${input.order}"}, timeout: 600}
+        output: {to: user}
 """
 
 
-def waiting(stack: Stack, workflow: str) -> dict[str, Any]:
-    started = tool(stack.mcp_url, "execute_workflow", workflow=WAITS, workflow_name=workflow, input_data={},
-                   execution_mode="async")
+def waiting(stack: Stack, workflow: str, input_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    started = tool(stack.mcp_url, "execute_workflow", workflow=WAITS, workflow_name=workflow,
+                   input_data=input_data or {}, execution_mode="async")
     eid = started["execution_id"]
     return eventually(lambda: (s := status(stack, eid))["status"] == "waiting" and s, timeout=2.0,
                       what=f"{eid} to wait")
@@ -68,3 +74,15 @@ def test_a_pubsub_message_on_the_events_topic_resumes_a_waiting_run(stack: Stack
     again = rpc(stack.mcp_url, "tools/call", {"name": "send_event", "arguments": {
         "execution_id": eid, "event": "approval", "payload": {}}})
     assert (again["isError"], again["structuredContent"]["code"]) == (True, "already_delivered")
+
+
+def test_a_pubsub_message_without_execution_id_resumes_the_run_its_payload_matches(stack: Stack) -> None:
+    mine = waiting(stack, "ship", {"order": 71})["execution_id"]
+    other = waiting(stack, "ship", {"order": 72})["execution_id"]
+    publisher = pubsub_v1.PublisherClient()
+    publisher.publish(stack.env["WFX_EVENTS_TOPIC"], json.dumps({"order": 71, "paid": True}).encode(),
+                      event="payment").result(10)
+    done = finished(stack, mine, timeout=15)
+    assert (done["status"], done["result"]) == ("completed", {"order": 71, "paid": True})
+    assert status(stack, other)["status"] == "waiting"
+    tool(stack.mcp_url, "cancel_execution", execution_id=other)

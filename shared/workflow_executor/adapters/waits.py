@@ -33,11 +33,11 @@ def woken(ex: Execution, *, event: str | None, number: int | None, payload: Any,
     AlreadyDelivered (this wait's event came, or it timed out), NotWaiting (anything else)."""
     w = ex.wait
     if event is not None:
-        if w is not None and w.kind == "event" and w.event == event and w.resolved:
+        if w is not None and w.kind in ("event", "ask") and w.event == event and w.resolved:
             raise AlreadyDelivered(f"event '{event}' was already delivered to execution {ex.id}"
                                    + (" (its wait timed out)" if w.timed_out else ""),
                                    fix="nothing to do: an event resumes a wait once")
-        if ex.status != ExecutionStatus.WAITING or w is None or w.kind != "event" or w.event != event:
+        if ex.status != ExecutionStatus.WAITING or w is None or w.kind not in ("event", "ask") or w.event != event:
             waiting = f"waiting for '{w.event}'" if ex.status == ExecutionStatus.WAITING and w else ex.status.value
             raise NotWaiting(f"execution {ex.id} is not waiting for '{event}' ({waiting})",
                              fix="check_execution_status says what a run waits for", status=ex.status.value)

@@ -25,7 +25,7 @@ from ..ports import Event
 from ..spec.model import Step
 from ..spec.refs import Scope
 from ..usage_view import live_usage
-from . import actions, children, ending, inputs, routing, waits
+from . import actions, asking, children, ending, inputs, routing, waits
 from .agent_steps import budget_of
 from .frontier import is_join, ready_steps
 from .key_ledger import KeyLedger
@@ -76,6 +76,8 @@ class Run:
         self.finished_count = sum(1 for r in self.records.values() if r.status != StepStatus.FAILED)
         self.lock = threading.Lock()
         self.held: list[str] = []  # ready wait steps not resolved yet: the run parks at the first (waits.py)
+        self.asking: dict[str, asking.Asking] = {}  # steps whose ask_human has no answer yet (asking.py)
+        self.answered: set[str] = set()  # steps whose ask took the answer this pass resumed with
         limit = ex.timeout_s or self.workflow.timeout
         start = ex.started_at_s or self.clock.now()
         # time earlier passes waited for an unreachable store does not count (engine.outages)
@@ -241,6 +243,8 @@ class Run:
                               started_at_s=started, ended_at_s=self.clock.now(), output=res.output,
                               routed_to=targets, to_user=to_user, usage=res.usage, warnings=list(scope.notes),
                               iterations=res.iterations or None)
+        except asking.Asking as signal:  # ask_human: the run parks at this step (not a failure)
+            return asking.asked(self, step, signal, started)
         except (Cancelled, ExecutionTimeout, LeaseHeld, StoreUnavailable):
             raise  # a store outage (say inside a child workflow) ends this pass: redelivered, no step failed
         except WfxError as exc:
@@ -265,6 +269,8 @@ class Run:
 
     def _complete(self, rec: StepRecord, running: Any) -> list[str]:
         """Checkpoint a finished step (the one write), publish it, and return the new frontier."""
+        if rec.status == StepStatus.RUNNING:  # it asked a person (asking.asked): nothing to checkpoint
+            return self._ready(running)
         with self.lock:
             self.seq += 1
             rec.seq = self.seq

@@ -13,6 +13,7 @@ from ..models import Execution, Progress, WaitState
 from ..spec.model import Step
 from ..spec.refs import render
 from ..spec.waits import routes_timeout
+from . import asking
 
 if TYPE_CHECKING:
     from .run import Run
@@ -47,7 +48,7 @@ def hold(run: Run, ready: list[str]) -> list[str]:
         return ready
     out: list[str] = []
     for sid in ready:
-        if is_wait(run.workflow.steps[run.index[sid]]) and resolved(run, sid) is None:
+        if sid in run.asking or (is_wait(run.workflow.steps[run.index[sid]]) and resolved(run, sid) is None):
             if sid not in run.held:
                 run.held.append(sid)
         else:
@@ -62,8 +63,12 @@ def waited_s(run: Run) -> float:
         if rec.step_id in run.index and is_wait(run.workflow.steps[run.index[rec.step_id]]):
             total += (rec.ended_at_s or 0.0) - (rec.started_at_s or 0.0)
     w = run.ex.wait
-    if w is not None and w.resolved and w.step not in run.records:
-        total += (w.resolved_at_s or w.since_s) - w.since_s
+    if w is not None and w.kind == "ask":
+        return total + asking.asked_before(w)  # an ask's step record starts after its answer
+    if w is not None:
+        total += w.asked_s
+        if w.resolved and w.step not in run.records:
+            total += (w.resolved_at_s or w.since_s) - w.since_s
     return total
 
 
@@ -73,13 +78,17 @@ def park(run: Run, step_id: str) -> Execution:
     step = run.workflow.steps[run.index[step_id]]
     now = run.clock.now()
     number = run.ex.wait.number + 1 if run.ex.wait is not None else 1
-    if step.wait_for is not None:
+    if step_id in run.asking:
+        wait = asking.wait_state(run, step_id, now, number)
+    elif step.wait_for is not None:
         w = step.wait_for
         match = render(dict(w.match), run.scope_of(step)) if w.match else {}
         wait = WaitState(step=step_id, kind="event", event=w.event, match=match, payload_schema=w.payload_schema,
-                         since_s=now, until_s=now + w.timeout if w.timeout else None, number=number)
+                         since_s=now, until_s=now + w.timeout if w.timeout else None, number=number,
+                         asked_s=asking.asked_before(run.ex.wait))
     else:
-        wait = WaitState(step=step_id, kind="sleep", since_s=now, until_s=now + (step.sleep or 0.0), number=number)
+        wait = WaitState(step=step_id, kind="sleep", since_s=now, until_s=now + (step.sleep or 0.0), number=number,
+                         asked_s=asking.asked_before(run.ex.wait))
     progress = Progress(completed=run.finished_count, total=len(run.workflow.steps), current=[step_id])
     with run.lock:
         run.done = True  # the heartbeat leaves the lease alone from here
@@ -92,7 +101,7 @@ def park(run: Run, step_id: str) -> Execution:
         if cur is not None and cur.finished:
             return cur
         return run.end_cancelled()
-    run.emit("execution.waiting", {"step": step_id, "event": wait.event, "kind": wait.kind,
+    run.emit("execution.waiting", {"step": step_id, "event": wait.event, "kind": wait.kind, "question": wait.question,
                                    "since_s": wait.since_s, "until_s": wait.until_s})
     hook = run.engine.on_park
     if hook is not None:

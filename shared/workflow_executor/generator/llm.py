@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import Issue
 from . import plan as plans
-from .planner import CALL, IF, LOOP, PARALLEL, REVIEW, Plan, Task
+from .planner import CALL, IF, LOOP, PARALLEL, REVIEW, WAIT, Plan, Task
 from .shape import AGENT_BOUNDS
 from .tooling import Catalogue
 
@@ -69,7 +69,10 @@ def system_prompt(complexity: str, plan: Plan, tools: Catalogue, configured: lis
         f"Scale ({complexity}): {low} to {high} distinct agents. The shape follows the plan below: a chain where "
         "it says so, parallel branches (next lists them; they share a fan_key; a fan-in step with is_fan_in true "
         "reads ${branches.<id>}) or a for_each step for parallel parts, a route with a condition for each "
-        "condition, a review_loop for each loop, a step with workflow set for each workflow it runs.\n"
+        "condition, a review_loop for each loop, a step with workflow set for each workflow it runs, a step with "
+        "wait_for_event set (agent null) where the run must wait for a person or another system (\"after "
+        "approval\", \"once the manager approves\", \"wait until\"): for an approval use the event 'approval', "
+        "whose payload is {approved: true|false}, and route on ${<its id>.output.approved}.\n"
         f"The plan of the request - cover every task, with the tools listed for it:\n{describe(plan)}\n"
         "References in prompts: ${user_input} is the workflow input; ${<step id>.output} is an earlier "
         "step's answer; only a fan-in step may read ${branches.<branch id>}. Never use ${env...}. Step and "
@@ -101,6 +104,11 @@ def describe(plan: Plan) -> str:
             lines.append(f"{n}. repeat until {st.until}: " + " then ".join(task(t) for t in st.tasks))
         elif st.kind == CALL:
             lines.append(f"{n}. run the workflow '{st.tasks[0].workflow}': {task(st.tasks[0])}")
+        elif st.kind == WAIT:
+            what = f"{st.seconds:g} seconds (a sleep step)" if st.seconds is not None else (
+                f"the event '{st.event}'" + (f" ({st.condition}'s approval)" if st.event == "approval"
+                                             and st.condition else ""))
+            lines.append(f"{n}. wait for {what}: a step with wait_for_event (or sleep_seconds) and agent null")
         else:
             lines.append(f"{n}. {task(st.tasks[0])}")
     return "\n".join(lines)

@@ -22,6 +22,9 @@ MAX_AGENTS = 8
 MAX_STEPS = 12
 MAX_BODY = 4
 MAX_ROUNDS = 5
+WAIT_S = 7 * 86400  # how long a generated wait waits for its event
+APPROVAL_SCHEMA = {"type": "object", "properties": {"approved": {"type": "boolean"}, "comment": {"type": "string"}},
+                   "required": ["approved"]}
 _TEXT = 4000
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 _ENV = re.compile(r"\$\{\s*(?:context\.)?env\b")
@@ -79,6 +82,9 @@ class PlanStep(_Strict):
                                                          "${loop.item}); else null")
     workflow: str | None = Field(None, description="Name of another workflow this step runs (agent null); "
                                                    "else null")
+    wait_for_event: str | None = Field(None, description="An event (e.g. approval) this step waits for, sent "
+                                                         "by a person or another system (agent null); else null")
+    sleep_seconds: float | None = Field(None, description="Seconds this step waits (agent null); else null")
 
 
 class Plan(_Strict):
@@ -206,6 +212,12 @@ def _step(s: PlanStep, i: int, issues: list[Issue]) -> dict[str, Any]:
             body.append({"id": f"{s.id}_round", "function": "builtins.merge",
                          "args": {b["id"]: f"${{{b['id']}.output}}" for b in body}})
         step["loop"] = {"until": until, "max": rounds, "var": "round", "body": body}
+    elif s.wait_for_event:
+        step["wait_for"] = {"event": s.wait_for_event, "timeout": WAIT_S}
+        if s.wait_for_event == "approval":
+            step["wait_for"]["payload_schema"] = APPROVAL_SCHEMA
+    elif s.sleep_seconds is not None:
+        step["sleep"] = s.sleep_seconds
     elif s.workflow:
         step["invoke_workflow"] = s.workflow
         step["input"] = _text(s.input, issues, f"{path}.input") or "${user_input}"

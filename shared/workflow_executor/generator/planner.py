@@ -13,12 +13,15 @@ from . import vocab
 from .roles import BY_NAME, Role, detect
 from .tasks import MAX_TASK_CHARS, clauses, enumeration, safe_text, segments
 
-TASK, PARALLEL, IF, LOOP, REVIEW, CALL = "task", "parallel", "if", "loop", "review", "call"
+TASK, PARALLEL, IF, LOOP, REVIEW, CALL, WAIT = "task", "parallel", "if", "loop", "review", "call", "wait"
+APPROVAL_EVENT = "approval"
 MAX_STAGES = 10
 _INTRO = re.compile(r"^\s*(?:please\s+)?(?:(?:create|build|make|generate|design|set up|write|give me|i need|"
                     r"i want)\s+)?(?:me\s+)?(?:a|an)?\s*(?:[\w-]+\s+){0,3}?(?:workflow|pipeline|process|agent)s?\s+"
                     r"(?:that|which|to|for|where|who)\s+", re.I)
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+# a wait inside a clause starts a clause of its own: "Draft it and wait for approval before paying"
+_WAIT_SPLIT = re.compile(r"\s*,?\s+(?:and\s+|then\s+)?(?=(?:wait|pause)\s+(?:for|until|till|on|\d|an?\s))", re.I)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class Stage:
     iteration per item when ``each``), ``if`` (``tasks[0]`` runs when ``condition`` holds -
     or does not, ``negate`` - ``otherwise`` else), ``loop`` (``tasks[0]`` again ``until``),
     ``review`` (draft ``tasks[0]``, review ``tasks[1]``, until approved), ``call`` (run the
-    workflow ``tasks[0].workflow``)."""
+    workflow ``tasks[0].workflow``), ``wait`` (no task: wait for ``event`` - an approval by
+    ``condition``, the approver, when ``event`` is ``approval`` - or ``seconds``)."""
 
     kind: str
     tasks: list[Task]
@@ -57,6 +61,8 @@ class Stage:
     each: bool = False
     combine: bool = False
     extra: bool = False
+    event: str | None = None
+    seconds: float | None = None
 
 
 @dataclass
@@ -91,11 +97,17 @@ def read(description: str) -> Plan:
         if other and stages and stages[-1].kind == IF and stages[-1].otherwise is None:
             stages[-1].otherwise = names.task(other.group("task"))
             continue
-        parts = clauses(seg)
+        parts = [q for p in clauses(seg) for q in _WAIT_SPLIT.split(p) if q.strip(" ,.")]
         if parallel and len(parts) >= 2 and not any(_condition(p) for p in parts):
             stages.append(Stage(PARALLEL, [names.task(p) for p in parts]))
             continue
         for part in parts:
+            waited, rest = _wait(part)
+            if waited is not None:  # a wait step, then the work it holds back (if the clause names it)
+                stages.append(waited)
+                if not rest:
+                    continue
+                part = rest
             if pending is None:
                 only = vocab.COND_ONLY.match(part)
                 if only and not _has_task(only.group("cond")):
@@ -111,6 +123,39 @@ def read(description: str) -> Plan:
         tail = "; ".join(t.text for st in stages[MAX_STAGES - 1:] for t in st.tasks)
         stages = [*stages[: MAX_STAGES - 1], Stage(TASK, [names.task(tail)])]
     return Plan(goal, stages)
+
+
+def _wait(part: str) -> tuple[Stage | None, str | None]:
+    """(the wait stage, the rest of the clause) when ``part`` waits: for an approval, a time or an
+    event ("wait until the payment arrives"); else (None, None)."""
+    for pattern in (*vocab.WAIT_APPROVAL, vocab.WAIT_APPROVAL_TAIL):
+        m = pattern.match(part)
+        if m:
+            found = m.groupdict()
+            who = safe_text(found.get("who") or found.get("owner") or "")[:60].strip()
+            return Stage(WAIT, [], condition=who or None, event=APPROVAL_EVENT), _base_form(found.get("task"))
+    m = vocab.WAIT_TIME.match(part)
+    if m:
+        n = m.group("n").lower()
+        count = 1.0 if n in ("a", "an", "one") else float(n)
+        unit = vocab.UNIT_S[m.group("unit").lower().rstrip("s")]
+        return Stage(WAIT, [], seconds=count * unit), m.group("task")
+    m = vocab.WAIT_UNTIL.match(part)
+    if m:
+        cond = safe_text(m.group("cond"))[:200]
+        words = "_".join(w for w in _WORD.findall(cond.lower()) if w not in vocab.FILLER)
+        event = re.sub(r"[^a-z0-9_]+", "_", words)[:60].strip("_")
+        event = event if event[:1].isalpha() else f"event_{event}".rstrip("_")
+        return Stage(WAIT, [], condition=cond, event=event), m.group("task")
+    return None, None
+
+
+def _base_form(task: str | None) -> str | None:
+    """"paying it" -> "pay it" (the work after a wait is often a gerund)."""
+    m = re.match(r"([A-Za-z]+?)(?:ing)\b(.*)$", task or "", re.S)
+    if m and m.group(1).lower() in vocab.AGENT_NOUN:
+        return m.group(1) + m.group(2)
+    return task
 
 
 def _has_task(text: str) -> bool:

@@ -13,7 +13,8 @@ from typing import Any
 
 from .agents import Slot, assign
 from .fit import fit
-from .planner import CALL, IF, LOOP, PARALLEL, REVIEW, Plan, Stage, Task, read
+from .plan import APPROVAL_SCHEMA, WAIT_S
+from .planner import APPROVAL_EVENT, CALL, IF, LOOP, PARALLEL, REVIEW, WAIT, Plan, Stage, Task, read
 from .roles import BY_NAME
 from .tasks import check_complexity, check_name, default_name
 from .tooling import Catalogue, catalogue
@@ -105,7 +106,8 @@ def build(plan: Plan, name: str, complexity: str, tools: Catalogue, known_workfl
     ``agents_config`` / ``tools_config``."""
     d = _Doc(plan.goal, known_workflow)
     for st in plan.stages:
-        {PARALLEL: _parallel, IF: _condition, LOOP: _loop, REVIEW: _review, CALL: _call}.get(st.kind, _task)(d, st)
+        {PARALLEL: _parallel, IF: _condition, LOOP: _loop, REVIEW: _review, CALL: _call,
+         WAIT: _wait}.get(st.kind, _task)(d, st)
     d.hand_over(["user"])
     slots = _slots(d.tasks)
     given = assign(slots, agents_config, tools_config)
@@ -263,6 +265,28 @@ def _review(d: _Doc, st: Stage) -> None:
               "args": {"draft": f"${{{draft['id']}.output}}", "review": f"${{{review['id']}.output}}"}}
     _place(d, {"id": loop_id, "description": f"{draft_task.text[:200]}; review until approved",
                "loop": {"until": UNTIL, "max": REVIEW_ROUNDS, "var": LOOP_VAR, "body": [draft, review, record]}})
+
+
+def _wait(d: _Doc, st: Stage) -> None:
+    """A wait step: a sleep, an event, or an approval whose rejection or timeout ends the run
+    (its result the decision) and whose approval goes on. The next step reads what came before."""
+    prev = d.prev_ref
+    if st.seconds is not None:
+        step: dict[str, Any] = {"id": _unique(d, "pause"), "description": f"Wait {st.seconds:g} s",
+                                "sleep": st.seconds}
+    elif st.event == APPROVAL_EVENT:
+        sid = _unique(d, "approval")
+        who = f"{st.condition}'s" if st.condition else "an"
+        step = {"id": sid, "description": f"Wait for {who} approval (send_event '{APPROVAL_EVENT}' with "
+                                          "{approved: true|false})",
+                "wait_for": {"event": APPROVAL_EVENT, "timeout": WAIT_S, "payload_schema": APPROVAL_SCHEMA},
+                "output": {"to": {"condition": {"if": f"${{wait.timed_out}} or not ${{{sid}.output.approved}}",
+                                                "then": ["user"], "else": [NEXT]}}}}
+    else:
+        step = {"id": _unique(d, "wait"), "description": f"Wait until {st.condition or st.event}",
+                "wait_for": {"event": st.event or "event", "timeout": WAIT_S}}
+    _place(d, step)
+    d.prev_ref, d.last = prev, None
 
 
 def _call(d: _Doc, st: Stage) -> None:

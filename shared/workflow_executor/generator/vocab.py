@@ -73,7 +73,7 @@ AGENT_NOUN: dict[str, str] = {
     "suggest": "advisor", "decide": "decider", "assign": "assigner", "schedule": "scheduler",
     "estimate": "estimator", "translate": "translator", "localise": "localizer", "localize": "localizer",
     "reply": "responder", "respond": "responder", "answer": "responder", "email": "emailer", "notify": "notifier",
-    "send": "sender", "alert": "alerter", "page": "pager", "publish": "publisher", "post": "poster",
+    "send": "sender", "pay": "payer", "alert": "alerter", "page": "pager", "publish": "publisher", "post": "poster",
     "announce": "announcer", "write": "writer", "draft": "drafter", "compose": "writer", "generate": "generator",
     "create": "creator", "produce": "producer", "build": "builder", "prepare": "preparer", "explain": "explainer",
     "describe": "describer", "present": "presenter", "outline": "outliner", "store": "archiver",
@@ -100,3 +100,30 @@ GENERIC_TAIL = frozenset({"issues", "issue", "problems", "problem", "vulnerabili
                           "aspects", "checks", "errors", "bugs", "findings", "side", "wise", "level", "metrics"})
 NO_SINGULAR = frozenset({"news", "analysis", "status", "series", "data", "process", "access", "business",
                          "address", "class", "success", "progress", "is", "its", "this", "css", "aws", "kubernetes"})
+
+# Waits (a wait step, not an agent): "wait for the manager's approval before paying", "once the
+# manager approves, pay", "pay after approval", "wait until the payment arrives", "wait 2 hours".
+
+
+def _who(group: str = "who") -> str:
+    return rf"(?P<{group}>(?:the |a |an |our |your )?[a-z][\w-]*(?: [a-z][\w-]*){{0,2}}?)"
+
+
+_WHO = _who()
+_APPROVES = r"(?:approves?|has approved|signs? off|gives? (?:the )?(?:go-ahead|ok|okay))(?: (?:it|this|that|them))?"
+_APPROVAL = r"(?:approval|sign[- ]?off|go-ahead|ok|okay|confirmation)"
+WAIT_APPROVAL = (
+    re.compile(rf"^(?:and |then )?wait (?:for|on) (?:an? |the )?(?:{_WHO}(?:'s|s'|\u2019s) )?{_APPROVAL}"
+               r"(?:\s*,?\s*(?:before|then|and then|and) (?P<task>.+))?$", re.I),
+    re.compile(rf"^(?:only )?(?:after|once|as soon as|when) {_WHO} {_APPROVES}\s*,?\s*(?:then )?(?P<task>.+)?$", re.I),
+    re.compile(rf"^(?:only )?(?:after|once|upon) (?:an? |the |{_WHO}(?:'s|s'|\u2019s) )?{_APPROVAL}\s*,?\s*"
+               r"(?:then )?(?P<task>.+)?$", re.I),
+)
+WAIT_APPROVAL_TAIL = re.compile(rf"^(?P<task>.+?)\s*,?\s+(?:but )?(?:only )?(?:after|once) (?:(?:an? |the )?{_APPROVAL}"
+                                rf"|{_WHO} {_APPROVES}|{_who('owner')}(?:'s|s'|\u2019s) {_APPROVAL})$", re.I)
+WAIT_UNTIL = re.compile(r"^(?:and |then )?wait (?:until|till|for) (?P<cond>(?!\d).+?)"
+                        r"(?:\s*,?\s*(?:before|then|and then) (?P<task>.+))?$", re.I)
+WAIT_TIME = re.compile(r"^(?:and |then )?(?:wait|pause|sleep)(?: for)? (?P<n>\d+(?:\.\d+)?|an?|one) "
+                       r"(?P<unit>seconds?|minutes?|hours?|days?)(?:\s*,?\s*(?:before|then|and then) (?P<task>.+))?$",
+                       re.I)
+UNIT_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access import Caller
-from . import jsonrpc, resources, tasks, tools
+from . import elicit, jsonrpc, resources, tasks, tools
 from .app import McpApp
 from .jsonrpc import (
     HEADER_MISMATCH,
@@ -234,8 +234,13 @@ def _call_tool(app: McpApp, caller: Caller, call: Call) -> dict[str, Any]:
         raise ProtocolError(METHOD_NOT_FOUND, f"Tool {name} does not support task-augmented calls",
                             {"fix": "call it without params.task"})
     as_task = task_meta is not None
+    if call.modern and spec.tasks and elicit.is_retry(params):  # the answer to an ask of the run's agent
+        return elicit.answer(app, caller, name, params)
     res = tools.call(app, caller, name, arguments or {}, as_task)
     ex = res.execution
+    if call.modern and elicit.asks(ex) and elicit.can_elicit(call.capabilities):
+        assert ex is not None
+        return elicit.input_required(ex)
     if as_task and ex is not None:  # the run exists (and is stored): answer with its task
         return tasks.create_legacy(ex, app.now())
     if (call.modern and spec.tasks and ex is not None and not ex.finished
@@ -254,7 +259,7 @@ def _task_method(app: McpApp, caller: Caller, call: Call) -> dict[str, Any]:
             raise ProtocolError(MISSING_CAPABILITY, "Missing required client capability",
                                 {"requiredCapabilities": {"extensions": {tasks.EXTENSION: {}}}})
         if method == "tasks/get":
-            return tasks.get(app, caller, params, True)
+            return tasks.get(app, caller, params, True, elicit.can_elicit(call.capabilities))
         if method == "tasks/cancel":
             return tasks.cancel(app, caller, params, True)
         return tasks.update(app, caller, params)

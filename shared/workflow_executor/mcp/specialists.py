@@ -43,7 +43,10 @@ SPECIALISTS: Mapping[str, Specialist] = MappingProxyType(dict([
        "Reach a goal with the workflows this server has: pick one (or generate one), run it in the right mode, "
        "follow it to the end.",
        (Argument("goal", "What the user wants done", True),),
-       "You run and coordinate workflows. Prefer an existing workflow that fits the goal (list_workflows); "
+       "You run and coordinate workflows. A run whose status is waiting waits for a person or an event "
+       "(check_execution_status says which); deliver it with send_event, e.g. event 'approval' with "
+       "{approved: true}, or event 'answer' for an agent's question, only when the user decides so. Prefer an "
+       "existing workflow that fits the goal (list_workflows); "
        "generate one only when none fits (execute_generated_workflow). Run short work sync, long work async and "
        "poll check_execution_status; use isolated for untrusted or heavy work. Report the result, or the error "
        "with its fix."),
@@ -53,13 +56,16 @@ SPECIALISTS: Mapping[str, Specialist] = MappingProxyType(dict([
        (Argument("description", "What the workflow must do, in plain language", True),
         Argument("complexity", "simple (1-2 agents), medium (3-4) or complex (5-8); default medium")),
        "You turn descriptions into workflows. Read the tasks and their order, the conditions (if, when, unless), "
-       "the parallel work (one branch per listed item), the loops (until approved) and the tools each task needs; "
-       "name each agent after its task. Stay within the complexity's bounds. Call generate_workflow, then "
+       "the parallel work (one branch per listed item), the loops (until approved), the waits (\"after approval\", "
+       "\"once the manager approves\", \"wait until\": a wait step, not an agent; an approval waits for the event "
+       "'approval' and a rejection ends the run) and the tools each task needs; name each agent after its task. "
+       "Stay within the complexity's bounds. Call generate_workflow, then "
        "validate_workflow, and explain the design in a few lines."),
     _s("execution_monitor", "Execution Monitor",
        "Watch an execution (or the caller's recent ones): status, progress, timing, usage, and what to do next.",
        (Argument("execution_id", "The execution to watch; leave out for your recent executions"),),
-       "You track executions. Report status and progress ('step 3 of 5'), elapsed time and spending; for a run "
+       "You track executions. Report status and progress ('step 3 of 5'), elapsed time and spending, and for a "
+       "waiting run what it waits for, since when and who can send it (send_event); for a run "
        "that failed, timed out or was cancelled say what happened and the next action (rerun_execution, "
        "cancel_execution, a longer timeout). Poll check_execution_status; do not guess."),
     _s("workflow_advisor", "Workflow Advisor",

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..access import Caller
-from ..errors import InvalidArgument, NotFound
+from ..errors import InvalidArgument, NotFound, WfxError
 from ..models import Execution, ExecutionStatus
 from ..ports import ExecutionQuery
+from . import elicit
 from .app import McpApp
 from .jsonrpc import FORBIDDEN, INVALID_PARAMS, TASK_NOT_FINISHED, ProtocolError
 from .run_tools import owned
@@ -57,11 +58,15 @@ def legacy_task(ex: Execution, now: float) -> dict[str, Any]:
     return {**_base(ex, now), "status": legacy_status(ex), "ttl": None, "pollInterval": POLL_INTERVAL_MS}
 
 
-def modern_task(ex: Execution, now: float, *, detailed: bool) -> dict[str, Any]:
-    """The 2026-07-28 Task; ``detailed`` inlines the tool result of a completed task."""
+def modern_task(ex: Execution, now: float, *, detailed: bool, elicits: bool = False) -> dict[str, Any]:
+    """The 2026-07-28 Task; ``detailed`` inlines the tool result of a completed task, and
+    (``elicits``: the client can take a form) the form of an agent's ask (mcp/elicit.py)."""
     out = {**_base(ex, now), "status": modern_status(ex), "ttlMs": None, "pollIntervalMs": POLL_INTERVAL_MS}
     if detailed and out["status"] == "completed":
         out["result"] = {**run_result("task", ex, now).wire(), "resultType": "complete"}
+    if detailed and elicits and ex.status == ExecutionStatus.WAITING and ex.wait is not None \
+            and ex.wait.kind == "ask":
+        out["inputRequests"] = elicit.input_requests(ex)
     return out
 
 
@@ -94,10 +99,10 @@ def _find(app: McpApp, caller: Caller, params: dict[str, Any], scope: str) -> Ex
                             {"code": "not_found", "fix": "use a taskId returned to you"}) from None
 
 
-def get(app: McpApp, caller: Caller, params: dict[str, Any], modern: bool) -> dict[str, Any]:
+def get(app: McpApp, caller: Caller, params: dict[str, Any], modern: bool, elicits: bool = False) -> dict[str, Any]:
     """tasks/get in either shape. Errors: ProtocolError -32602 (unknown or another caller's task)."""
     ex = _find(app, caller, params, "read")
-    return modern_task(ex, app.now(), detailed=True) if modern else legacy_task(ex, app.now())
+    return modern_task(ex, app.now(), detailed=True, elicits=elicits) if modern else legacy_task(ex, app.now())
 
 
 def result(app: McpApp, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +154,13 @@ def cancel(app: McpApp, caller: Caller, params: dict[str, Any], modern: bool) ->
 
 
 def update(app: McpApp, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    """2026-07-28 tasks/update: our tasks never wait for input, so responses are ignored."""
-    _find(app, caller, params, "run")
+    """2026-07-28 tasks/update: ``inputResponses`` answer the ask a task waits at (its form
+    from tasks/get); the run goes on through a runner. Other responses are ignored.
+    Errors: ProtocolError -32602 (unknown task, or an answer the ask refuses)."""
+    ex = _find(app, caller, params, "run")
+    try:
+        elicit.accept(app, caller, ex, None, params.get("inputResponses"), inline=False)
+    except WfxError as exc:
+        raise ProtocolError(INVALID_PARAMS, f"Invalid params: {exc.message}"[:300],
+                            {"code": exc.code, "fix": exc.fix}) from None
     return {}

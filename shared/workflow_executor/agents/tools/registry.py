@@ -27,6 +27,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 def builtin_kinds() -> list[ToolKind]:
     """The built-in tool types (imported here, so a process that runs no tools loads none)."""
     from . import (
+        ask_human,
         bigquery_vector_search,
         codebase,
         dynamic_forms,
@@ -45,7 +46,7 @@ def builtin_kinds() -> list[ToolKind]:
 
     return [function_tool.KIND, filesystem.KIND, codebase.KIND, http_request.KIND, mcpremote.KIND,
             workflow_tool.KIND, tasklist.KIND, mq_publisher.KIND, mq_consumer.KIND, bigquery_vector_search.KIND,
-            sql_database.KIND, gcp_environment.KIND, github.KIND, dynamic_forms.KIND]
+            sql_database.KIND, gcp_environment.KIND, github.KIND, dynamic_forms.KIND, ask_human.KIND]
 
 
 class ToolRegistry:
