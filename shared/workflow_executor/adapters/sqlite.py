@@ -387,7 +387,9 @@ class SqliteExecutionStore(SqliteBase):
         )
         if cur.rowcount != 1:  # unreachable under BEGIN IMMEDIATE; the guard makes the CAS explicit
             raise Conflict(f"execution {run.id} changed concurrently", fix="retry")
-        return Execution.model_validate(new.model_dump())
+        # ``run`` was read from the file for this write and the changes are typed values: ``new``
+        # shares nothing with what the store holds (no dump-and-validate copy needed)
+        return new
 
     def _why_not(self, db: sqlite3.Connection, execution_id: str, owner: str) -> Exception:
         try:

@@ -1,5 +1,5 @@
-"""Group commit for the SQLite store: writes that arrive while the connection is busy go out
-together, in one transaction (one fsync under synchronous=FULL), each in its own savepoint so
+"""Group commit for the SQLite store: writes that arrive while another write is being committed go
+out together, in one transaction (one fsync under synchronous=FULL), each in its own savepoint so
 one write's error undoes only that write. Every caller returns after the commit holding its own
 write, or raises its own error: durability per call is that of a transaction of its own."""
 
@@ -15,40 +15,77 @@ T = TypeVar("T")
 
 
 class _Write(Generic[T]):
-    __slots__ = ("error", "fn", "result", "settled")
+    __slots__ = ("error", "fn", "result", "settled", "wake")
 
     def __init__(self, fn: Callable[[sqlite3.Connection], T]) -> None:
         self.fn = fn
         self.result: T | None = None
         self.error: BaseException | None = None
         self.settled = False
+        self.wake: threading.Lock | None = None  # held while its caller waits (released: settled or leads)
 
 
 class GroupCommit:
     """``run(fn)``: ``fn(db)`` inside a write transaction, committed before ``run`` returns its
     result (or raises what ``fn`` raised, with nothing of ``fn`` written). ``guard`` holds the
-    connection (one holder at a time); ``tx`` opens, commits or rolls back a transaction on it."""
+    connection (one holder at a time); ``tx`` opens, commits or rolls back a transaction on it.
+
+    One caller at a time leads: it writes its own write and every write queued meanwhile, then
+    wakes their callers at once (they do not queue for the connection again) and hands the lead
+    to the first write queued during its commit, which takes the next batch."""
 
     def __init__(self, guard: Callable[[], AbstractContextManager[sqlite3.Connection]],
                  tx: Callable[[sqlite3.Connection], AbstractContextManager[None]]) -> None:
         self._guard = guard
         self._tx = tx
         self._queue: list[_Write[Any]] = []
+        self._leading = False
         self._lock = threading.Lock()
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         mine: _Write[T] = _Write(fn)
         with self._lock:
             self._queue.append(mine)
-        # Whoever holds the connection next writes every write queued by then (its own included).
-        with self._guard() as db:
-            if not mine.settled:
-                with self._lock:
-                    batch, self._queue = self._queue, []
+            if self._leading:  # a commit is under way: wait to be written with the next batch
+                mine.wake = threading.Lock()
+                mine.wake.acquire()
+            else:
+                self._leading = True
+        if mine.wake is not None:
+            mine.wake.acquire()  # released by the leader: written (settled), or the lead is ours
+            if mine.settled:
+                return _outcome(mine)
+        batch: list[_Write[Any]] = []
+        try:
+            with self._guard() as db:
+                batch = self._take()  # with the connection held: what queued while we waited comes too
                 self._write(db, batch)
-            if mine.error is not None:
-                raise mine.error  # inside the guard: a damaged file is reported the same way to all
-        return mine.result  # type: ignore[return-value]
+        except BaseException as exc:  # refused (a closed store, a damaged file) or failed: all learn why
+            batch = batch or self._take()
+            for item in batch:  # SQLite's own error becomes the guard's (StoreCorrupt) for every caller
+                if item.error is None or isinstance(item.error, sqlite3.DatabaseError):
+                    item.error = exc
+                item.settled = True
+        finally:
+            self._hand_over([w for w in batch if w is not mine])
+        return _outcome(mine)
+
+    def _take(self) -> list[_Write[Any]]:
+        with self._lock:
+            batch, self._queue = self._queue, []
+        return batch
+
+    def _hand_over(self, written: list[_Write[Any]]) -> None:
+        """Wake the callers of ``written`` and pass the lead to the oldest write still queued."""
+        for item in written:
+            assert item.wake is not None
+            item.wake.release()
+        with self._lock:
+            nxt = self._queue[0] if self._queue else None  # it takes the queue (itself included)
+            self._leading = nxt is not None
+        if nxt is not None:
+            assert nxt.wake is not None
+            nxt.wake.release()
 
     def _write(self, db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
         try:
@@ -67,6 +104,12 @@ class GroupCommit:
                 item.settled = True
 
 
+def _outcome(write: _Write[T]) -> T:
+    if write.error is not None:
+        raise write.error
+    return write.result  # type: ignore[return-value]
+
+
 def _in_savepoint(db: sqlite3.Connection, item: _Write[Any]) -> None:
     db.execute("SAVEPOINT wfx_write")
     try:
@@ -75,5 +118,3 @@ def _in_savepoint(db: sqlite3.Connection, item: _Write[Any]) -> None:
         item.error = exc
         db.execute("ROLLBACK TO wfx_write")
     db.execute("RELEASE wfx_write")
-
-
