@@ -180,7 +180,8 @@ class SqliteExecutionStore(SqliteBase):
             if db.execute(sqlite_steps.CHECKPOINT, values).rowcount != 1:
                 raise self._why_not(db, execution_id, owner)
 
-        self._group.run(write)  # committed with the checkpoints of other runs that wait meanwhile
+        # committed with the checkpoints of other runs that wait meanwhile; one statement: atomic
+        self._group.run(write, atomic=True)
 
     def finish(
         self,

@@ -15,10 +15,11 @@ T = TypeVar("T")
 
 
 class _Write(Generic[T]):
-    __slots__ = ("error", "fn", "result", "settled", "wake")
+    __slots__ = ("atomic", "error", "fn", "result", "settled", "wake")
 
-    def __init__(self, fn: Callable[[sqlite3.Connection], T]) -> None:
+    def __init__(self, fn: Callable[[sqlite3.Connection], T], atomic: bool) -> None:
         self.fn = fn
+        self.atomic = atomic
         self.result: T | None = None
         self.error: BaseException | None = None
         self.settled = False
@@ -42,8 +43,10 @@ class GroupCommit:
         self._leading = False
         self._lock = threading.Lock()
 
-    def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        mine: _Write[T] = _Write(fn)
+    def run(self, fn: Callable[[sqlite3.Connection], T], *, atomic: bool = False) -> T:
+        """``atomic``: ``fn`` writes nothing when it raises (one statement, or checks before its
+        first write), so in a batch it needs no savepoint of its own."""
+        mine: _Write[T] = _Write(fn, atomic)
         with self._lock:
             self._queue.append(mine)
             if self._leading:  # a commit is under way: wait to be written with the next batch
@@ -111,6 +114,14 @@ def _outcome(write: _Write[T]) -> T:
 
 
 def _in_savepoint(db: sqlite3.Connection, item: _Write[Any]) -> None:
+    if item.atomic:  # its own refusal leaves nothing behind: no savepoint to undo it
+        try:
+            item.result = item.fn(db)
+        except sqlite3.Error:
+            raise  # SQLite's (a full disk, say) may have ended the transaction: the batch fails
+        except Exception as exc:
+            item.error = exc
+        return
     db.execute("SAVEPOINT wfx_write")
     try:
         item.result = item.fn(db)
