@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+LEAD_ROUNDS = 4  # batches one caller commits before it hands the lead on and returns
 
 
 class _Write(Generic[T]):
@@ -32,8 +33,9 @@ class GroupCommit:
     connection (one holder at a time); ``tx`` opens, commits or rolls back a transaction on it.
 
     One caller at a time leads: it writes its own write and every write queued meanwhile, then
-    wakes their callers at once (they do not queue for the connection again) and hands the lead
-    to the first write queued during its commit, which takes the next batch."""
+    wakes their callers at once (they do not queue for the connection again); it writes the
+    batches that queue meanwhile too, up to LEAD_ROUNDS, then hands the lead to the oldest write
+    still queued, whose caller takes the next batch."""
 
     def __init__(self, guard: Callable[[], AbstractContextManager[sqlite3.Connection]],
                  tx: Callable[[sqlite3.Connection], AbstractContextManager[None]]) -> None:
@@ -58,6 +60,22 @@ class GroupCommit:
             mine.wake.acquire()  # released by the leader: written (settled), or the lead is ours
             if mine.settled:
                 return _outcome(mine)
+        # We lead: our write and every write queued behind it; then, while writes keep queueing,
+        # a few more batches (a woken thread would take the next one later than we can).
+        for _ in range(LEAD_ROUNDS):
+            self._commit_batch(mine)
+            with self._lock:
+                if not self._queue:
+                    self._leading = False
+                    return _outcome(mine)
+        with self._lock:  # our caller has waited long enough: the oldest queued write leads on
+            nxt = self._queue[0]
+        assert nxt.wake is not None
+        nxt.wake.release()
+        return _outcome(mine)
+
+    def _commit_batch(self, mine: _Write[Any]) -> None:
+        """Write and commit every queued write, then wake their callers (not ``mine``'s: it leads)."""
         batch: list[_Write[Any]] = []
         try:
             with self._guard() as db:
@@ -70,25 +88,15 @@ class GroupCommit:
                     item.error = exc
                 item.settled = True
         finally:
-            self._hand_over([w for w in batch if w is not mine])
-        return _outcome(mine)
+            for item in batch:
+                if item is not mine:
+                    assert item.wake is not None
+                    item.wake.release()
 
     def _take(self) -> list[_Write[Any]]:
         with self._lock:
             batch, self._queue = self._queue, []
         return batch
-
-    def _hand_over(self, written: list[_Write[Any]]) -> None:
-        """Wake the callers of ``written`` and pass the lead to the oldest write still queued."""
-        for item in written:
-            assert item.wake is not None
-            item.wake.release()
-        with self._lock:
-            nxt = self._queue[0] if self._queue else None  # it takes the queue (itself included)
-            self._leading = nxt is not None
-        if nxt is not None:
-            assert nxt.wake is not None
-            nxt.wake.release()
 
     def _write(self, db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
         try:
