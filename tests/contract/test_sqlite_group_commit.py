@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+from workflow_executor.adapters import sqlite_group
 from workflow_executor.adapters.sqlite import SqliteExecutionStore
 from workflow_executor.errors import WfxError
 from workflow_executor.models import Execution, ExecutionStatus, Progress, StepRecord, StepStatus
@@ -92,5 +94,40 @@ def test_one_write_that_fails_in_a_group_undoes_only_itself(tmp_path: Path) -> N
         assert refused is not None and (refused.steps, refused.status) == ({}, ExecutionStatus.RUNNING)
         assert finished is not None and (finished.status, finished.result, list(finished.steps)) == (
             ExecutionStatus.COMPLETED, "ok", ["a"])
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("rounds", [1, 4])
+def test_a_write_queued_during_a_commit_goes_out_in_the_next_batch_whoever_leads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    monkeypatch.setattr(sqlite_group, "LEAD_ROUNDS", rounds)  # 1: the lead passes to the queued caller
+    store = SqliteExecutionStore(tmp_path / "g.db")
+    try:
+        ids = _runs(store, 2)
+        record = StepRecord(step_id="a", status=StepStatus.COMPLETED, seq=1)
+        late: list[threading.Thread] = []
+        returned: list[str] = []
+        statements: list[str] = []
+
+        def write(run_id: str) -> None:
+            store.save_step(run_id, "w", record, Progress(completed=1), 60.0)
+            returned.append(run_id)
+
+        def trace(sql: str) -> None:
+            statements.append(sql)
+            if sql == "COMMIT" and not late:  # the first batch commits: a second write queues now
+                late.append(threading.Thread(target=write, args=(ids[1],)))
+                late[0].start()
+                eventually(lambda: len(store._group._queue) == 1, what="the second write queued")
+
+        store._db.set_trace_callback(trace)
+        write(ids[0])
+        late[0].join(30)
+        store._db.set_trace_callback(None)
+        assert sorted(returned) == sorted(ids) and statements.count("COMMIT") == 2
+        for run_id in ids:
+            stored = store.get(run_id)
+            assert stored is not None and list(stored.steps) == ["a"]
     finally:
         store.close()

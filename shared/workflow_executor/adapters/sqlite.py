@@ -166,7 +166,8 @@ class SqliteExecutionStore(SqliteBase):
             if db.execute(sqlite_steps.CHECKPOINT, values).rowcount != 1:
                 raise self._why_not(db, execution_id, owner)
 
-        self._group.run(write)  # committed with the checkpoints of other runs that wait meanwhile
+        # committed with the checkpoints of other runs that wait meanwhile; one statement: atomic
+        self._group.run(write, atomic=True)
 
     def finish(
         self,
@@ -373,7 +374,9 @@ class SqliteExecutionStore(SqliteBase):
         )
         if cur.rowcount != 1:  # unreachable under BEGIN IMMEDIATE; the guard makes the CAS explicit
             raise Conflict(f"execution {run.id} changed concurrently", fix="retry")
-        return Execution.model_validate(new.model_dump())
+        # ``run`` was read from the file for this write and the changes are typed values: ``new``
+        # shares nothing with what the store holds (no dump-and-validate copy needed)
+        return new
 
     def _why_not(self, db: sqlite3.Connection, execution_id: str, owner: str) -> Exception:
         try:

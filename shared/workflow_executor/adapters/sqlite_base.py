@@ -9,7 +9,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
 
 from ..errors import InvalidArgument, StoreCorrupt, Transient
 from . import sqlite_columns, sqlite_key_usage, sqlite_stats, sqlite_steps
@@ -111,48 +112,82 @@ class SqliteBase:
         self._lock = threading.Lock()
         self._damage: str | None = None  # what SQLite said when it first found the file damaged
         self._closed = False
+        # one of each, reused: class-based context managers cost a fraction of @contextmanager's,
+        # and every checkpoint enters both (the lock makes sharing them safe)
+        self._held = _Guard(self)
+        self._in_tx = _Tx(self)
 
-    @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
+    def _guard(self) -> AbstractContextManager[sqlite3.Connection]:
         """The connection, under the lock. SQLite's "malformed" / "not a database" becomes
         StoreCorrupt naming the file and the fix, and from then on this object writes nothing
         more to it (a write to a damaged file can spread the damage)."""
-        with self._lock:
-            if self._closed:  # a runner still in flight as the process stops: it resumes at the next start
-                raise Transient("the SQLite store is closed (the server is stopping)", fix="retry after the restart")
-            try:
-                yield self._db
-            except sqlite3.DatabaseError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in _DAMAGED and not _damaged_text(exc):
-                    raise
-                self._damage = self._damage or str(exc)
-                raise store_corrupt(self._path, self._damage) from None
+        return self._held
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._guard() as db, self._tx_on(db):
+        with self._held as db, self._in_tx:
             yield db
 
-    @contextmanager
-    def _tx_on(self, db: sqlite3.Connection) -> Iterator[None]:
+    def _tx_on(self, db: sqlite3.Connection) -> AbstractContextManager[None]:
         """A transaction on the guarded connection ``db`` (the caller holds ``_guard``)."""
-        # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
-        if self._damage is not None:
-            raise store_corrupt(self._path, self._damage)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        assert db is self._db
+        return self._in_tx
 
     def close(self) -> None:
         """Close the connection; the object is unusable afterwards."""
         with self._lock:
             self._closed = True
             self._db.close()
+
+
+class _Guard:
+    """``SqliteBase._guard``: the lock, and a damaged file's error turned into StoreCorrupt."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, base: SqliteBase) -> None:
+        self._base = base
+
+    def __enter__(self) -> sqlite3.Connection:
+        base = self._base
+        base._lock.acquire()
+        if base._closed:  # a runner still in flight as the process stops: it resumes at the next start
+            base._lock.release()
+            raise Transient("the SQLite store is closed (the server is stopping)", fix="retry after the restart")
+        return base._db
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        base = self._base
+        try:
+            if isinstance(exc, sqlite3.DatabaseError) and (
+                    getattr(exc, "sqlite_errorcode", None) in _DAMAGED or _damaged_text(exc)):
+                base._damage = base._damage or str(exc)
+                raise store_corrupt(base._path, base._damage) from None
+        finally:
+            base._lock.release()
+
+
+class _Tx:
+    """``SqliteBase._tx_on``: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK when the block raised."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, base: SqliteBase) -> None:
+        self._base = base
+
+    def __enter__(self) -> None:
+        base = self._base
+        if base._damage is not None:
+            raise store_corrupt(base._path, base._damage)
+        # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
+        base._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        db = self._base._db
+        if exc is None:
+            db.execute("COMMIT")
+        elif db.in_transaction:
+            db.execute("ROLLBACK")
 
 
 def _damaged_text(exc: sqlite3.DatabaseError) -> bool:

@@ -81,7 +81,7 @@ def with_retry(run: Run, step: Step,
     policy = step.retry
     max_attempts = policy.max_attempts if policy else 1
     attempt = 0
-    spent = Usage()  # LLM usage of failed attempts: paid for all the same
+    spent: Usage | None = None  # LLM usage of failed attempts: paid for all the same
     cpu = [0.0]
     if step.invoke_workflow is None:  # a child's usage already carries the CPU of its steps
         fn = _cpu_timed(fn, cpu)
@@ -90,9 +90,8 @@ def with_retry(run: Run, step: Step,
         try:
             out, u = _with_timeout(run, step, lambda n=attempt: fn(n))  # type: ignore[misc]
             if cpu[0] > 0:
-                u = (Usage.model_construct(cpu_s=cpu[0]) if u is None
-                     else u.model_copy(update={"cpu_s": u.cpu_s + cpu[0]}))
-            if spent.prompt_tokens or spent.completion_tokens:
+                u = Usage(cpu_s=cpu[0]) if u is None else u.model_copy(update={"cpu_s": u.cpu_s + cpu[0]})
+            if spent is not None and (spent.prompt_tokens or spent.completion_tokens):
                 u = spent.add(u or Usage())
             return out, u, attempt
         except (Cancelled, ExecutionTimeout, StoreUnavailable):
@@ -102,7 +101,7 @@ def with_retry(run: Run, step: Step,
             if not isinstance(exc, WfxError):
                 err.retryable = True
             if isinstance(err.details.get("usage"), dict):
-                spent = spent.add(Usage(**err.details["usage"]))
+                spent = (spent or Usage()).add(Usage(**err.details["usage"]))
                 err.details["usage"] = spent.model_dump()
             if attempt >= max_attempts or not err.retryable:
                 err.details.setdefault("attempts", attempt)

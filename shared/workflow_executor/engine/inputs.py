@@ -14,13 +14,17 @@ from ..spec.refs import RenderBudget, Scope, render
 _ENV_REF = re.compile(r"\$\{\s*env\.")
 PREVIEW_CHARS = 4000
 RENDER_CHARS = 4 * PREVIEW_CHARS  # text a preview may build before it gives up
+# json.dumps(..., ensure_ascii=False, default=str) builds this encoder anew at every call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+# the field that holds each action's input
+_INPUT_OF = {"agent": "input", "function": "args", "tool": "params", "invoke_workflow": "input"}
 
 
 def declared(step: Step) -> Any:
     """The step's input as written: ``args`` of a function, ``params`` of a tool, ``input`` of an
     agent or a child workflow."""
-    return {"agent": step.input, "function": step.args, "tool": step.params,
-            "invoke_workflow": step.input}.get(step.action or "")
+    field = _INPUT_OF.get(step.action or "")
+    return None if field is None else getattr(step, field)
 
 
 def preview(step: Step, scope: Scope) -> str | None:
@@ -38,7 +42,7 @@ def preview(step: Step, scope: Scope) -> str | None:
             shown = render(value, scope, RenderBudget(RENDER_CHARS))
         if scope.read_env:
             return None
-        text = json.dumps(shown, ensure_ascii=False, default=str)
+        text = _ENCODER.encode(shown)
     except Exception:  # the step itself reports what is wrong with its input
         return None
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
