@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 @functools.cache
 def services() -> Services:
     # imported with the first request: an instance starts listening before the library loads
+    from workflow_executor.api import Executor
     from workflow_executor.services import build
 
-    return build()
+    built = build()
+    Executor(built)  # the services' Executor: the MCP app, the worker's in-run starts and triggers use it
+    return built
 
 
 def _to_flask(resp: Any) -> flask.Response:

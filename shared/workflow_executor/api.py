@@ -40,6 +40,8 @@ class Executor:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        if services.executor is None:
+            services.executor = self  # the one the MCP app and in-run starts use (services.py)
         self.store = services.store
         self.registry = services.registry
         self.engine = services.engine

@@ -12,6 +12,7 @@ import resource
 import shutil
 import sys
 
+from .api import Executor
 from .ports import TaskRequest
 from .services import build
 from .worker import handle_task
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give the execution id (argument or WFX_EXECUTION_ID)", file=sys.stderr)
         return EXIT_ERROR
     services = build(with_queue=False, measure_process=True)
+    Executor(services)  # the services' Executor: what the run starts from inside (mcp_call, triggers) uses it
     try:
         # A Cloud Run retry of a one-task job runs after the failed attempt is gone: its lease
         # belongs to a dead runner, so take it over instead of waiting for it to expire.

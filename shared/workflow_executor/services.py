@@ -14,7 +14,7 @@ from .adapters.local import LocalEventBus, LocalTaskQueue
 from .agents.toolbox import ToolHost
 from .engine.functions import FunctionRegistry
 from .engine.runner import Engine, EngineConfig
-from .errors import WfxError
+from .errors import Transient, WfxError
 from .models import Budget
 from .observe import observed
 from .ports import (
@@ -49,6 +49,9 @@ class Services:
     # creates a trigger topic (short name) where topics are not managed by Terraform (emulators)
     ensure_topic: Callable[[str], None] | None = None
     closers: list[Any] = field(default_factory=list)
+    # the Executor built on these services (api.Executor registers the first one): the MCP app and
+    # starts made from inside a run (triggers of a publish, mcp_call local://) use it
+    executor: Any = None
 
     def close(self) -> None:
         for c in reversed(self.closers):
@@ -235,13 +238,12 @@ class ToolBackends:
         except WfxError as exc:  # the message is published; a trigger that cannot start is logged
             log.error("message %s on %s: triggered workflows did not start: %s", message.id, topic, exc)
 
-    def _executor_for(self, services: Services) -> Any:
-        with self._lock:  # one Executor (it subscribes to the event bus): not one per message
-            if self._executor is None:
-                from .api import Executor
-
-                self._executor = Executor(services)
-            return self._executor
+    @staticmethod
+    def _executor_for(services: Services) -> Any:
+        if services.executor is None:  # every entry point builds one; this process built none
+            raise Transient("this process has no Executor to start triggered workflows",
+                            fix="build services through an entry point (wfx, the functions, the job)")
+        return services.executor
 
     def close(self) -> None:
         self.records.close()

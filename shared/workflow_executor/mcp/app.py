@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..api import Executor
-from ..services import Services
 from .auth import KeyRing
+
+if TYPE_CHECKING:
+    from ..api import Executor
+    from ..services import Services
 
 _CREATE = threading.Lock()
 _ATTR = "_wfx_mcp_app"
@@ -36,6 +39,8 @@ def app_for(services: Services) -> McpApp:
     with _CREATE:
         app = getattr(services, _ATTR, None)
         if not isinstance(app, McpApp):
-            app = McpApp(services, Executor(services), KeyRing(services.settings, services.key_source))
+            if services.executor is None:  # the entry point builds it: api.Executor(services)
+                raise RuntimeError("these services have no Executor yet; build one with api.Executor(services)")
+            app = McpApp(services, services.executor, KeyRing(services.settings, services.key_source))
             setattr(services, _ATTR, app)
     return app

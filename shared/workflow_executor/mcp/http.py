@@ -40,6 +40,10 @@ def handle(services: Services, method: str, path: str, headers: Mapping[str, str
     and never answers 5xx: an unexpected error is logged with a reference and answered as
     JSON-RPC -32603 without details."""
     try:
+        if services.executor is None:  # the entry point did not build one (a test, a bench): build it here
+            from ..api import Executor
+
+            Executor(services)
         return _handle(app_for(services), method.upper(), path, {k.lower(): v for k, v in headers.items()}, body,
                        query)
     except Exception:  # the outermost handler: log the traceback, answer without internals

@@ -7,13 +7,15 @@ and remote MCP servers for ``http(s)://`` URLs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..access import Caller, narrow
 from ..errors import WfxError
-from ..services import Services
 from .app import app_for
 from .results import ToolResult
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
 class LocalMcp:

@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
+from ..api import Executor
 from ..errors import InvalidArgument, WfxError
 from ..services import Services, build
 from ..settings import Settings
@@ -120,6 +121,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 4020,
                               fix="stop it, or give this one its own WFX_HOME") from None
     services = build(settings)
     try:
+        Executor(services)  # the services' Executor: the MCP app and the engine's MCP bridge use it
         app = app_for(services)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # bound first: on a busy port (PortInUse) nothing is resumed or scheduled
