@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .models import TERMINAL, Execution, ExecutionStatus
 from .ports import TaskRequest
@@ -165,6 +165,8 @@ def resume_parent(services: Services, child: Execution, now_s: float | None = No
 
 def _start_triggered(services: Services, msg: Message, topic: str, source_topic: str) -> tuple[str, ...]:
     def executor() -> Executor:
+        if services.executor is not None:  # the entry point's: not a new one (and a new listener) per message
+            return cast("Executor", services.executor)
         from .api import Executor
 
         return Executor(services)
