@@ -36,6 +36,25 @@ def status_of(drv: WebDriver) -> str:
     return str(drv.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-status"))
 
 
+def typed(drv: WebDriver, name: str, text: str) -> bool:
+    field = drv.find_element(By.CSS_SELECTOR, f"form[data-action=send-event] [name='{name}']")
+    field.send_keys(text)
+    return True
+
+
+def test_a_refresh_keeps_what_was_typed_into_the_form(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
+    srv, keys = site
+    eid = started(srv, keys.alice, "form_page")
+    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))
+    wait(browser, lambda d: typed(d, "ev:note", "half typed"))
+    old = browser.find_element(By.CSS_SELECTOR, "form[data-action=send-event]")
+    browser.execute_script("window.dispatchEvent(new Event('focus'))")  # the page refreshes on focus
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form[data-action=send-event]") != old)
+    note = browser.find_element(By.CSS_SELECTOR, "form[data-action=send-event] [name='ev:note']")
+    assert note.get_attribute("value") == "half typed"
+
+
 def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
     eid = started(srv, keys.alice, "approve_page")
@@ -56,10 +75,12 @@ def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(
     srv, keys = site
     eid = started(srv, keys.alice, "form_page")
     sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
-    form = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))[0]
-    form.find_element(By.NAME, "ev:amount").send_keys("12.5")
-    form.find_element(By.NAME, "ev:note").send_keys("ok by me")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))
+    # the live page may re-render between looks: each action finds its element afresh
+    wait(browser, lambda d: typed(d, "ev:amount", "12.5"))
+    wait(browser, lambda d: typed(d, "ev:note", "ok by me"))
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form[data-action=send-event] button[type=submit]").click()
+         or True)
     wait(browser, lambda d: status_of(d) == "completed")
     done = srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]
     assert done["result"] == {"amount": 12.5, "note": "ok by me"}

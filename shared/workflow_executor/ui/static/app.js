@@ -45,11 +45,14 @@
         return;
       }
       document.getElementById("who").textContent = r.headers.get("X-Wfx-Caller") || "";
+      const body = await r.text();  // read first: what the page holds is taken just before it is replaced
       const open = Array.from(main.querySelectorAll("details[open]")).map((d) => d.dataset.key);
       const picked = Array.from(main.querySelectorAll("input.pick:checked")).map((c) => c.value);
       const sorted = main.querySelector("th[data-dir]");
       const sortBy = sorted ? [sorted.cellIndex, sorted.dataset.dir] : null;
-      main.innerHTML = await r.text();  // server-rendered and escaped; inserted scripts never run (and CSP)
+      const typed = typedValues();
+      main.innerHTML = body;  // server-rendered and escaped; inserted scripts never run (and CSP)
+      restoreTyped(typed);
       open.forEach((k) => {
         const d = main.querySelector('details[data-key="' + CSS.escape(k) + '"]');
         if (d) d.open = true;
@@ -70,6 +73,33 @@
       busy = false;
       if (again) { again = false; refresh(); }
     }
+  }
+
+  // What the user typed into a form on the page (the event form of a waiting run, the run form)
+  // survives a refresh: a live page re-renders while it is being filled in.
+  function fieldKey(el) {
+    const form = el.form;
+    const owner = form ? [form.dataset.action || "", form.dataset.id || "", form.dataset.workflow || ""].join("|") : "";
+    return owner + "#" + el.name;
+  }
+
+  function typedValues() {
+    const kept = {values: {}, focus: null};
+    main.querySelectorAll("form input[name], form select[name], form textarea[name]").forEach((el) => {
+      kept.values[fieldKey(el)] = el.type === "checkbox" ? el.checked : el.value;
+    });
+    const at = document.activeElement;
+    if (at && at.name && main.contains(at)) kept.focus = fieldKey(at);
+    return kept;
+  }
+
+  function restoreTyped(kept) {
+    main.querySelectorAll("form input[name], form select[name], form textarea[name]").forEach((el) => {
+      const key = fieldKey(el);
+      if (!(key in kept.values)) return;
+      if (el.type === "checkbox") el.checked = kept.values[key]; else el.value = kept.values[key];
+      if (key === kept.focus) el.focus();
+    });
   }
 
   function schedulePoll() {
@@ -285,6 +315,9 @@
     sessionStorage.removeItem(KEY);
     location.reload();
   });
+
+  // Back on the tab: show what changed meanwhile (background tabs' timers are throttled).
+  window.addEventListener("focus", () => { if (sessionStorage.getItem(KEY)) refresh(); });
 
   refresh();
 })();
