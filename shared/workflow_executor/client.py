@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -174,9 +174,18 @@ class RemoteExecutor:
         return self.status(str(out["execution_id"]))
 
     def executions(self, *, status: str | None = None, workflow_name: str | None = None,
-                   limit: int = 20) -> Page:
-        out = self.call("list_executions", status=status, workflow_name=workflow_name, limit=limit)
+                   limit: int = 20, cursor: str | None = None, created_from_s: float | None = None,
+                   created_to_s: float | None = None, id_prefix: str | None = None,
+                   error_text: str | None = None) -> Page:
+        """A page of the caller's executions, newest first, searched as ``Executor.executions`` is."""
+        out = self.call("list_executions", status=status, workflow_name=workflow_name, limit=limit, cursor=cursor,
+                        since=_iso(created_from_s), until=_iso(created_to_s), id_prefix=id_prefix,
+                        error_text=error_text)
         return Page(items=[to_execution(e) for e in out.get("executions", [])], next_cursor=out.get("next_cursor"))
+
+
+def _iso(at_s: float | None) -> str | None:
+    return None if at_s is None else datetime.fromtimestamp(at_s, UTC).isoformat()
 
 
 def as_input(data: Any) -> dict[str, Any]:

@@ -153,3 +153,26 @@ def test_watch_through_the_endpoint_shows_the_step_tree_like_the_local_command(
     tree = watched.stdout.splitlines()
     assert tree[0].startswith("✓ fan_out  completed  6/6 steps")
     assert sorted(line.split()[2] for line in tree[1:7]) == ["count", "each", "join", "pause", "split", "upper"]
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_executions_searches_by_error_words_time_and_id_prefix(
+        endpoint: tuple[str, dict[str, str], Path], tmp_path: Path, where: str) -> None:
+    url, keys, client = endpoint
+    env = {"WFX_URL": url, "WFX_API_KEY": keys["runner"]} if where == "remote" else {}
+    home = client if where == "remote" else tmp_path
+    doc = tmp_path / "boom.yaml"
+    doc.write_text("workflows:\n  boom:\n    steps:\n"
+                   "      - {id: b, function: builtins.fail, args: {message: 'the disk quota ran out'}}\n")
+    failed = json.loads(wfx(home, "run", str(doc), "--json", **env).stdout)["execution_id"]
+    fine = json.loads(wfx(home, "run", "examples/fan_out.yaml", "--input", '"a"', "--json", **env).stdout)
+
+    found = wfx(home, "executions", "--error", "QUOTA disk", "--since", "1h", "--json", **env)
+    by_id = wfx(home, "executions", "--id", fine["execution_id"][:10], "--json", **env)
+    later = wfx(home, "executions", "--since", "2999-01-01T00:00:00+00:00", **env)
+    wrong = wfx(home, "executions", "--until", "next week", **env)
+
+    assert [e["execution_id"] for e in json.loads(found.stdout)] == [failed]
+    assert [e["execution_id"] for e in json.loads(by_id.stdout)] == [fine["execution_id"]]
+    assert (later.returncode, later.stdout) == (0, "") and "no executions match" in later.stderr
+    assert wrong.returncode == 2 and "--until: not a time: 'next week'" in wrong.stderr

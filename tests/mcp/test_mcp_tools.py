@@ -211,3 +211,21 @@ def test_a_rejected_execute_is_an_error_naming_the_field_and_stores_nothing(
     assert sc(res)["fix"]
     assert res["content"][0]["type"] == "text" and "\n" not in res["content"][0]["text"]
     assert server.executions_stored() == before
+
+
+def test_list_executions_searches_by_time_id_prefix_and_error_words(server: Server) -> None:
+    ok = sc(server.tool("execute_workflow", workflow_name="echo", input_data={}))["execution_id"]
+    bad = sc(server.tool("execute_workflow", workflow_name="fail", input_data={}))["execution_id"]
+
+    def ids(**search: Any) -> set[str]:
+        out = sc(server.tool("list_executions", limit=200, **search))
+        return {e["execution_id"] for e in out["executions"]}
+
+    by_error = ids(error_text="PURPOSE failed", since="10m")
+    assert bad in by_error and ok not in by_error
+    assert ids(id_prefix=ok[:8]) == {ok}
+    assert {ok, bad} <= ids(since="2000-01-01", until="2999-01-01T00:00Z")
+    assert not ids(since="2999-01-01") and not ids(until="1999-12-31T23:59:59+01:00")
+    wrong = sc(server.tool("list_executions", since="last tuesday"))
+    assert (wrong["code"], wrong["field"]) == ("invalid_argument", "since")
+    assert sc(server.tool("list_executions", since="2999-01-01", until="2000-01-01"))["code"] == "invalid_argument"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import ElementNotInteractableException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -54,7 +54,8 @@ def browser() -> Iterator[WebDriver]:
 def wait(drv: WebDriver, check: Any, timeout: float = 15.0) -> Any:
     # a live page replaces its content as the run proceeds: an element may go stale between looks
     return WebDriverWait(drv, timeout, poll_frequency=0.05,
-                         ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: check(d))
+                         ignored_exceptions=(StaleElementReferenceException, ElementNotInteractableException)
+                         ).until(lambda d: check(d))
 
 
 def sign_in(drv: WebDriver, url: str, key: str) -> None:

@@ -3,6 +3,7 @@ the page resumes it, and a step with a payload_schema gets a form whose fields a
 
 from __future__ import annotations
 
+from selenium.common.exceptions import ElementNotInteractableException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from test_ui_browser import SHOTS, browser, sign_in, site, wait  # noqa: F401 (fixtures)
@@ -24,6 +25,8 @@ workflows:
         output: {to: user}
 """
 
+EVENT_BUTTON = "button[data-action=send-event]"
+
 
 def started(srv: Served, key: str, workflow: str) -> str:
     res = srv.tool(key, "execute_workflow", workflow=WAITS, workflow_name=workflow, input_data={},
@@ -37,9 +40,14 @@ def status_of(drv: WebDriver) -> str:
 
 
 def typed(drv: WebDriver, name: str, text: str) -> bool:
+    """Type ``text`` into the field; False (look again) when a re-render took the field away meanwhile."""
     field = drv.find_element(By.CSS_SELECTOR, f"form[data-action=send-event] [name='{name}']")
-    field.send_keys(text)
-    return True
+    try:
+        field.clear()
+        field.send_keys(text)
+    except ElementNotInteractableException:
+        return False
+    return field.get_attribute("value") == text
 
 
 def test_a_refresh_keeps_what_was_typed_into_the_form(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
@@ -62,9 +70,9 @@ def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], 
     wait(browser, lambda d: status_of(d) == "waiting")
     assert "Waiting for event 'approval'" in browser.find_element(By.CSS_SELECTOR, "div.waiting").text
     browser.save_screenshot(str(SHOTS / "waiting.png"))
-    buttons = browser.find_elements(By.CSS_SELECTOR, "button[data-action=send-event]")
-    assert [b.text for b in buttons] == ["Approve", "Reject"]
-    buttons[0].click()
+    labels = wait(browser, lambda d: [b.text for b in d.find_elements(By.CSS_SELECTOR, EVENT_BUTTON)])
+    assert labels == ["Approve", "Reject"]
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, EVENT_BUTTON).click() or True)
     wait(browser, lambda d: status_of(d) == "completed")
     done = srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]
     assert done["result"] == {"approved": True}

@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 
 from ..adapters.common import MAX_PAGE
+from ..adapters.search import ID_PREFIX_MIN
+from ..errors import WfxError
 from ..models import ExecutionStatus
+from ..timeparse import EXAMPLES, point
 from . import profiles, specialists, waits
 from .common import executor
 from .documents import cmd_graph, cmd_list, cmd_register, cmd_validate
@@ -19,6 +22,23 @@ wfx: run, validate, watch and manage workflows on the embedded backends (data un
 unless WFX_HOME says otherwise). Exit codes: 0 ok, 1 invalid or failed, 2 usage."""
 JSON_HELP = "print JSON instead of text"
 ID_HELP = "the execution id (`wfx executions` lists them)"
+
+
+def _time(text: str) -> float:
+    """``--since`` / ``--until``: a time (timeparse.point) as Unix seconds, else a usage error (exit 2)."""
+    try:
+        at = point(text, "time")
+    except WfxError:
+        at = None
+    if at is None:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r}; write it like {EXAMPLES}")
+    return at
+
+
+def _id_prefix(text: str) -> str:
+    if len(text.strip()) < ID_PREFIX_MIN:
+        raise argparse.ArgumentTypeError(f"give the first {ID_PREFIX_MIN} or more characters of the id, got {text!r}")
+    return text.strip()
 
 
 def _page_size(text: str) -> int:
@@ -97,6 +117,15 @@ def parser() -> argparse.ArgumentParser:
                     help="only executions in this status")
     ex.add_argument("--workflow", help="only executions of this workflow name")
     ex.add_argument("--limit", type=_page_size, default=20, help=f"at most this many, 1 to {MAX_PAGE} (default: 20)")
+    ex.add_argument("--since", metavar="TIME", type=_time,
+                    help="only those created at or after TIME: ISO 8601 (UTC unless it has an offset) "
+                    "or a span back from now such as 90m, 24h, 7d")
+    ex.add_argument("--until", metavar="TIME", type=_time,
+                    help="only those created at or before TIME (same forms as --since)")
+    ex.add_argument("--id", metavar="PREFIX", dest="id_prefix", type=_id_prefix,
+                    help="only ids starting with PREFIX (4+ characters)")
+    ex.add_argument("--error", metavar="TEXT", dest="error_text",
+                    help="only runs whose error holds each word of TEXT (code or message, any case)")
     ex.add_argument("--json", action="store_true", help=JSON_HELP)
     ex.set_defaults(fn=cmd_executions)
 

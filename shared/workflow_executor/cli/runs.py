@@ -129,7 +129,9 @@ def cmd_rerun(a: argparse.Namespace) -> int:
 
 
 def cmd_executions(a: argparse.Namespace) -> int:
-    page = executor(a).executions(status=a.status, workflow_name=a.workflow, limit=a.limit)
+    page = executor(a).executions(status=a.status, workflow_name=a.workflow, limit=a.limit,
+                                  created_from_s=a.since, created_to_s=a.until,
+                                  id_prefix=a.id_prefix, error_text=a.error_text)
     if a.json:
         print_json([execution_view(e) for e in page.items])
     else:
@@ -137,6 +139,6 @@ def cmd_executions(a: argparse.Namespace) -> int:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at_s))
             print(f"{e.id}  {e.workflow_name}  {e.status.value}  {when}")
         if not page.items:
-            filtered = a.status or a.workflow
+            filtered = a.status or a.workflow or a.since or a.until or a.id_prefix or a.error_text
             say_empty("no executions" + (" match" if filtered else " yet (start one with `wfx run FILE`)"))
     return EXIT_OK

@@ -12,6 +12,7 @@ from ..advice import advise_here, loaded
 from ..errors import Issue, LimitExceeded, SpecError, WfxError
 from ..settings import Settings
 from ..spec.model import WorkflowDocument
+from ..timeparse import point
 from .app import McpApp
 from .files import display, find_file, inside, relative_paths, roots, workflow_files
 from .results import ToolResult, one_line
@@ -155,12 +156,18 @@ def list_executions(app: McpApp, caller: Caller, args: ListExecutionsInput, as_t
     """The caller's executions (everyone's for admin), newest first. Errors: InvalidArgument (cursor)."""
     page = app.executor.executions(status=args.status, workflow_name=args.workflow_name,
                                    principal=None if caller.admin else caller.principal,
-                                   limit=args.limit, cursor=args.cursor)
+                                   limit=args.limit, cursor=args.cursor, **search_of(args, app.now()))
     now = app.now()
     items = [brief_view(e, now) for e in page.items]
     msg = f"{len(items)} executions" + ("; more with next_cursor" if page.next_cursor else "")
     return ToolResult({"executions": items, "count": len(items), "next_cursor": page.next_cursor,
                        "message": msg}, msg[:1].upper() + msg[1:] + ".")
+
+
+def search_of(args: ListExecutionsInput, now_s: float) -> dict[str, Any]:
+    """The search filters of a list_executions call, as ExecutionQuery takes them. Errors: InvalidArgument."""
+    return {"created_from_s": point(args.since, "since", now_s), "created_to_s": point(args.until, "until", now_s),
+            "id_prefix": args.id_prefix, "error_text": args.error_text}
 
 
 def get_workflow(app: McpApp, caller: Caller, args: GetWorkflowInput, as_task: bool) -> ToolResult:

@@ -115,6 +115,15 @@ class ListExecutionsInput(ToolInput):
     workflow_name: str | None = Field(None, min_length=1, max_length=300, description="Only this workflow")
     limit: int = Field(20, ge=1, le=200, description="Page size")
     cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+    since: str | None = Field(None, max_length=40, description=(
+        "Only executions created at or after this time: ISO 8601 (UTC unless it has an offset) or a span back "
+        "from now such as 90m, 24h, 7d"))
+    until: str | None = Field(None, max_length=40, description="Only executions created at or before this time "
+                              "(same forms as since)")
+    id_prefix: str | None = Field(None, min_length=4, max_length=200, description="Only ids starting with this "
+                                  "(4 characters at least)")
+    error_text: str | None = Field(None, min_length=1, max_length=200, description=(
+        "Only runs whose error (code and message) holds each word of this, case-insensitive"))
 
 
 class GetWorkflowInput(ToolInput):

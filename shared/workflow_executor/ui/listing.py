@@ -7,14 +7,14 @@ that run."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from ..access import Caller
-from ..errors import InvalidArgument, WfxError
+from ..errors import WfxError
 from ..mcp.app import McpApp
 from ..mcp.run_tools import owned
 from ..models import Execution, ExecutionMode, ExecutionStatus
+from ..timeparse import point
 from .html import badge, cost, esc, seconds, tokens, when
 
 PAGE_SIZE = 50
@@ -35,17 +35,6 @@ def _short_id(ex: Execution) -> str:
     return ex.id[:12]
 
 
-def _time(text: str, name: str) -> float | None:
-    """A ``datetime-local`` value (UTC) as Unix seconds. Errors: InvalidArgument."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        raise InvalidArgument(f"'{name}' must be a time like 2026-12-07T09:30, got {text[:40]!r}",
-                              fix="pick the time with the date field (UTC)") from None
-
-
 def _error(ex: Execution) -> str:
     return f"{ex.error.code}: {ex.error.message}" if ex.error else ""
 
@@ -56,7 +45,7 @@ def executions(app: McpApp, caller: Caller, query: Mapping[str, str], prefix: st
     status, workflow = query.get("status", ""), query.get("workflow", "").strip()
     mode, who = query.get("mode", ""), query.get("caller", "").strip()
     ident, text = query.get("id", "").strip(), query.get("q", "").strip()
-    since, until = _time(query.get("since", ""), "since"), _time(query.get("until", ""), "until")
+    since, until = point(query.get("since"), "since"), point(query.get("until"), "until")
     principal = (who or None) if caller.admin else caller.principal
     exact: Execution | None = None
     if ident:
