@@ -23,6 +23,14 @@ workflows:
           event: details
           payload_schema: {type: object, properties: {amount: {type: number}, note: {type: string}}}
         output: {to: user}
+  ask_page:
+    steps:
+      - {id: confirm, tool: ask_human, params: {question: "Ship order 42 to Oslo?", choices: ["ship", "hold"]}}
+      - {id: after, function: builtins.echo, args: {value: "${confirm.output}"}, output: {to: user}}
+  free_page:
+    steps:
+      - {id: why, tool: ask_human, params: {question: "Why was it held?"}}
+      - {id: after, function: builtins.echo, args: {value: "${why.output}"}, output: {to: user}}
 """
 
 EVENT_BUTTON = "button[data-action=send-event]"
@@ -92,3 +100,30 @@ def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(
     wait(browser, lambda d: status_of(d) == "completed")
     done = srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]
     assert done["result"] == {"amount": 12.5, "note": "ok by me"}
+
+
+def test_an_agents_question_shows_in_full_with_a_button_per_choice_that_answers_it(
+        site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
+    srv, keys = site
+    eid = started(srv, keys.alice, "ask_page")
+    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    wait(browser, lambda d: status_of(d) == "waiting")
+    assert browser.find_element(By.CSS_SELECTOR, "div.waiting p.question").text == "Ship order 42 to Oslo?"
+    labels = wait(browser, lambda d: [b.text for b in d.find_elements(By.CSS_SELECTOR, EVENT_BUTTON)])
+    assert labels == ["ship", "hold"]
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, EVENT_BUTTON)[1].click() or True)
+    wait(browser, lambda d: status_of(d) == "completed")
+    assert srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]["result"] == "hold"
+
+
+def test_a_question_without_choices_gets_an_answer_field(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
+    srv, keys = site
+    eid = started(srv, keys.alice, "free_page")
+    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))
+    wait(browser, lambda d: typed(d, "ev:answer", "the address was wrong"))
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form[data-action=send-event] button[type=submit]").click()
+         or True)
+    wait(browser, lambda d: status_of(d) == "completed")
+    done = srv.tool(keys.alice, "check_execution_status", execution_id=eid)["structuredContent"]
+    assert done["result"] == "the address was wrong"

@@ -1,5 +1,6 @@
 """A waiting run's panel on its page: what it waits for, since and until when, and for callers
-with the ``run`` scope Approve / Reject (or a form built from the step's ``payload_schema``),
+with the ``run`` scope Approve / Reject (or a form built from the step's ``payload_schema``; for an
+agent's question, a button per choice or an answer field),
 which app.js sends as the MCP tool send_event (the server checks again on the call)."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def panel(caller: Caller, ex: Execution) -> str:
     if ex.status != ExecutionStatus.WAITING or w is None:
         return ""
     out = [f'<div class="waiting" data-waiting="{esc(w.kind)}"><p><b>{esc(wait_line(ex))}</b></p>']
+    if w.kind == "ask" and w.question:
+        out.append(f'<p class="question">{esc(w.question)}</p>')
     if w.kind == "event" and w.event and caller.has("run"):
         fields = _fields(w.payload_schema)
         attrs = f'data-id="{esc(ex.id)}" data-event="{esc(w.event)}"'
@@ -31,11 +34,22 @@ def panel(caller: Caller, ex: Execution) -> str:
                        f'<button type="submit">Send {esc(w.event)}</button></form>')
         else:
             for label, approved, cls in (("Approve", True, ""), ("Reject", False, "danger")):
-                body = esc(json.dumps({"approved": approved}))
-                out.append(f'<button type="button" class="{cls}" data-action="send-event" {attrs} '
-                           f'data-payload="{body}">{label}</button> ')
+                out.append(_button(label, {"approved": approved}, cls, attrs))
+    elif w.kind == "ask" and w.event and caller.has("run"):
+        attrs = f'data-id="{esc(ex.id)}" data-event="{esc(w.event)}"'
+        if w.choices:
+            out.extend(_button(choice, {"answer": choice}, "", attrs) for choice in w.choices[:MAX_FIELDS])
+        else:
+            out.append(f'<form class="event" data-action="send-event" {attrs}><label>answer '
+                       '<input name="ev:answer" type="text" data-type="string" required></label> '
+                       '<button type="submit">Answer</button></form>')
     out.append("</div>")
     return "".join(out)
+
+
+def _button(label: str, payload: dict[str, Any], cls: str, attrs: str) -> str:
+    return (f'<button type="button" class="{cls}" data-action="send-event" {attrs} '
+            f'data-payload="{esc(json.dumps(payload))}">{esc(label)}</button> ')
 
 
 def _fields(schema: dict[str, Any] | None) -> list[tuple[str, str, bool]] | None:
