@@ -127,3 +127,28 @@ def test_a_tool_step_that_asks_parks_and_its_output_is_the_answer(wfx: Executor)
     assert ex.status == ExecutionStatus.WAITING and ex.wait is not None and ex.wait.question == "Ship it?"
     wfx.send_event(ex.id, "answer", {"answer": "yes"})
     assert ended(wfx, ex.id).result == "yes"
+
+
+def test_an_ask_with_a_timeout_that_passes_tells_the_agent_so_and_the_agent_goes_on(
+        wfx: Executor, llm: LLMServer) -> None:
+    timed = {"tool_calls": [{"name": "ask_human", "arguments": {"question": "Pay invoice 7?", "timeout": 0.3}}]}
+    llm.script(timed, "held invoice 7: nobody answered")
+    ex = wfx.run("pay", "invoice 7")
+    assert ex.status == ExecutionStatus.WAITING and ex.wait is not None
+    assert ex.wait.until_s is not None and ex.wait.until_s - ex.wait.since_s == pytest.approx(0.3)
+    done = ended(wfx, ex.id)
+    assert done.status == ExecutionStatus.COMPLETED and done.result == "held invoice 7: nobody answered"
+    told = [json.loads(m["content"]) for m in llm.requests[1]["messages"] if m["role"] == "tool"]
+    assert told[0]["error"]["code"] == "timeout" and "Pay invoice 7?" in told[0]["error"]["message"]
+    late = pytest.raises(WfxError, wfx.send_event, ex.id, "answer", {"answer": "pay"})
+    assert late.value.code in ("not_waiting", "already_delivered")
+
+
+def test_a_tool_step_whose_ask_times_out_fails_with_timeout(wfx: Executor) -> None:
+    asks = {"workflows": {"confirm": {"steps": [
+        {"id": "confirm", "tool": "ask_human", "params": {"question": "Ship it?", "timeout": 0.2}}]}}}
+    ex = wfx.run(workflow=asks, input={})
+    assert ex.status == ExecutionStatus.WAITING
+    done = ended(wfx, ex.id)
+    assert done.status == ExecutionStatus.FAILED and done.error is not None
+    assert (done.error.code, done.error.step) == ("timeout", "confirm")
