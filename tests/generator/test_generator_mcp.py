@@ -179,3 +179,18 @@ def test_seed_example_3_an_async_run_is_monitored_to_completion(seed_url: str, n
         tool(seed_url, "check_execution_status", execution_id=out["execution_id"])[1]), timeout=60,
         what="the async run to complete")
     assert done["progress"] and done["result"]
+
+
+def test_the_complexity_help_that_callers_read_says_what_each_level_gives() -> None:
+    """The tools/list description of ``complexity`` states the generator's own bounds and tool
+    suites (each level's text, with the levels before it, names every tool of its suite)."""
+    from workflow_executor.generator.shape import AGENT_BOUNDS
+    from workflow_executor.generator.tooling import SUITES
+    from workflow_executor.mcp.schemas import COMPLEXITY_HELP
+
+    for level, (low, high) in AGENT_BOUNDS.items():
+        start = COMPLEXITY_HELP.index(f"{level}: ")
+        end = COMPLEXITY_HELP.find(";", start)
+        upto = COMPLEXITY_HELP[:end if end > 0 else len(COMPLEXITY_HELP)]
+        assert COMPLEXITY_HELP[start:].startswith(f"{level}: {low}-{high} agents")
+        assert [t for t in SUITES[level] if t not in upto] == []

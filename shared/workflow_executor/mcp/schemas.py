@@ -11,8 +11,10 @@ Mode = Literal["sync", "async", "isolated"]
 Complexity = Literal["simple", "medium", "complex"]
 Status = Literal["queued", "running", "waiting", "completed", "failed", "timeout", "cancelled"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
-COMPLEXITY_HELP = ("simple: 1-2 agents in a chain; medium: 3-4 agents with a parallel fan-out and fan-in; "
-                   "complex: 5-8 agents, parallel branches, a fan-in and a review loop")
+COMPLEXITY_HELP = ("simple: 1-2 agents, basic tools (filesystem, tasklist); medium: 3-4 agents, standard tools "
+                   "(+ codebase_indexer, mcpremote, http_request); complex: 5-8 agents, the full tool suite "
+                   "(+ message_queue_publisher). The shape (chain, parallel branches, conditions, loops) follows "
+                   "the description")
 ID = Field(min_length=1, max_length=200, description="Execution id returned when the run was started")
 
 
