@@ -140,7 +140,8 @@ def test_an_ask_with_a_timeout_that_passes_tells_the_agent_so_and_the_agent_goes
     assert done.status == ExecutionStatus.COMPLETED and done.result == "held invoice 7: nobody answered"
     told = [json.loads(m["content"]) for m in llm.requests[1]["messages"] if m["role"] == "tool"]
     assert told[0]["error"]["code"] == "timeout" and "Pay invoice 7?" in told[0]["error"]["message"]
-    late = pytest.raises(WfxError, wfx.send_event, ex.id, "answer", {"answer": "pay"})
+    with pytest.raises(WfxError) as late:
+        wfx.send_event(ex.id, "answer", {"answer": "pay"})
     assert late.value.code in ("not_waiting", "already_delivered")
 
 
