@@ -19,12 +19,13 @@ from .lenient import TOP_NOTES, WORKFLOW_NOTES, lenient_keys
 from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
 from .normalize import Collector, keys_ok, normalize_steps
 from .shorthand import ID_RE
+from .v2 import workflow_limits
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "schedules",
             "schedule", "settings")
 WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
-                 "max_cost_usd")
+                 "max_cost_usd", "max_steps")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input", "max_concurrent", "overlap")
 SCHEDULE_KEYS = ("cron", "time_zone", "workflow", "input", "max_concurrent", "overlap")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
@@ -272,6 +273,7 @@ def _workflow(ident: str, body: dict[str, Any], wpath: str, c: Collector) -> dic
         c.add(f"{wpath}.{key}", f"'{key}' must be simple-syntax text alone (no steps beside it)",
               fix='write simple: "agent_a -> agent_b -> user", or steps: [...] without it')
     wf: dict[str, Any] = {"id": ident, "steps": normalize_steps(raw_steps, f"{wpath}.steps", c)}
+    workflow_limits(body, wf["steps"], wpath, c)
     if body.get("description") is not None:
         wf["description"] = str(body["description"])
     t = body.get("timeout")
