@@ -19,7 +19,7 @@ from .lenient import TOP_NOTES, WORKFLOW_NOTES, lenient_keys
 from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
 from .normalize import Collector, keys_ok, normalize_steps
 from .shorthand import ID_RE
-from .v2 import workflow_limits
+from .v2 import agent_fields, workflow_limits
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "schedules",
@@ -135,6 +135,7 @@ def _document(obj: Any, c: Collector) -> dict[str, Any]:
     out["tools"] = _keyed(obj.get("tools"), "tools", c)
     out["agents"] = _keyed(obj.get("agents"), "agents", c)
     _agent_tools(out["agents"], out["tools"], c)
+    agent_fields(out["agents"], c)
     out["workflows"] = _workflows(obj.get("workflows"), c)
     out["triggers"] = _triggers(obj.get("triggers"), c)
     out["schedules"] = _schedules(obj.get("schedules", obj.get("schedule")), c)

@@ -245,3 +245,39 @@ def workflow_limits(body: dict[str, Any], steps: list[dict[str, Any]], wpath: st
     elif len(steps) > m:
         c.add(f"{wpath}.max_steps", f"the workflow has {len(steps)} steps, over its max_steps of {m}",
               fix=f"raise max_steps to {len(steps)} or remove steps")
+
+
+# an agent's V2 ``config:`` keys that we honour, as our agent fields
+_AGENT_CONFIG = {"temperature": "temperature", "max_tokens": "max_tokens", "timeout_seconds": "timeout",
+                 "retry_attempts": "retries"}
+_AGENT_NOTES = {
+    "observability": "it configures LangSwarm's tracing and metrics; here the operator's settings do, so "
+                     "it is ignored",
+    "middleware": "it configures LangSwarm's middleware pipeline; it has no effect here and is ignored",
+}
+
+
+def agent_fields(agents: dict[str, Any], c: Collector) -> None:
+    """A V2 agent's ``config: {temperature, max_tokens, timeout_seconds, retry_attempts}`` become
+    its fields (where not written beside it); its other config keys, ``observability`` and
+    ``middleware`` are warnings: accepted, with no effect here."""
+    for aid, agent in agents.items():
+        for key, note in _AGENT_NOTES.items():
+            if key in agent:
+                c.warn(f"agents.{aid}.{key}", f"agent key '{key}': {note}",
+                       fix=f"remove '{key}' to silence this warning")
+                del agent[key]
+        config = agent.get("config")
+        if not isinstance(config, dict):
+            continue
+        rest = []
+        for key, value in config.items():
+            field = _AGENT_CONFIG.get(str(key))
+            if field is None:
+                rest.append(str(key))
+            elif agent.get(field) is None:
+                agent[field] = value  # checked by the Agent model like a field written on the agent
+        if rest:
+            c.warn(f"agents.{aid}.config", f"agent config keys {', '.join(rest)} have no effect here; they are "
+                   "ignored", fix="keep temperature, max_tokens, timeout_seconds and retry_attempts only")
+        del agent["config"]
