@@ -14,7 +14,7 @@ from workflow_executor.api import Executor
 from workflow_executor.errors import SpecError
 from workflow_executor.models import StepStatus
 from workflow_executor.settings import Settings
-from workflow_executor.spec.loader import load_text
+from workflow_executor.spec.loader import load_object, load_text
 
 MIRROR = Path("/work/.mirror/aekdahl+LangSwarm/repo")
 BIGQUERY_TEST = "langswarm/test_configs/bigquery_test.yaml"
@@ -82,13 +82,8 @@ workflows:
 
 
 @pytest.fixture
-def llm() -> Iterator[LLMServer]:
-    with LLMServer() as server:
-        yield server
-
-
-@pytest.fixture
 def wfx(tmp_path: Path, llm: LLMServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+    """The embedded default (SQLite under WFX_HOME), not conftest's memory store; ``llm`` is conftest's."""
     env = {"WFX_HOME": str(tmp_path / "home"), "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": llm.base_url,
            "WFX_MODEL": "test-model"}
     for k, v in env.items():
@@ -130,6 +125,8 @@ def test_a_v2_document_loads_each_step_type_onto_our_steps() -> None:
     assert wf.step("size").args == {"value": "${as_json}", "using": "length"}
     warned = {n.path.rsplit(".", 1)[-1] for n in notes}
     assert {"max_parallel_steps", "variables", "metadata", "observability", "name"} <= warned
+    again = load_object(load_text(V2_DOC).model_dump(mode="json"))  # the dump loads unchanged
+    assert again.workflow("v2_flow") == wf
 
 
 def test_the_true_branch_runs_in_dependency_order_and_the_transforms_give_their_outputs(
