@@ -39,6 +39,7 @@ workflows:
     max_steps: 10
     max_parallel_steps: 2
     variables: {tone: dry}
+    config: {timeout_seconds: 120, error_strategy: continue}
     steps:
       - id: validate_input
         type: condition
@@ -124,7 +125,8 @@ def test_a_v2_document_loads_each_step_type_onto_our_steps() -> None:
     assert wf.step("as_json").args == {"value": "${review}", "using": "to_json"}
     assert wf.step("size").args == {"value": "${as_json}", "using": "length"}
     warned = {n.path.rsplit(".", 1)[-1] for n in notes}
-    assert {"max_parallel_steps", "variables", "metadata", "observability", "name"} <= warned
+    assert {"max_parallel_steps", "variables", "metadata", "observability", "name", "config"} <= warned
+    assert wf.timeout == 120  # config.timeout_seconds is the run's timeout
     again = load_object(load_text(V2_DOC).model_dump(mode="json"))  # the dump loads unchanged
     assert again.workflow("v2_flow") == wf
 
@@ -253,6 +255,7 @@ def test_langswarms_own_v2_bigquery_test_file_loads_as_a_routed_workflow(wfx: Ex
     assert wf.step("process_query").agent == "bigquery_v2_agent" and wf.step("process_query").input == "${input}"
     assert wf.step("format_results").function == "transform"
     assert wf.step("format_results").depends_on == ("process_query",)
+    assert wf.timeout == 300
     # validation: nothing in its workflows or agents is refused (its tool's config is the tool's matter)
     path = tmp_path / "bigquery_test.yaml"
     path.write_text(text)

@@ -38,7 +38,6 @@ WORKFLOW_NOTES: dict[str, str] = {
     # LangSwarm V2's workflow fields that its parser does not read, or that configure its runtime
     "variables": "LangSwarm's V2 parser does not read it either; pass values in the run's input "
                  "(${input.<name>}) or name them under inputs: [...]",
-    "config": _RUNTIME,
     "metadata": "it has no effect here; it is ignored",
     "observability": "it configures LangSwarm's tracing and metrics; here every run is traced and logged "
                      "by the operator's settings, so it is ignored",

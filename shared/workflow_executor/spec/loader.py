@@ -25,7 +25,7 @@ from .yamlsafe import load_yaml
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "schedules",
             "schedule", "settings")
 WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
-                 "max_cost_usd", "max_steps")
+                 "max_cost_usd", "max_steps", "config")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input", "max_concurrent", "overlap")
 SCHEDULE_KEYS = ("cron", "time_zone", "workflow", "input", "max_concurrent", "overlap")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
@@ -274,7 +274,6 @@ def _workflow(ident: str, body: dict[str, Any], wpath: str, c: Collector) -> dic
         c.add(f"{wpath}.{key}", f"'{key}' must be simple-syntax text alone (no steps beside it)",
               fix='write simple: "agent_a -> agent_b -> user", or steps: [...] without it')
     wf: dict[str, Any] = {"id": ident, "steps": normalize_steps(raw_steps, f"{wpath}.steps", c)}
-    workflow_limits(body, wf["steps"], wpath, c)
     if body.get("description") is not None:
         wf["description"] = str(body["description"])
     t = body.get("timeout")
@@ -284,6 +283,7 @@ def _workflow(ident: str, body: dict[str, Any], wpath: str, c: Collector) -> dic
         else:
             c.add(f"{wpath}.timeout", f"timeout must be a number of seconds above 0, got {t!r}",
                   fix="write e.g. timeout: 600")
+    workflow_limits(body, wf, wpath, c)
     names = _inputs(body.get("inputs"), f"{wpath}.inputs", c)
     if names:
         wf["inputs"] = names

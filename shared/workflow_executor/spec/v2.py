@@ -234,17 +234,31 @@ def link(steps: list[dict[str, Any]], routes: list[Route], c: Collector) -> None
                     del by_id[target]["depends_on"]
 
 
-def workflow_limits(body: dict[str, Any], steps: list[dict[str, Any]], wpath: str, c: Collector) -> None:
-    """``max_steps`` (a V2 policy field): LangSwarm refuses a workflow with more steps, and so do we."""
+def workflow_limits(body: dict[str, Any], wf: dict[str, Any], wpath: str, c: Collector) -> None:
+    """``max_steps`` (a V2 policy field): LangSwarm refuses a workflow with more steps, and so do
+    we. ``config: {timeout_seconds}`` is the run's timeout where ``timeout`` is not written; the
+    other ``config`` keys are warnings (no effect here)."""
     m = body.get("max_steps")
-    if m is None:
-        return
-    if not isinstance(m, int) or isinstance(m, bool) or m < 1:
+    if m is not None and (not isinstance(m, int) or isinstance(m, bool) or m < 1):
         c.add(f"{wpath}.max_steps", f"max_steps must be a whole number above 0, got {m!r}"[:120],
               fix="write e.g. max_steps: 20")
-    elif len(steps) > m:
-        c.add(f"{wpath}.max_steps", f"the workflow has {len(steps)} steps, over its max_steps of {m}",
-              fix=f"raise max_steps to {len(steps)} or remove steps")
+    elif m is not None and len(wf["steps"]) > m:
+        c.add(f"{wpath}.max_steps", f"the workflow has {len(wf['steps'])} steps, over its max_steps of {m}",
+              fix=f"raise max_steps to {len(wf['steps'])} or remove steps")
+    config = body.get("config")
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        c.warn(f"{wpath}.config", "workflow config has no effect here; it is ignored", fix="remove 'config'")
+        return
+    t = config.get("timeout_seconds")
+    if isinstance(t, int | float) and not isinstance(t, bool) and t > 0 and body.get("timeout") is None:
+        wf["timeout"] = float(t)
+    rest = [str(k) for k in config if k != "timeout_seconds"]
+    if rest:
+        c.warn(f"{wpath}.config", f"workflow config keys {', '.join(rest)} have no effect here (a failed step "
+               "fails the run; retries are set per step with retry); they are ignored",
+               fix="keep timeout_seconds only (the run's timeout), or write timeout: on the workflow")
 
 
 # an agent's V2 ``config:`` keys that we honour, as our agent fields
