@@ -263,3 +263,10 @@ def test_langswarms_own_v2_bigquery_test_file_loads_as_a_routed_workflow(wfx: Ex
         wfx.check(path)
     except SpecError as err:
         assert all(i.path.startswith("tools.") for i in err.issues), [str(i) for i in err.issues]
+
+
+def test_a_step_depending_on_both_branches_of_a_condition_is_warned_that_it_never_runs() -> None:
+    notes: list = []
+    load_text(_one_step('{id: c, type: condition, condition: "${input} == 1", true_step: hit, false_step: miss}')
+              + "      - {id: join, agent: a, dependencies: [hit, miss]}\n", warnings=notes)
+    assert [n.path for n in notes if "never runs" in n.message] == ["workflows.w.steps[3].depends_on"]

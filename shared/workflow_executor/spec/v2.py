@@ -232,6 +232,13 @@ def link(steps: list[dict[str, Any]], routes: list[Route], c: Collector) -> None
                 deps.remove(r.step)
                 if not deps:
                     del by_id[target]["depends_on"]
+        sides = [t for _, t in r.targets]
+        for i, s in enumerate(steps):
+            deps = s.get("depends_on")
+            if len(sides) == 2 and isinstance(deps, list) and sides[0] in deps and sides[1] in deps:
+                c.warn(f"{r.path.rsplit('[', 1)[0]}[{i}].depends_on", f"step '{s['id']}' depends on both "
+                       f"branches of condition '{r.step}' ({sides[0]}, {sides[1]}); only one runs, so it never runs",
+                       fix=f"route both branches to it instead: output: {{to: {s['id']}}} on each")
 
 
 def workflow_limits(body: dict[str, Any], wf: dict[str, Any], wpath: str, c: Collector) -> None:
