@@ -161,6 +161,26 @@ def find_tool_by_name(response: Mapping[str, Any], tool_name: str, **_ignored: A
     return next((t for t in tools if isinstance(t, Mapping) and t.get("name") == tool_name), None)
 
 
+def transform(value: Any = None, using: str = "identity") -> Any:
+    """LangSwarm V2's named transformers (a ``type: transform`` step runs this): ``identity``,
+    ``to_json`` (``"{}"`` for null), ``to_string`` (``""`` for null), ``length`` (0 for null).
+    Errors: TerminalStepError for another name, or ``length`` of a value that has none."""
+    if using == "identity":
+        return value
+    if using == "to_json":
+        return "{}" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    if using == "to_string":
+        return "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+    if using == "length":
+        if value is None:
+            return 0
+        if not isinstance(value, str | list | dict):
+            raise TerminalStepError(f"transform length: a {type(value).__name__} has no length")
+        return len(value)
+    raise TerminalStepError(f"unknown transformer {using!r}: use identity, to_json, to_string or length")
+
+
 REGISTRY: dict[str, Callable[..., Any]] = {
-    f.__name__: f for f in (mcp_call, mcp_fetch_schema, format_as_json, split_by_agent_prefix, find_tool_by_name)
+    f.__name__: f for f in (mcp_call, mcp_fetch_schema, format_as_json, split_by_agent_prefix, find_tool_by_name,
+                            transform)
 }

@@ -35,6 +35,16 @@ WORKFLOW_NOTES: dict[str, str] = {
     "version": "it has no effect here; it is ignored",
     "input_schema": "it has no effect here; the input is not checked against it",
     "output_schema": "it has no effect here; the result is not checked against it",
+    # LangSwarm V2's workflow fields that its parser does not read, or that configure its runtime
+    "variables": "LangSwarm's V2 parser does not read it either; pass values in the run's input "
+                 "(${input.<name>}) or name them under inputs: [...]",
+    "metadata": "it has no effect here; it is ignored",
+    "observability": "it configures LangSwarm's tracing and metrics; here every run is traced and logged "
+                     "by the operator's settings, so it is ignored",
+    "middleware": _RUNTIME,
+    "max_parallel_steps": "it has no effect here: parallel branches run together, bounded by the server's "
+                          "fan-out limit",
+    "policy": _RUNTIME,
 }
 
 STEP_NOTES: dict[str, str] = {
@@ -52,6 +62,12 @@ STEP_NOTES: dict[str, str] = {
     "rollback_to": "in LangSwarm a failed step jumps back to that step; here it has no effect: use retry",
     "rollback_limit": "in LangSwarm it bounds rollback_to; here it has no effect",
     "fan_in_id": "it has no effect here: a fan-in step joins by fan_key",
+    # LangSwarm V2's step fields that its parser does not read, or that configure its runtime
+    "metadata": "it has no effect here; it is ignored",
+    "config": _RUNTIME,
+    "middleware": _RUNTIME,
+    "observability": "it configures LangSwarm's tracing and metrics; here every step is traced and logged "
+                     "by the operator's settings, so it is ignored",
 }
 
 

@@ -19,12 +19,13 @@ from .lenient import TOP_NOTES, WORKFLOW_NOTES, lenient_keys
 from .model import MAX_DOCUMENT_BYTES, WorkflowDocument
 from .normalize import Collector, keys_ok, normalize_steps
 from .shorthand import ID_RE
+from .v2 import agent_fields, workflow_limits
 from .yamlsafe import load_yaml
 
 TOP_KEYS = ("version", "project_name", "description", "agents", "tools", "workflows", "triggers", "schedules",
             "schedule", "settings")
 WORKFLOW_KEYS = ("id", "steps", "description", "timeout", "inputs", "simple", "workflow", "max_tokens",
-                 "max_cost_usd")
+                 "max_cost_usd", "max_steps", "config")
 TRIGGER_KEYS = ("topic", "workflow", "filter", "input", "max_concurrent", "overlap")
 SCHEDULE_KEYS = ("cron", "time_zone", "workflow", "input", "max_concurrent", "overlap")
 _UNION_TAGS = frozenset({"IfCondition", "SwitchCondition", "ExistsCondition"})
@@ -134,6 +135,7 @@ def _document(obj: Any, c: Collector) -> dict[str, Any]:
     out["tools"] = _keyed(obj.get("tools"), "tools", c)
     out["agents"] = _keyed(obj.get("agents"), "agents", c)
     _agent_tools(out["agents"], out["tools"], c)
+    agent_fields(out["agents"], c)
     out["workflows"] = _workflows(obj.get("workflows"), c)
     out["triggers"] = _triggers(obj.get("triggers"), c)
     out["schedules"] = _schedules(obj.get("schedules", obj.get("schedule")), c)
@@ -281,6 +283,7 @@ def _workflow(ident: str, body: dict[str, Any], wpath: str, c: Collector) -> dic
         else:
             c.add(f"{wpath}.timeout", f"timeout must be a number of seconds above 0, got {t!r}",
                   fix="write e.g. timeout: 600")
+    workflow_limits(body, wf, wpath, c)
     names = _inputs(body.get("inputs"), f"{wpath}.inputs", c)
     if names:
         wf["inputs"] = names

@@ -11,6 +11,7 @@ from ..errors import Issue
 from .lenient import STEP_NOTES, lenient_keys
 from .model import MAX_LOOP_ITERATIONS
 from .shorthand import ID_RE, RESERVED_IDS, bare_agent, fresh_id, loop_flag
+from .v2 import Route, is_v2, link, translate
 from .waits import normalize_wait
 
 ACTION_KEYS = ("agent", "function", "tool", "invoke_workflow")
@@ -71,6 +72,7 @@ def normalize_steps(
         return []
     used = {s["id"] for s in raw if isinstance(s, dict) and isinstance(s.get("id"), str)}
     out: list[dict[str, Any]] = []
+    routes: list[Route] = []
     for i, item in enumerate(raw):
         spath = f"{path}[{i}]"
         if isinstance(item, str):
@@ -86,7 +88,11 @@ def normalize_steps(
             if sid is not None:
                 c.add(f"{spath}.id", f"step id must be text, got {_show(sid)}", fix="quote the id")
             sid = fresh_id(f"{prefix}step_{i + 1}", used)
+        if is_v2(item):  # LangSwarm V2's type:/dependencies/true_step... in our written form
+            item, route = translate(item, sid, spath, c)
+            routes += [route] if route else []
         out.append(_step(item, sid, spath, c, depth))
+    link(out, routes, c)
     return out
 
 
