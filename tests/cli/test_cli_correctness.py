@@ -105,19 +105,19 @@ def test_cancel_says_what_happened_to_a_queued_a_running_and_a_finished_run(tmp_
     queued = _queued_forever(tmp_path)
     slow = tmp_path / "slow.yaml"
     slow.write_text("workflows:\n  slow:\n    steps:\n" + "".join(
-        f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.3}}}}\n" for i in range(20)))
+        f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.3}}}}\n" for i in range(200)))
     running = json.loads(wfx(tmp_path, "run", str(slow), "--mode", "async", "--json").stdout)["execution_id"]
     eventually(lambda: json.loads(wfx(tmp_path, "status", running, "--json").stdout)["status"] == "running",
                timeout=30, interval=0.05, what="the async run to start")
 
     on_queued = wfx(tmp_path, "cancel", queued)
     on_running = wfx(tmp_path, "cancel", running, "--json")
+    assert on_running.returncode == 0, on_running.stderr
     eventually(lambda: json.loads(wfx(tmp_path, "status", running, "--json").stdout)["status"] == "cancelled",
                timeout=30, interval=0.1, what="the running execution to stop")
     on_finished = wfx(tmp_path, "cancel", running)
 
     assert on_queued.returncode == 0 and f"{queued} cancelled" in on_queued.stdout
-    assert on_running.returncode == 0, on_running.stderr
     assert json.loads(on_running.stdout)["cancel"] == "cancelled"  # final at once (issue 9, item 6)
     assert on_finished.returncode == 0 and "nothing to cancel" in on_finished.stdout
 

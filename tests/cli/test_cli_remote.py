@@ -56,7 +56,7 @@ def test_status_executions_watch_and_cancel_go_through_the_endpoint(
     env = {"WFX_URL": url, "WFX_API_KEY": keys["runner"]}
     slow = client / "slow.yaml"
     slow.write_text("workflows:\n  slow:\n    steps:\n" + "".join(
-        f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.3}}}}\n" for i in range(30)))
+        f"      - {{id: s{i}, function: builtins.sleep, args: {{seconds: 0.3}}}}\n" for i in range(200)))
     started = wfx(client, "run", str(slow), "--mode", "async", "--json", **env)
     assert started.returncode == 0, started.stderr
     eid = json.loads(started.stdout)["execution_id"]

@@ -312,3 +312,26 @@ def test_a_backend_that_cannot_work_is_a_settings_error(env: dict[str, str]) -> 
 
     with pytest.raises(InvalidArgument):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("env", ["embedded"], indirect=True)
+def test_environment_references_in_the_tools_config_are_read_as_their_defaults_never_from_the_environment(
+        tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """LangSwarm's ``"${BIGQUERY_DATASET_ID:-vector_search}"``: the default, with a warning; the
+    server's own environment (here pointing at the private table) is never read by a document."""
+    monkeypatch.setenv("KB_DATASET", "private")
+    monkeypatch.setenv("KB_TABLE", "secrets")
+    tool = {"config": {"dataset_id": "${KB_DATASET:-kb}", "table_name": "${KB_TABLE:-docs}",
+                       "project_id": "${GOOGLE_CLOUD_PROJECT}"}}
+    done = _run(tmp_path, env, _search(query="pricing plans"), tool=tool)
+    assert done.status == ExecutionStatus.COMPLETED, done.error
+    assert done.steps["s"].output["dataset"] == "kb.docs"
+    assert done.steps["s"].output["results"][0]["document_id"] == "pricing"
+    doc = {"tools": [{"id": "kb", "type": "mcpbigquery_vector_search", **tool}],
+           "workflows": {"w": {"steps": [_search(query="x")]}}}
+    with executor(tmp_path, env) as wfx:
+        _, report = wfx.check(doc)
+    said = {w.path: w.message for w in report.warnings if w.path.startswith("tools.kb.")}
+    assert set(said) == {"tools.kb.config.dataset_id", "tools.kb.config.table_name", "tools.kb.config.project_id"}
+    assert "its default 'kb'" in said["tools.kb.config.dataset_id"]
+    assert "the tool's default holds" in said["tools.kb.config.project_id"]

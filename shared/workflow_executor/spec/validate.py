@@ -12,6 +12,7 @@ from typing import Any
 from ..cron import Cron, CronError
 from ..errors import Issue, SpecError
 from .agent_checks import check_agent_step, check_agents
+from .envrefs import references
 from .graph import Graph, cycles, graph
 from .model import (
     ACTIONS,
@@ -113,6 +114,11 @@ class _Checker:
     def document(self) -> None:
         self.errors.extend(check_agents(self.doc, self.source))
         for tid, tool in self.doc.tools.items():
+            for key, ref, default in references(tool.model_extra or {}):
+                means = f"it is read as its default '{default}'" if default is not None else "the tool's default holds"
+                self.warn(f"tools.{tid}.{key}", f"{ref} reads the environment in LangSwarm; a document does not read "
+                          f"this server's environment, so {means}",
+                          "write the value itself (the operator's settings decide what the tool may reach)")
             if tool.function and self.function_checker and (msg := self.function_checker(tool.function)):
                 self.error(f"tools.{tid}.function", msg, "use a function the operator allows")
         if self.tool_checker is not None:

@@ -20,6 +20,7 @@ from ...errors import InvalidArgument, NotFound
 from ...ports import VectorIndex
 from ...ports_tools import MessageQueue, ToolRecords
 from ...settings_tools import ToolSettings
+from ...spec.envrefs import SECTIONS, resolved
 from ...spec.model import Tool
 from ..toolbox import ToolCall, ToolSpec
 
@@ -155,12 +156,16 @@ def validate_args(model: type[BaseModel], arguments: Mapping[str, Any], where: s
 
 def tool_setting(tool: Tool, key: str, default: Any = None) -> Any:
     """An extra key of a tool's configuration (LangSwarm puts them at the top, under ``settings``
-    or under ``config``)."""
+    or under ``config``); a whole-value ``${VAR:-default}`` is its default."""
     extra = tool.model_extra or {}
     if key in extra:
-        return extra[key]
-    for section in ("settings", "config"):
-        nested = extra.get(section)
-        if isinstance(nested, Mapping) and key in nested:
-            return nested[key]
-    return default
+        found = extra[key]
+    else:
+        nested = next((n for n in (extra.get(s) for s in SECTIONS) if isinstance(n, Mapping) and key in n), None)
+        if nested is None:
+            return default
+        found = nested[key]
+    if key == "headers":
+        return found
+    value = resolved(found)  # "${VAR:-x}" is x: a document never reads the environment (spec/envrefs.py)
+    return default if value is None else value
