@@ -76,7 +76,7 @@ def document_writes(store: FirestoreExecutionStore) -> Iterator[list[str]]:
         for w in request["writes"]:
             pb = type(w).pb(w)
             kind = pb.WhichOneof("operation")
-            names.append(pb.update.name if kind == "update" else pb.delete if kind == "delete" else pb.transform.document)
+            names.append({"update": pb.update.name, "delete": pb.delete}.get(kind, pb.transform.document))
         return real(*args, request=request, **kwargs)
 
     api.commit = commit
