@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
 from workflow_executor.adapters.memory import MemoryExecutionStore
 from workflow_executor.adapters.sqlite import SqliteExecutionStore
 from workflow_executor.api import Executor
@@ -22,9 +23,12 @@ from workflow_executor.errors import Conflict, LeaseLost
 from workflow_executor.models import Execution, ExecutionStatus, Progress, StepRecord, StepStatus
 from workflow_executor.ports import FoldingStore
 
+from emulators import session as emulators
+
 T0 = 1000.0
-# The stores that fold (Firestore does not: each of its writes is a network round trip, not an fsync).
-FOLDING = {"memory": lambda tmp: MemoryExecutionStore(), "sqlite": lambda tmp: SqliteExecutionStore(tmp / "wfx.db")}
+# The stores that fold (Firestore: the lease rides in the create, the last step in the finish).
+FOLDING = {"memory": lambda tmp: MemoryExecutionStore(), "sqlite": lambda tmp: SqliteExecutionStore(tmp / "wfx.db"),
+           "firestore": lambda tmp: FirestoreExecutionStore(emulators.firestore_client(), owns_client=True)}
 
 
 def new_execution(**fields: Any) -> Execution:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -64,16 +65,78 @@ def slot_docs(store: FirestoreExecutionStore, execution_id: str) -> list[dict[st
     return [read_slot(d.to_dict()) for d in ref.collection("steps").stream()]
 
 
-def test_a_run_writes_one_document_per_step_plus_three(services: Services):
+@contextmanager
+def document_writes(store: FirestoreExecutionStore) -> Iterator[list[str]]:
+    """The name of each document written through ``store``'s client meanwhile, as the commit
+    requests that reach the emulator carry them (the real call goes through)."""
+    api, names = store._client._firestore_api, []
+    real = api.commit
+
+    def commit(*args: Any, request: Any, **kwargs: Any) -> Any:
+        for w in request["writes"]:
+            pb = type(w).pb(w)
+            kind = pb.WhichOneof("operation")
+            names.append({"update": pb.update.name, "delete": pb.delete}.get(kind, pb.transform.document))
+        return real(*args, request=request, **kwargs)
+
+    api.commit = commit
+    try:
+        yield names
+    finally:
+        del api.commit
+
+
+def writes_of(names: list[str], execution_id: str) -> list[str]:
+    """The writes of one execution's documents (itself, its slots), in the order sent."""
+    mine = f"/executions/{execution_id}"
+    return [n.split(mine, 1)[1] or "/" for n in names if mine + "/" in n + "/"]
+
+
+def test_an_async_run_writes_one_document_per_step_plus_two(services: Services):
     executor = Executor(services)
     executor.register(THREE_STEPS)
-    done = executor.run("three", {"q": 1})
-    assert done.status == ExecutionStatus.COMPLETED
     store = getattr(services.store, "inner", services.store)  # under the run observer (observe.py)
     assert isinstance(store, FirestoreExecutionStore)
-    assert store.write_count(done.id) == 3 + 3
-    keyed = executor.run("three", {"q": 2}, idempotency_key=fresh("k"))
-    assert store.write_count(keyed.id) == 3 + 3 + 1  # the idempotency key is its own document
+    with document_writes(store) as names:
+        queued = executor.start("three", {"q": 1}, dispatch=False)  # stored queued, as the MCP function does
+        done = executor.engine.run(queued.id)  # what the worker does: lease, steps, finish
+    assert done.status == ExecutionStatus.COMPLETED
+    # create, lease, the slots of a and b; c is written with the finish
+    assert writes_of(names, done.id) == ["/", "/", "/steps/00000001", "/steps/00000002", "/"]
+    assert store.write_count(done.id) == 3 + 2
+    stored = store.get(done.id)
+    assert stored is not None and [(k, r.output) for k, r in stored.steps.items()] == [("a", 1), ("b", 2), ("c", 3)]
+    assert stored.progress.completed == 3 and stored.result == 3
+
+
+def test_a_sync_run_writes_one_document_per_step_plus_one(services: Services):
+    executor = Executor(services)
+    executor.register(THREE_STEPS)
+    store = getattr(services.store, "inner", services.store)
+    assert isinstance(store, FirestoreExecutionStore)
+    with document_writes(store) as names:
+        done = executor.run("three", {"q": 1})  # created already running under its runner's lease
+        keyed = executor.run("three", {"q": 2}, idempotency_key=fresh("k"))
+    assert done.status == keyed.status == ExecutionStatus.COMPLETED
+    assert writes_of(names, done.id) == ["/", "/steps/00000001", "/steps/00000002", "/"]
+    assert store.write_count(done.id) == 3 + 1
+    assert store.write_count(keyed.id) == 3 + 1 + 1  # the idempotency key is its own document
+    assert sum("/idempotency/" in n for n in names) == 1
+    assert [r.output for r in store.get(keyed.id).steps.values()] == [1, 2, 3]  # type: ignore[union-attr]
+
+
+def test_a_last_step_too_large_for_the_document_gets_its_own_slot_in_the_finish(two_stores):
+    mine, _ = two_stores
+    run = new_run(mine)
+    mine.acquire_lease(run.id, "w1", TTL, T0)
+    mine.save_step(run.id, "w1", step("a"), Progress(completed=1, total=2), T0 + TTL)
+    big = StepRecord(step_id="b", status=StepStatus.COMPLETED, output="x" * 500_000)
+    with document_writes(mine) as names:
+        mine.finish_with_step(run.id, "w1", ExecutionStatus.COMPLETED, big, Progress(completed=2, total=2),
+                              result="x" * 400_000, now_s=T0 + 5)
+    assert writes_of(names, run.id) == ["/", "/steps/00000002"]  # one commit of both
+    stored = mine.get(run.id)
+    assert stored is not None and list(stored.steps) == ["a", "b"] and stored.steps["b"].output == "x" * 500_000
 
 
 def test_a_checkpoint_after_a_takeover_in_another_process_raises_lease_lost_and_writes_nothing(two_stores):

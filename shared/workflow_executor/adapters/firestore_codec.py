@@ -4,7 +4,9 @@
 # The execution document keeps the fields queries and transitions use at the top level and the
 # rest as one JSON text (Firestore cannot hold arrays of arrays; user data can). Every top-level
 # field costs index writes. A slot holds a step record plus the progress and lease renewal of
-# that checkpoint; the document's ``slots`` says how many slots are already folded into it.
+# that checkpoint; the document's ``slots`` says how many slots are already folded into it. A
+# finish may carry the run's last step record in the document itself (``tail``, JSON text): the
+# last checkpoint and the finish are then one document write.
 
 from __future__ import annotations
 
@@ -47,6 +49,9 @@ def execution_fields(ex: Execution) -> dict[str, Any]:
         "id_head": id_head(ex.id),
         "error_words": error_words(ex),
     }
+
+
+TAIL = "tail"
 
 
 def slot_fields(kind: str, slot: int, owner: str, now_s: float, *, token: str, record: StepRecord | None = None,
@@ -95,6 +100,10 @@ def decode(doc: dict[str, Any], slots: list[dict[str, Any]], *, with_steps: bool
         for s in slots:
             if s["kind"] == STEP and (live or s["slot"] <= folded):
                 steps[s["step_id"]] = s["record"]
+        if TAIL in doc:  # the last step, written with the finish: after every slot
+            tail = json.loads(doc[TAIL])
+            steps.pop(tail["step_id"], None)
+            steps[tail["step_id"]] = tail
     data["steps"] = steps
     last = slots[-1] if slots else None
     if live and last is not None and last["slot"] > folded and last["kind"] == STEP:

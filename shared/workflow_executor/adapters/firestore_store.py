@@ -1,5 +1,6 @@
 """Firestore ExecutionStore (writes): conditional writes, no transactions, one document write
-per step; an execution costs steps + 3 writes (create, lease, one slot per step, finish)."""
+per step; an async execution costs steps + 2 writes (create, lease, a slot per step but the
+last, the finish with the last step), a sync one steps + 1 (created running: no lease write)."""
 
 # Why one write per step is safe. A checkpoint creates slot n (create fails if it exists) and
 # touches nothing else; its owner numbers slots 1, 2, ... one commit at a time. Every change of
@@ -19,17 +20,17 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
-from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage, WaitState
+from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
 from . import waits
-from .common import cancelled_error, frozen_error
+from .common import frozen_error
 from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
 from .firestore_codec import (
     FENCE,
     STEP,
+    TAIL,
     Loaded,
     execution_fields,
     expire_at,
@@ -41,17 +42,18 @@ from .firestore_key_usage import FirestoreKeyUsage
 from .firestore_lease import HeldLease
 from .firestore_reads import FirestoreReads
 from .firestore_stats import FirestoreStats
+from .firestore_transitions import Change, FirestoreTransitions
 from .firestore_turns import FirestoreTurns
 
 MAX_ATTEMPTS = 25  # compare-and-set rounds before giving up with Transient
 STEP_GRACE_S = 7 * 86400.0  # slots outlive the retention by this much (TTL is per document)
 MAX_LEASES = 10_000
+# A last step record rides in the execution document while both stay under this (1 MiB a document)
+TAIL_MAX_CHARS = 700_000
 
-# A transition: the new state and whether to fence the next slot, or None for "nothing to do".
-Change = Callable[[Execution], tuple[Execution, bool] | None]
 
 
-class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns, FirestoreReads):
+class FirestoreExecutionStore(FirestoreTransitions, FirestoreKeyUsage, FirestoreStats, FirestoreTurns, FirestoreReads):
     """ExecutionStore on Firestore (see ``ports.ExecutionStore``); ``list`` items carry no steps.
 
     ``client`` is a ``google.cloud.firestore.Client``; ``retention_s`` sets ``expire_at`` (the
@@ -84,6 +86,21 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
+        ex, created, _ = self._create(execution)
+        return ex, created
+
+    def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
+        """``create`` of the execution already running under ``owner``'s lease (one document
+        write in place of create + acquire_lease); (existing, False), untouched, as ``create``."""
+        running = execution.model_copy(update={
+            "status": ExecutionStatus.RUNNING, "lease_owner": owner, "lease_expires_at_s": now_s + ttl_s,
+            "started_at_s": execution.started_at_s or now_s, "updated_at_s": now_s})
+        ex, created, update_time = self._create(running)
+        if created:
+            self._hold(ex.id, owner, HeldLease(len(running.steps) + 1, running, update_time))
+        return ex, created
+
+    def _create(self, execution: Execution) -> tuple[Execution, bool, Any]:
         ref = self._ref(execution.id)
         now = time.time()
         fields = execution_fields(execution)
@@ -101,12 +118,12 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
         for _ in range(MAX_ATTEMPTS):
             try:
                 with translated():
-                    batch.commit(**self._rpc)
-                return execution.model_copy(deep=True), True
+                    results = batch.commit(**self._rpc)
+                return execution.model_copy(deep=True), True, results[0].update_time
             except AlreadyExists:
                 existing = self._existing(execution, key_ref)
                 if existing is not None:
-                    return existing, False
+                    return existing, False, None
         raise Transient(f"execution {execution.id} could not be created", fix="retry")
 
     def _existing(self, execution: Execution, key_ref: Any) -> Execution | None:
@@ -224,6 +241,29 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
 
         InvalidArgument for a non-terminal ``status``; Conflict if finished; LeaseLost if ``owner``
         is given and the lease is not ours."""
+        return self._end(execution_id, owner, status, result, error, usage, now_s, None)
+
+    def finish_with_step(
+        self,
+        execution_id: str,
+        owner: str,
+        status: ExecutionStatus,
+        record: StepRecord,
+        progress: Progress,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        usage: Usage | None = None,
+        now_s: float,
+    ) -> Execution:
+        """``save_step`` + ``finish`` in one conditional write: the record rides in the execution
+        document (codec.TAIL), so the run's last step costs no slot of its own. Errors as
+        ``finish``; nothing is written when one is raised."""
+        return self._end(execution_id, owner, status, result, error, usage, now_s, (record, progress))
+
+    def _end(self, execution_id: str, owner: str | None, status: ExecutionStatus, result: Any,
+             error: ErrorInfo | None, usage: Usage | None, now_s: float,
+             tail: tuple[StepRecord, Progress] | None) -> Execution:
         if not status.terminal:
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
 
@@ -232,11 +272,13 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
                 raise frozen_error(execution_id, ex.status)
             if owner is not None and ex.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
-            new = ex.model_copy(update={
+            update: dict[str, Any] = {
                 "status": status, "result": copy.deepcopy(result), "error": error,
                 "usage": usage if usage is not None else ex.usage, "ended_at_s": now_s, "updated_at_s": now_s,
-                "lease_owner": None, "lease_expires_at_s": None, "version": ex.version + 1})
-            return new, ex.lease_owner is not None and ex.lease_owner != owner
+                "lease_owner": None, "lease_expires_at_s": None, "version": ex.version + 1}
+            if tail is not None:
+                update.update(steps={**ex.steps, tail[0].step_id: tail[0]}, progress=tail[1])
+            return ex.model_copy(update=update), ex.lease_owner is not None and ex.lease_owner != owner
 
         lease = self._leases.get((execution_id, owner)) if owner is not None else None
         known = None
@@ -245,51 +287,17 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
                 if not lease.dead:
                     known = (lease.execution, lease.update_time, lease.max_slot)
         self._forget(execution_id, owner)
+        last = tail[0] if tail is not None else None
         if known is not None:
             # What this process last wrote is current unless someone else wrote since (the
             # precondition tells): then read and retry like any transition.
             new, _ = change(known[0])
             try:
-                self._write(execution_id, known[1], new, known[2], fence=False)
+                self._write(execution_id, known[1], new, known[2], fence=False, tail=last)
                 return new
-            except PreconditionFailed:
+            except (PreconditionFailed, AlreadyExists):
                 pass
-        return self._mutate(execution_id, change)[0]
-
-    def request_cancel(self, execution_id: str, now_s: float) -> Execution:
-        """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
-
-        def change(ex: Execution) -> tuple[Execution, bool] | None:
-            if ex.finished:
-                return None
-            update: dict[str, Any] = {"cancel_requested": True, "updated_at_s": now_s, "version": ex.version + 1}
-            if waits.cancels_at_once(ex):
-                update.update(status=ExecutionStatus.CANCELLED, error=cancelled_error(), ended_at_s=now_s,
-                              lease_owner=None, lease_expires_at_s=None)
-            return ex.model_copy(update=update), False
-
-        return self._mutate(execution_id, change)[0]
-
-    def park(self, execution_id: str, owner: str, wait: WaitState, progress: Progress, now_s: float) -> Execution:
-        """running -> waiting (adapters.waits.parked): one conditional write of the document, with
-        a fence (a checkpoint of this lease racing the park meets it)."""
-        self._forget(execution_id, owner)
-
-        def change(ex: Execution) -> tuple[Execution, bool]:
-            update = waits.parked(ex, owner, wait, progress, now_s)
-            return ex.model_copy(update={**update, "version": ex.version + 1}), True
-
-        return self._mutate(execution_id, change)[0]
-
-    def wake(self, execution_id: str, *, event: str | None = None, number: int | None = None,
-             payload: Any = None, by: str | None = None, now_s: float) -> Execution:
-        """waiting -> queued (adapters.waits.woken): one conditional write of the document."""
-
-        def change(ex: Execution) -> tuple[Execution, bool]:
-            update = waits.woken(ex, event=event, number=number, payload=payload, by=by, now_s=now_s)
-            return ex.model_copy(update={**update, "version": ex.version + 1}), False
-
-        return self._mutate(execution_id, change)[0]
+        return self._mutate(execution_id, change, tail=last)[0]
 
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Clear the lease if ``owner`` holds it; otherwise (or if unknown) do nothing."""
@@ -308,7 +316,8 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _mutate(self, execution_id: str, change: Change) -> tuple[Execution, int, Any]:
+    def _mutate(self, execution_id: str, change: Change, *, tail: StepRecord | None = None
+                ) -> tuple[Execution, int, Any]:
         """Read, apply ``change``, write back conditionally on the update time; repeat when someone
         wrote in between. Returns the new execution, the highest slot it accounts for, and the
         document's new update time (the read one when ``change`` returned None: no write)."""
@@ -322,27 +331,36 @@ class FirestoreExecutionStore(FirestoreKeyUsage, FirestoreStats, FirestoreTurns,
             new, fence = outcome
             slots = loaded.max_slot + (1 if fence else 0)
             try:
-                update_time = self._write(execution_id, loaded.update_time, new, slots, fence)
+                update_time = self._write(execution_id, loaded.update_time, new, slots, fence, tail=tail)
             except (PreconditionFailed, AlreadyExists):
                 continue
             return new, slots, update_time
         raise Transient(f"execution {execution_id} is changing too often to update", fix="retry")
 
-    def _write(self, execution_id: str, update_time: Any, new: Execution, slots: int, fence: bool) -> Any:
-        """The conditional write of the execution document (and the fence slot); returns the
-        document's new update time."""
+    def _write(self, execution_id: str, update_time: Any, new: Execution, slots: int, fence: bool,
+               tail: StepRecord | None = None) -> Any:
+        """The conditional write of the execution document (and the fence slot, or a last step
+        record too large to ride in the document); returns the document's new update time."""
         from google.cloud import firestore
 
         ref = self._ref(execution_id)
         fields = execution_fields(new)
+        fat = None
+        if tail is not None:
+            text = tail.model_dump_json()
+            if len(text) + len(fields["data"]) <= TAIL_MAX_CHARS:
+                fields[TAIL] = text
+            else:  # the document stays well under Firestore's 1 MiB: the record gets its own slot
+                fat, slots = tail, slots + 1
         fields.update(slots=slots, doc_writes=firestore.Increment(1))
         if new.finished:
             fields["expire_at"] = expire_at((new.ended_at_s or time.time()) + self._retention_s)
         batch = self._client.batch()
         batch.update(ref, fields, option=self._client.write_option(last_update_time=update_time))
-        if fence:
-            batch.create(ref.collection("steps").document(slot_id(slots)),
-                         self._slot(FENCE, slots, new.lease_owner or "", time.time()))
+        if fence or fat is not None:
+            batch.create(ref.collection("steps").document(slot_id(slots)), self._slot(
+                FENCE if fat is None else STEP, slots, new.lease_owner or "", time.time(), record=fat,
+                progress=new.progress if fat is not None else None))
         with translated():
             results = batch.commit(**self._rpc)
         return results[0].update_time

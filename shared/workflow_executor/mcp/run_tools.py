@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import access, profiles
 from ..access import Caller
 from ..errors import Conflict, InvalidArgument, NotFound, SpecError, WfxError
-from ..generator import service as generation
-from ..generator.service import Generation, model_for
-from ..generator.tasks import default_name
-from ..generator.template import GENERATED
 from ..models import Budget, Execution, ExecutionMode, StoredWorkflow
 from .app import McpApp
 from .files import defining_files, find_file, under_roots
@@ -22,6 +18,9 @@ from .overrides import override_notes
 from .results import ToolResult, error_result, from_error
 from .schemas import ExecuteGeneratedWorkflowInput, ExecuteWorkflowInput, GenerateWorkflowInput, RerunExecutionInput
 from .views import run_result
+
+if TYPE_CHECKING:  # the generator is imported by the tools that generate (its patterns cost a cold start)
+    from ..generator.service import Generation
 
 
 def effective_mode(app: McpApp, requested: str, as_task: bool, profiled: bool = False) -> ExecutionMode:
@@ -159,6 +158,11 @@ def _generate(app: McpApp, caller: Caller, description: str, name: str | None, a
     """Generate (the LLM generator when the server has a model, else or as its fallback the
     template), validate and store. Errors: SpecError (invalid result, with ``generation`` in its
     details), Conflict (would replace a hand-written workflow), Forbidden, InvalidArgument."""
+    from ..generator import service as generation
+    from ..generator.service import model_for
+    from ..generator.tasks import default_name
+    from ..generator.template import GENERATED
+
     access.check_generate(caller)
     name = name or default_name(description)
     model = model_for(app.services.settings)
