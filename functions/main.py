@@ -9,22 +9,13 @@ cold start imports only what the first request needs.
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import flask
+import functions_framework
+
 if TYPE_CHECKING:
-    import flask
     from workflow_executor.services import Services
-
-# Under functions-framework (a deployed instance, the emulator stack) the framework, and flask
-# with it, is loaded before this module: its decorators record each entry point's signature type.
-# A bare import (a test, a tool, the start bench) needs neither and leaves the functions as they are.
-_framework = sys.modules.get("functions_framework")
-
-
-def _signature(kind: str) -> Callable[[Any], Any]:
-    return getattr(_framework, kind) if _framework is not None else (lambda fn: fn)
 
 
 @functools.cache
@@ -39,12 +30,10 @@ def services() -> Services:
 
 
 def _to_flask(resp: Any) -> flask.Response:
-    import flask  # loaded with the framework that called us: no cost
-
     return flask.Response(resp.body, status=resp.status, headers=dict(resp.headers))
 
 
-@_signature("http")
+@functions_framework.http
 def mcp(request: flask.Request) -> flask.Response:
     from workflow_executor.mcp.http import handle, too_large
 
@@ -55,8 +44,6 @@ def mcp(request: flask.Request) -> flask.Response:
     resp = handle(services(), request.method, request.path, dict(request.headers), body,
                   request.query_string.decode("latin-1"))
     if resp.stream is not None:  # server-sent events; the events a run makes are flushed at the end
-        import flask
-
         return flask.Response(_streamed(resp.body, resp.stream), status=resp.status, headers=dict(resp.headers))
     _flush_events()
     return _to_flask(resp)
@@ -77,7 +64,7 @@ def _flush_events() -> None:
         flush()
 
 
-@_signature("http")
+@functions_framework.http
 def worker(request: flask.Request) -> flask.Response:
     from workflow_executor.worker_http import handle
 
@@ -85,7 +72,7 @@ def worker(request: flask.Request) -> flask.Response:
                           request.path))
 
 
-@_signature("cloud_event")
+@functions_framework.cloud_event
 def events(event: Any) -> None:
     from workflow_executor.events import handle_cloud_event
 
