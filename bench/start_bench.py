@@ -35,9 +35,12 @@ print(json.dumps({{"ms": (time.perf_counter() - t) * 1000}}))
 _JOB = """
 import json, time
 t = time.perf_counter()
-import workflow_executor.job
-from workflow_executor.services import build
-s = build(with_queue=False, measure_process=True)
+import workflow_executor.job as job
+if hasattr(job, "start"):  # the job's own start-up
+    s = job.start()
+else:  # a version from before it had one
+    from workflow_executor.services import build
+    s = build(with_queue=False, measure_process=True)
 print(json.dumps({"ms": (time.perf_counter() - t) * 1000}))
 s.close()
 """

@@ -33,10 +33,12 @@ def job_env(function_env: Mapping[str, str], extra: Mapping[str, str] | None = N
     keep = {k: v for k, v in function_env.items()
             if (k.startswith("WFX_") or k in EMULATOR_HOSTS) and k not in FUNCTION_ONLY}
     keep.update({k: v for k, v in (extra or {}).items() if k not in FUNCTION_ONLY})
-    # the image has the package and the operator's code installed; here they are the checkout and
-    # the operator's own PYTHONPATH (given to the stack, or to `python -m emulators up --env`)
+    # the image has the package and the operator's code installed; here they are this checkout's
+    # library (not whatever copy the interpreter has installed) and the operator's own PYTHONPATH
+    # (given to the stack, or to `python -m emulators up --env`)
     given = (extra or {}).get("PYTHONPATH") or function_env.get("PYTHONPATH")
-    keep["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(filter(None, [str(ROOT), *(given or "").split(os.pathsep)])))
+    path = [str(ROOT), str(ROOT / "shared"), *(given or "").split(os.pathsep)]
+    keep["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(filter(None, path)))
     return keep
 
 

@@ -1,8 +1,6 @@
 """Cloud Run job entrypoint for isolated mode: runs the execution named by WFX_EXECUTION_ID."""
 
-import sys
-
-from workflow_executor.job import main
+from workflow_executor.job import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

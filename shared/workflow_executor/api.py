@@ -22,8 +22,7 @@ from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus
 from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
 from .settings import Settings
-from .spec import check, load_object, load_path, load_text, sources
-from .spec.folder import attribute_all
+from .spec import check, sources
 from .spec.model import WorkflowDocument
 from .spec.override import deep_merge
 from .spec.partial import with_the_rest
@@ -96,6 +95,8 @@ class Executor:
             raise with_the_rest(err, semantic) from None
         report = semantic(doc)
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
+            from .spec.folder import attribute_all
+
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))
         if report.errors:
@@ -123,6 +124,10 @@ class Executor:
                 for wid, wf in doc.workflows.items()]
 
     def _load(self, source: WorkflowSource, name: str | None, notes: list[Issue]) -> WorkflowDocument:
+        # the loaders (and YAML) on first use: a process that only runs stored workflows (the
+        # isolated job) never reads a document
+        from .spec import load_object, load_path, load_text
+
         if isinstance(source, Path):
             return load_path(source, warnings=notes)
         if isinstance(source, Mapping):

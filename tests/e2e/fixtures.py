@@ -38,3 +38,14 @@ def environment() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def library_and_exit_mark(path: str) -> str:
+    """Where the running process's library comes from; the process writes ``path`` in its exit
+    handlers (whether an isolated job runs them as it ends)."""
+    import atexit
+
+    import workflow_executor
+
+    atexit.register(lambda: Path(path).write_text("exited"))
+    return str(Path(workflow_executor.__file__).resolve().parent)

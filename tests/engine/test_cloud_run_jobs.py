@@ -104,6 +104,33 @@ def test_an_isolated_run_starts_one_job_execution_records_it_and_completes(
         wfx_.close()
 
 
+def test_a_job_runs_this_checkouts_library_and_ends_after_its_exit_handlers_with_its_log_written(
+        tmp_path: Path, emulator: CloudRunEmulator, jobs: Any) -> None:
+    job = create(jobs, tmp_path / "home")
+    wfx_ = executor(tmp_path, emulator, job)
+    try:
+        mark = tmp_path / "exited"
+        started = wfx_.submit(mode="isolated", workflow=f"""
+workflows:
+  w:
+    steps:
+      - {{id: where, function: {FIXTURES}.library_and_exit_mark, args: {{path: "{mark}"}}}}
+""")
+        done = wfx_.wait(started.id, timeout=30)
+        assert done.status == ExecutionStatus.COMPLETED, done.error
+        assert done.result == str(Path(wfx.ROOT, "shared", "workflow_executor"))  # as the image has it installed
+        name = runner(wfx_).job_execution(started.id)
+        assert name is not None
+        job_ex = eventually(lambda: (e := jobs[1].get_execution(name=name)).completion_time and e,
+                            what="the job execution to end")
+        assert job_ex.succeeded_count == 1  # exit code 0
+        assert mark.read_text() == "exited"
+        log = Path(job_ex.log_uri.removeprefix("file://")).read_text()
+        assert f"execution {started.id}: completed" in log
+    finally:
+        wfx_.close()
+
+
 def test_cancel_stops_the_recorded_job_execution_by_name_without_listing_executions(
         tmp_path: Path, emulator: CloudRunEmulator, jobs: Any) -> None:
     job = create(jobs, tmp_path / "home")

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import placement
 from ..errors import Conflict, ExecutionTimeout, Forbidden, InvalidArgument, NotFound, Transient, WfxError
-from ..models import ErrorInfo, ExecutionStatus
+from ..models import ErrorInfo, Execution, ExecutionStatus
 from ..ports import ExecutionStore
 from ..profiles import Profile
 from ..settings import Settings
@@ -120,18 +120,18 @@ class CloudRunJobRunner:
         head = self.store.get_head(execution_id) if self.store is not None else None
         profile = placement.current(head, self.store) if head is not None and self.store is not None else None
         try:
-            return self._start(execution_id, profile)
+            return self._start(execution_id, profile, head)
         except Transient as exc:
             moved = self._recover(execution_id, exc.message)
             if moved is None:
                 raise
             return moved
 
-    def _start(self, execution_id: str, profile: str | None, recovered_from: str | None = None,
-               cause: str | None = None) -> str:
+    def _start(self, execution_id: str, profile: str | None, head: Execution | None,
+               recovered_from: str | None = None, cause: str | None = None) -> str:
+        """``head``: the execution as the caller just read it (its timeout and profile)."""
         rv = self._run_v2
         job, found = self.job_for(profile)
-        head = self.store.get_head(execution_id) if self.store is not None else None
         wanted = head.timeout_s if head is not None else None
         if found is not None and found.timeout_s:
             wanted = min(wanted or found.timeout_s, found.timeout_s)
@@ -254,7 +254,7 @@ class CloudRunJobRunner:
             self.store.release_lease(execution_id, head.lease_owner)
         log.warning("isolated execution %s resumes on profile %s: %s", execution_id, target.name, cause)
         try:
-            return self._start(execution_id, target.name, recovered_from=placement.current(head, self.store),
+            return self._start(execution_id, target.name, head, recovered_from=placement.current(head, self.store),
                                cause=cause)
         except WfxError:
             log.warning("could not start execution %s on its fallback %s", execution_id, target.name, exc_info=True)
