@@ -124,6 +124,11 @@ class SqliteBase:
         with self._held as db, self._in_tx:
             yield db
 
+    def _writable(self) -> None:
+        """Raise StoreCorrupt once the file was found damaged (nothing more is written to it)."""
+        if self._damage is not None:
+            raise store_corrupt(self._path, self._damage)
+
     def _tx_on(self, db: sqlite3.Connection) -> AbstractContextManager[None]:
         """A transaction on the guarded connection ``db`` (the caller holds ``_guard``)."""
         assert db is self._db
@@ -173,8 +178,7 @@ class _Tx:
 
     def __enter__(self) -> None:
         base = self._base
-        if base._damage is not None:
-            raise store_corrupt(base._path, base._damage)
+        base._writable()
         # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
         base._db.execute("BEGIN IMMEDIATE")
 
