@@ -156,9 +156,10 @@ def commits_per_run(steps: int) -> int:
     """Transactions our engine commits for one sync run of ``steps`` steps (traced on its connection:
     each COMMIT, and each write statement run alone in autocommit)."""
     sys.path.insert(0, str(ROOT))
-    from tests.contract.sqlite_commits import commits
     from workflow_executor.adapters.sqlite import SqliteExecutionStore
     from workflow_executor.api import Executor
+
+    from tests.contract.sqlite_commits import commits
 
     with tempfile.TemporaryDirectory() as tmp:
         wfx = Executor.local(home=Path(tmp))
