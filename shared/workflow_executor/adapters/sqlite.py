@@ -294,7 +294,9 @@ class SqliteExecutionStore(SqliteBase):
     def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
         """One insert-if-absent, committed (durable per ``synchronous``) before it returns."""
         data = json.dumps(turn)
-        with self._tx() as db:
+        with self._guard() as db:
+            self._writable()
+            # one statement: SQLite's own transaction (no BEGIN and COMMIT around it)
             cur = db.execute(_INSERT_TURN, (execution_id, key, index, data, execution_id))
             if cur.rowcount == 1:
                 fresh: dict[str, Any] = json.loads(data)
