@@ -24,6 +24,13 @@ V2_TABLES = (
 )
 
 
+def _close_as(db: sqlite3.Connection, version: int) -> None:
+    """Mark the file as written by schema ``version`` and close it."""
+    db.execute(f"PRAGMA user_version = {version}")
+    db.commit()
+    db.close()
+
+
 def _v2_database(path: Path) -> None:
     """A schema-2 file holding one running execution with three checkpointed steps (stored in the
     order b10, b2, a1: neither their names nor their insertion can stand in for their ``seq``)."""
@@ -39,9 +46,7 @@ def _v2_database(path: Path) -> None:
     for seq, step_id in ((1, "b10"), (2, "b2"), (3, "a1")):
         record = StepRecord(step_id=step_id, status=StepStatus.COMPLETED, seq=seq, output={"n": seq})
         db.execute("INSERT INTO steps VALUES ('old-run', ?, ?)", (step_id, record.model_dump_json()))
-    db.execute("PRAGMA user_version = 2")
-    db.commit()
-    db.close()
+    _close_as(db, 2)
 
 
 def test_a_schema_2_database_keeps_its_step_records_in_order_and_its_run_goes_on(tmp_path: Path) -> None:
@@ -99,9 +104,7 @@ def _v3_database(path: Path) -> None:
                        (run_id, step_id, seq, owner, 20.0 + seq if owner else None, 10.0 + seq,
                         Progress(completed=seq, total=3).model_dump_json() if owner else None,
                         record.model_dump_json()))
-    db.execute("PRAGMA user_version = 3")
-    db.commit()
-    db.close()
+    _close_as(db, 3)
 
 
 def test_a_schema_3_database_keys_its_runs_by_number_and_keeps_their_checkpoints(tmp_path: Path) -> None:
@@ -187,9 +190,7 @@ def test_a_file_from_before_source_texts_and_error_search_gains_both_and_keeps_i
                                           "updated_at_s", "progress"})
     db.execute("INSERT INTO executions VALUES ('old-failed', 'failed', 'wf', NULL, NULL, 2.0, 3.0, 1, NULL, NULL,"
                " ?, ?)", (Progress().model_dump_json(), doc))
-    db.execute("PRAGMA user_version = 3")
-    db.commit()
-    db.close()
+    _close_as(db, 3)
     registry = SqliteWorkflowRegistry(path)
     store = SqliteExecutionStore(path)
     try:
