@@ -153,9 +153,13 @@ def run() -> list[dict[str, Any]]:
 
 
 def commits_per_run(steps: int) -> int:
-    """COMMITs our engine issues for one sync run of ``steps`` steps (traced on its connection)."""
+    """Transactions our engine commits for one sync run of ``steps`` steps (traced on its connection:
+    each COMMIT, and each write statement run alone in autocommit)."""
+    sys.path.insert(0, str(ROOT))
     from workflow_executor.adapters.sqlite import SqliteExecutionStore
     from workflow_executor.api import Executor
+
+    from tests.contract.sqlite_commits import commits
 
     with tempfile.TemporaryDirectory() as tmp:
         wfx = Executor.local(home=Path(tmp))
@@ -168,6 +172,6 @@ def commits_per_run(steps: int) -> int:
             wfx.store._db.set_trace_callback(seen.append)
             wfx.run("w")
             wfx.store._db.set_trace_callback(None)
-            return seen.count("COMMIT")
+            return commits(seen)
         finally:
             wfx.close()

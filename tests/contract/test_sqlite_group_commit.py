@@ -13,6 +13,7 @@ from workflow_executor.adapters.sqlite import SqliteExecutionStore
 from workflow_executor.errors import WfxError
 from workflow_executor.models import Execution, ExecutionStatus, Progress, StepRecord, StepStatus
 
+from tests.contract.sqlite_commits import commits
 from tests.support import eventually
 
 WRITERS = 8
@@ -64,7 +65,7 @@ def test_checkpoints_queued_behind_a_busy_connection_are_committed_together(tmp_
         writes = [lambda r=r: store.save_step(r, "w", record, Progress(completed=1, total=2), 60.0) for r in ids]
         outcomes, statements = _queued_while_busy(store, writes)
         assert outcomes == [None] * WRITERS
-        assert statements.count("COMMIT") == 1  # one transaction (one fsync) for all of them
+        assert commits(statements) == 1  # one transaction (one fsync) for all of them
         for run_id in ids:
             stored = store.get(run_id)
             assert stored is not None
@@ -88,7 +89,7 @@ def test_one_write_that_fails_in_a_group_undoes_only_itself(tmp_path: Path) -> N
         ]
         outcomes, statements = _queued_while_busy(store, writes)
         assert outcomes == [None, "lease_lost", ExecutionStatus.COMPLETED, "lease_lost"]
-        assert statements.count("COMMIT") == 1
+        assert commits(statements) == 1
         first, refused, finished = (store.get(i) for i in ids)
         assert first is not None and list(first.steps) == ["a"]
         assert refused is not None and (refused.steps, refused.status) == ({}, ExecutionStatus.RUNNING)
@@ -116,7 +117,7 @@ def test_a_write_queued_during_a_commit_goes_out_in_the_next_batch_whoever_leads
 
         def trace(sql: str) -> None:
             statements.append(sql)
-            if sql == "COMMIT" and not late:  # the first batch commits: a second write queues now
+            if commits(statements) and not late:  # the first batch commits: a second write queues now
                 late.append(threading.Thread(target=write, args=(ids[1],)))
                 late[0].start()
                 eventually(lambda: len(store._group._queue) == 1, what="the second write queued")
@@ -125,7 +126,7 @@ def test_a_write_queued_during_a_commit_goes_out_in_the_next_batch_whoever_leads
         write(ids[0])
         late[0].join(30)
         store._db.set_trace_callback(None)
-        assert sorted(returned) == sorted(ids) and statements.count("COMMIT") == 2
+        assert sorted(returned) == sorted(ids) and commits(statements) == 2
         for run_id in ids:
             stored = store.get(run_id)
             assert stored is not None and list(stored.steps) == ["a"]

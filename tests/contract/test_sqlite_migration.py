@@ -1,5 +1,6 @@
-"""Opening a database written by schema 2 (steps in a rowid table with a second B-tree for its key)
-moves its step records into the schema-3 table, in their order, and the run goes on from them."""
+"""Opening a database written by schema 2 (steps in a rowid table with a second B-tree for its key) or
+schema 3 (steps keyed by the execution's text id) moves its executions and step records into the
+schema-4 tables (keyed by the execution's integer number), in their order, and the run goes on."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ V2_TABLES = (
 )
 
 
+def _close_as(db: sqlite3.Connection, version: int) -> None:
+    """Mark the file as written by schema ``version`` and close it."""
+    db.execute(f"PRAGMA user_version = {version}")
+    db.commit()
+    db.close()
+
+
 def _v2_database(path: Path) -> None:
     """A schema-2 file holding one running execution with three checkpointed steps (stored in the
     order b10, b2, a1: neither their names nor their insertion can stand in for their ``seq``)."""
@@ -38,9 +46,7 @@ def _v2_database(path: Path) -> None:
     for seq, step_id in ((1, "b10"), (2, "b2"), (3, "a1")):
         record = StepRecord(step_id=step_id, status=StepStatus.COMPLETED, seq=seq, output={"n": seq})
         db.execute("INSERT INTO steps VALUES ('old-run', ?, ?)", (step_id, record.model_dump_json()))
-    db.execute("PRAGMA user_version = 2")
-    db.commit()
-    db.close()
+    _close_as(db, 2)
 
 
 def test_a_schema_2_database_keeps_its_step_records_in_order_and_its_run_goes_on(tmp_path: Path) -> None:
@@ -59,12 +65,75 @@ def test_a_schema_2_database_keeps_its_step_records_in_order_and_its_run_goes_on
                         Progress(completed=4, total=4), 40.0)
         done = store.finish("old-run", "new", ExecutionStatus.COMPLETED, result="ok", now_s=11.0)
         assert (done.status, done.progress.completed, list(done.steps)) == ("completed", 4, ["b10", "b2", "a1", "d"])
-        db = store._db  # white-box: the old table is gone and the file says it is schema 3
+        db = store._db  # white-box: the old tables are gone and the file says it is schema 4
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert "steps_v2" not in tables
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert not {"steps_v2", "steps_v3", "executions_v3"} & tables
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'steps'").fetchone()[0]
         assert "WITHOUT ROWID" in sql
+    finally:
+        store.close()
+
+
+V3_STEPS = """CREATE TABLE steps (
+    execution_id TEXT NOT NULL, step_id TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0, owner TEXT,
+    lease_until_s REAL, at_s REAL, progress TEXT, record TEXT NOT NULL,
+    PRIMARY KEY (execution_id, step_id)) WITHOUT ROWID"""
+
+
+def _v3_database(path: Path) -> None:
+    """A schema-3 file: a finished run created first, then a running one whose two checkpoints (of
+    its lease holder 'gone') carry its newest progress and lease, each with the indexes of schema 3."""
+    db = sqlite3.connect(path)
+    db.execute(V2_TABLES[0])
+    db.execute(V3_STEPS)
+    db.execute("CREATE INDEX executions_created ON executions (created_at_s, id)")
+    db.execute("CREATE INDEX executions_status ON executions (status, created_at_s)")
+    for run_id, status, created, owner in (("zz-old", "completed", 1.0, None), ("aa-new", "running", 2.0, "gone")):
+        run = Execution(id=run_id, workflow_name="wf", workflow_hash="h", status=ExecutionStatus(status),
+                        created_at_s=created, updated_at_s=created)
+        doc = run.model_dump_json(exclude={"steps", "status", "version", "lease_owner", "lease_expires_at_s",
+                                           "updated_at_s", "progress"})
+        db.execute("INSERT INTO executions VALUES (?, ?, 'wf', NULL, NULL, ?, ?, 2, ?, ?, ?, ?)",
+                   (run_id, status, created, created, owner, 9.0 if owner else None,
+                    Progress(completed=0, total=3).model_dump_json(), doc))
+    for seq, step_id in ((1, "b"), (2, "a")):
+        for run_id, owner in (("zz-old", None), ("aa-new", "gone")):
+            record = StepRecord(step_id=step_id, status=StepStatus.COMPLETED, seq=seq, output={run_id: seq})
+            db.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, step_id, seq, owner, 20.0 + seq if owner else None, 10.0 + seq,
+                        Progress(completed=seq, total=3).model_dump_json() if owner else None,
+                        record.model_dump_json()))
+    _close_as(db, 3)
+
+
+def test_a_schema_3_database_keys_its_runs_by_number_and_keeps_their_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    _v3_database(path)
+    store = SqliteExecutionStore(path)
+    try:
+        old, running = store.get("zz-old"), store.get("aa-new")
+        assert old is not None and running is not None
+        assert [(k, r.output) for k, r in old.steps.items()] == [("b", {"zz-old": 1}), ("a", {"zz-old": 2})]
+        assert [(k, r.output) for k, r in running.steps.items()] == [("b", {"aa-new": 1}), ("a", {"aa-new": 2})]
+        # the lease holder's checkpoints still lay their progress, lease and versions over the row
+        assert (running.progress.completed, running.lease_expires_at_s, running.version) == (2, 22.0, 4)
+        store.acquire_lease("aa-new", "new", 30.0, 30.0)
+        store.save_step("aa-new", "new", StepRecord(step_id="c", status=StepStatus.COMPLETED, seq=3),
+                        Progress(completed=3, total=3), 70.0)
+        done = store.finish("aa-new", "new", ExecutionStatus.COMPLETED, result="ok", now_s=31.0)
+        assert (done.status, list(done.steps)) == (ExecutionStatus.COMPLETED, ["b", "a", "c"])
+        db = store._db  # white-box: numbered in creation order, the steps keyed by that number
+        assert db.execute("SELECT id FROM executions ORDER BY num").fetchall() == [("zz-old",), ("aa-new",)]
+        assert db.execute("SELECT run, step_id FROM steps ORDER BY run, seq").fetchall() == [
+            (1, "b"), (1, "a"), (2, "b"), (2, "a"), (2, "c")]
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'executions'"
+                                                 " AND type = 'index'")}
+        assert {"executions_created", "executions_status", "executions_idempotency"} <= indexes
+        later, _ = store.create(Execution(id="0-first-by-name", workflow_name="wf", workflow_hash="h",
+                                          created_at_s=40.0, updated_at_s=40.0))
+        assert db.execute("SELECT num FROM executions WHERE id = ?", (later.id,)).fetchone() == (3,)
     finally:
         store.close()
 
@@ -121,9 +190,7 @@ def test_a_file_from_before_source_texts_and_error_search_gains_both_and_keeps_i
                                           "updated_at_s", "progress"})
     db.execute("INSERT INTO executions VALUES ('old-failed', 'failed', 'wf', NULL, NULL, 2.0, 3.0, 1, NULL, NULL,"
                " ?, ?)", (Progress().model_dump_json(), doc))
-    db.execute("PRAGMA user_version = 3")
-    db.commit()
-    db.close()
+    _close_as(db, 3)
     registry = SqliteWorkflowRegistry(path)
     store = SqliteExecutionStore(path)
     try:

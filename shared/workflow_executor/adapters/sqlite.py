@@ -56,7 +56,7 @@ class SqliteExecutionStore(SqliteBase):
         self, path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     ) -> None:
         super().__init__(path, synchronous)
-        self._group = GroupCommit(self._guard, self._tx_on)  # the hot writes, committed together
+        self._group = GroupCommit(self._guard, self._tx_on, self._writable)  # the hot writes, committed together
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
@@ -166,8 +166,9 @@ class SqliteExecutionStore(SqliteBase):
             if db.execute(sqlite_steps.CHECKPOINT, values).rowcount != 1:
                 raise self._why_not(db, execution_id, owner)
 
-        # committed with the checkpoints of other runs that wait meanwhile; one statement: atomic
-        self._group.run(write, atomic=True)
+        # committed with the checkpoints of other runs that wait meanwhile; one statement: alone,
+        # it is its own transaction (no BEGIN and COMMIT around it)
+        self._group.run(write, single=True)
 
     def finish(
         self,
@@ -293,7 +294,9 @@ class SqliteExecutionStore(SqliteBase):
     def record_turn(self, execution_id: str, key: str, index: int, turn: dict[str, Any]) -> dict[str, Any]:
         """One insert-if-absent, committed (durable per ``synchronous``) before it returns."""
         data = json.dumps(turn)
-        with self._tx() as db:
+        with self._guard() as db:
+            self._writable()
+            # one statement: SQLite's own transaction (no BEGIN and COMMIT around it)
             cur = db.execute(_INSERT_TURN, (execution_id, key, index, data, execution_id))
             if cur.rowcount == 1:
                 fresh: dict[str, Any] = json.loads(data)

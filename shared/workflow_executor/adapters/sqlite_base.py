@@ -13,24 +13,20 @@ from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 
 from ..errors import InvalidArgument, StoreCorrupt, Transient
-from . import sqlite_columns, sqlite_key_usage, sqlite_stats, sqlite_steps
+from . import sqlite_columns, sqlite_key_usage, sqlite_migrate, sqlite_stats, sqlite_steps
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 _DAMAGED = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 _SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS executions (
-        id TEXT PRIMARY KEY, status TEXT NOT NULL, workflow_name TEXT NOT NULL, principal TEXT,
-        idempotency_key TEXT, created_at_s REAL NOT NULL, updated_at_s REAL NOT NULL,
-        version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at_s REAL,
-        progress TEXT NOT NULL, doc TEXT NOT NULL)""",
+    sqlite_migrate.EXECUTIONS,  # v4: an integer key (num) beside the text id
     """CREATE UNIQUE INDEX IF NOT EXISTS executions_idempotency
         ON executions (COALESCE(principal, ''), idempotency_key) WHERE idempotency_key IS NOT NULL""",
     "CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at_s, id)",
     "CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at_s)",
     "CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow_name, created_at_s)",
     "CREATE INDEX IF NOT EXISTS executions_principal ON executions (principal, created_at_s)",
-    sqlite_steps.SCHEMA,  # v3: one B-tree, and the progress and lease of each checkpoint
+    sqlite_steps.SCHEMA,  # v3: one B-tree, and the progress and lease of each checkpoint; v4: keyed by num
     """CREATE TABLE IF NOT EXISTS workflows (
         name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL,
         source TEXT, description TEXT, created_at_s REAL NOT NULL,
@@ -89,7 +85,7 @@ def _connect(path: str | os.PathLike[str], synchronous: str) -> sqlite3.Connecti
                 f"database schema version {found} is newer than {SCHEMA_VERSION}",
                 fix="upgrade workflow-executor",
             )
-        sqlite_steps.migrate(db)  # before v3 the steps table had a rowid and a second B-tree
+        sqlite_migrate.migrate(db)  # before v4 executions and steps were keyed by the text id
         for statement in _SCHEMA:
             db.execute(statement)
         if 0 < found < 2:
@@ -127,6 +123,11 @@ class SqliteBase:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._held as db, self._in_tx:
             yield db
+
+    def _writable(self) -> None:
+        """Raise StoreCorrupt once the file was found damaged (nothing more is written to it)."""
+        if self._damage is not None:
+            raise store_corrupt(self._path, self._damage)
 
     def _tx_on(self, db: sqlite3.Connection) -> AbstractContextManager[None]:
         """A transaction on the guarded connection ``db`` (the caller holds ``_guard``)."""
@@ -177,8 +178,7 @@ class _Tx:
 
     def __enter__(self) -> None:
         base = self._base
-        if base._damage is not None:
-            raise store_corrupt(base._path, base._damage)
+        base._writable()
         # IMMEDIATE takes the write lock up front: read-then-write is safe across processes too.
         base._db.execute("BEGIN IMMEDIATE")
 

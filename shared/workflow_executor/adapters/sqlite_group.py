@@ -16,11 +16,12 @@ LEAD_ROUNDS = 4  # batches one caller commits before it hands the lead on and re
 
 
 class _Write(Generic[T]):
-    __slots__ = ("atomic", "error", "fn", "result", "settled", "wake")
+    __slots__ = ("atomic", "error", "fn", "result", "settled", "single", "wake")
 
-    def __init__(self, fn: Callable[[sqlite3.Connection], T], atomic: bool) -> None:
+    def __init__(self, fn: Callable[[sqlite3.Connection], T], atomic: bool, single: bool) -> None:
         self.fn = fn
         self.atomic = atomic
+        self.single = single
         self.result: T | None = None
         self.error: BaseException | None = None
         self.settled = False
@@ -38,17 +39,22 @@ class GroupCommit:
     still queued, whose caller takes the next batch."""
 
     def __init__(self, guard: Callable[[], AbstractContextManager[sqlite3.Connection]],
-                 tx: Callable[[sqlite3.Connection], AbstractContextManager[None]]) -> None:
+                 tx: Callable[[sqlite3.Connection], AbstractContextManager[None]],
+                 writable: Callable[[], None]) -> None:
         self._guard = guard
         self._tx = tx
+        self._writable = writable  # raises when nothing may be written (a damaged file)
         self._queue: list[_Write[Any]] = []
         self._leading = False
         self._lock = threading.Lock()
 
-    def run(self, fn: Callable[[sqlite3.Connection], T], *, atomic: bool = False) -> T:
+    def run(self, fn: Callable[[sqlite3.Connection], T], *, atomic: bool = False, single: bool = False) -> T:
         """``atomic``: ``fn`` writes nothing when it raises (one statement, or checks before its
-        first write), so in a batch it needs no savepoint of its own."""
-        mine: _Write[T] = _Write(fn, atomic)
+        first write), so in a batch it needs no savepoint of its own. ``single``: ``fn`` writes
+        with one statement (and only reads after it): alone in its batch it runs without BEGIN
+        and COMMIT, as SQLite's own transaction of one statement, committed (durable per
+        ``synchronous``) when the statement ends."""
+        mine: _Write[T] = _Write(fn, atomic or single, single)
         with self._lock:
             self._queue.append(mine)
             if self._leading:  # a commit is under way: wait to be written with the next batch
@@ -99,6 +105,9 @@ class GroupCommit:
         return batch
 
     def _write(self, db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
+        if len(batch) == 1 and batch[0].single:
+            self._alone(db, batch[0])
+            return
         try:
             with self._tx(db):
                 if len(batch) == 1:  # alone: its error rolls the transaction back
@@ -113,6 +122,19 @@ class GroupCommit:
         finally:
             for item in batch:
                 item.settled = True
+
+
+    def _alone(self, db: sqlite3.Connection, item: _Write[Any]) -> None:
+        """One statement in autocommit mode: it takes the write lock when it starts (waiting up to
+        the busy timeout, as BEGIN IMMEDIATE does) and commits when it ends, or SQLite undoes it."""
+        try:
+            self._writable()
+            item.result = item.fn(db)
+        except BaseException as exc:
+            item.error = exc
+            raise
+        finally:
+            item.settled = True
 
 
 def _outcome(write: _Write[T]) -> T:

@@ -27,7 +27,7 @@ from ..ports import AgentContext, AgentReply
 from ..settings import Settings
 from . import calls, providers
 from .output import OutputSpec, output_spec, parse
-from .tool_calls import deadline, openai_tools, run_tool
+from .tool_calls import ToolThreads, deadline, openai_tools, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,11 @@ class OpenAIAgentRunner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clients = providers.Clients(settings)
+        self.tool_threads = ToolThreads()
 
     def close(self) -> None:
         self.clients.close()
+        self.tool_threads.close()
 
     def run(self, agent: Any, prompt: Any, ctx: AgentContext, *,
             output_schema: dict[str, Any] | None = None) -> AgentReply:
@@ -235,7 +237,8 @@ class OpenAIAgentRunner:
                 ctx = st.ctx.tool_call(deadline(timeout))
                 began = time.time()
                 content, is_error = run_tool(box, names, str(fn.get("name", "")), fn.get("arguments") or "{}",
-                                             ctx, timeout_s=timeout, max_bytes=self.settings.tools.max_result_bytes)
+                                             ctx, timeout_s=timeout, max_bytes=self.settings.tools.max_result_bytes,
+                                             threads=self.tool_threads)
                 spent = ctx.usage()  # a tool's own model use (a query's embedding), journaled with it
                 turn = st.record({"kind": "tool", "tool_call_id": call.get("id"), "name": fn.get("name"),
                                   "content": content, "error": is_error, "started_at_s": began,

@@ -5,13 +5,50 @@ not fatal unless the tool says so). Results are untrusted data for the next turn
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import WfxError
 from .toolbox import ToolBox, ToolCall, ToolSpec
+
+IDLE_THREADS = 4  # tool threads kept waiting for the next call, at most
+
+
+class ToolThreads:
+    """Daemon threads that run tool calls, reused from call to call (starting a thread costs more
+    than a quick tool's call). A call past its time is abandoned to its thread, which serves again
+    only once that call returns; a new thread serves meanwhile."""
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue[Callable[[], None] | None]] = []
+        self._lock = threading.Lock()
+
+    def start(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (which must not raise) on a waiting thread, or on a new one."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name="wfx-tool", daemon=True).start()
+        inbox.put(fn)
+
+    def close(self) -> None:
+        """Let the waiting threads end (a running call finishes first)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for inbox in idle:
+            inbox.put(None)
+
+    def _serve(self, inbox: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+        while (fn := inbox.get()) is not None:
+            fn()
+            with self._lock:
+                if len(self._idle) >= IDLE_THREADS:
+                    return
+                self._idle.append(inbox)
 
 
 def openai_tools(specs: Sequence[ToolSpec]) -> list[dict[str, Any]]:
@@ -35,9 +72,9 @@ def _error(code: str, message: str, fix: str | None = None) -> str:
 
 
 def run_tool(box: ToolBox, names: set[str], name: str, raw_arguments: str, ctx: ToolCall, *,
-             timeout_s: float, max_bytes: int) -> tuple[str, bool]:
-    """Call one tool; returns (the content shown to the model, whether it is an error). Raises
-    only a WfxError whose details say ``fatal`` (the tool wants the step to fail)."""
+             timeout_s: float, max_bytes: int, threads: ToolThreads) -> tuple[str, bool]:
+    """Call one tool on one of ``threads``; returns (the content shown to the model, whether it is
+    an error). Raises only a WfxError whose details say ``fatal`` (the tool wants the step to fail)."""
     if name not in names:
         return _error("unknown_tool", f"there is no tool named '{name[:64]}'",
                       f"call one of: {', '.join(sorted(names))}"), True
@@ -61,7 +98,7 @@ def run_tool(box: ToolBox, names: set[str], name: str, raw_arguments: str, ctx: 
             done.set()
 
     # A thread cannot be killed: a call past its time is abandoned and its result dropped.
-    threading.Thread(target=call, name=f"wfx-tool-{name[:32]}", daemon=True).start()
+    threads.start(call)
     if not done.wait(timeout_s):
         return _error("tool_timeout", f"tool '{name}' did not finish within {timeout_s:g} s",
                       "try again with a smaller request, or do without this tool"), True

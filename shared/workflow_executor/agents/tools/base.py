@@ -8,6 +8,8 @@ Operator modules (``WFX_TOOL_MODULES``) add kinds by defining ``wfx_tool_kinds()
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,12 +130,19 @@ class OperationsKind:
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema as an OpenAI function's ``parameters`` (an object)."""
+    """The model's JSON Schema as an OpenAI function's ``parameters`` (an object): a fresh copy
+    each call (pydantic builds a schema anew on each ``model_json_schema``: once per class here)."""
+    out: dict[str, Any] = json.loads(_schema_text(model))
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _schema_text(model: type[BaseModel]) -> str:
     schema = model.model_json_schema()
     schema.pop("title", None)
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
-    return schema
+    return json.dumps(schema)
 
 
 def validate_args(model: type[BaseModel], arguments: Mapping[str, Any], where: str) -> Any:
