@@ -41,7 +41,7 @@ def _healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
     if proc.poll() is not None:
         raise AssertionError(f"wfx serve exited with {proc.returncode}")
     try:
-        with _DIRECT.open(url + "healthz", timeout=1) as resp:
+        with _DIRECT.open(url + "healthz", timeout=5) as resp:
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False

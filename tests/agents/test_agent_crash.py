@@ -33,7 +33,7 @@ def start_serve(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes
         if proc.poll() is not None:
             raise AssertionError(f"wfx serve exited with {proc.returncode}: {(home / 'serve.log').read_text()}")
         try:
-            return requests.get(url + "healthz", timeout=1).status_code == 200
+            return requests.get(url + "healthz", timeout=5).status_code == 200
         except requests.RequestException:
             return False
 

@@ -104,10 +104,10 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -
     def up() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
-        try:
-            with requests.get(url + "healthz", timeout=1) as r:
+        try:  # a cold instance builds its services on the first request: slow on a loaded machine
+            with requests.get(url + "healthz", timeout=5) as r:
                 return r.status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             return False
 
     eventually(up, timeout, 0.05)

@@ -84,9 +84,9 @@ def serve(home: Path, env_extra: dict[str, str] | None = None) -> Served:
     def up() -> bool:
         assert proc.poll() is None, f"server exited with {proc.returncode}"
         try:
-            with requests.get(url + "healthz", timeout=1) as r:
+            with requests.get(url + "healthz", timeout=5) as r:
                 return r.status_code == 200
-        except requests.ConnectionError:
+        except requests.RequestException:
             return False
 
     eventually(up, 20.0, 0.05)

@@ -68,8 +68,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory, llm: LLMServer) -> Iterator[
     def up() -> bool:
         assert proc.poll() is None, (home / "serve.log").read_text()[-2000:]
         try:
-            return requests.get(srv.url + "healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(srv.url + "healthz", timeout=5).status_code == 200
+        except requests.RequestException:
             return False
 
     eventually(up, timeout=30, interval=0.05, what="wfx serve to answer")

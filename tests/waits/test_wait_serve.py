@@ -59,8 +59,8 @@ class Serve:
     def _up(self) -> bool:
         assert self.proc is not None and self.proc.poll() is None, "wfx serve exited"
         try:
-            return requests.get(self.url + "healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(self.url + "healthz", timeout=5).status_code == 200
+        except requests.RequestException:
             return False
 
     def kill(self) -> None:
