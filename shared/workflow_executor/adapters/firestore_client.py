@@ -52,7 +52,7 @@ def read(ref: Any, rpc: dict[str, Any]) -> Any:
     (a polling thread per stream) and the emulator about twice as well. Errors: the client's."""
     from google.api_core import exceptions as gex
     from google.cloud.firestore_v1 import _helpers
-    from google.cloud.firestore_v1.document import DocumentSnapshot
+    from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
     client = ref._client
     try:
