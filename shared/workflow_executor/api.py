@@ -19,7 +19,7 @@ from .access import LOCAL_PRINCIPAL, SCOPES, Caller
 from .engine.outputs import check_input
 from .errors import Conflict, InvalidArgument, Issue, NotFound, SpecError, Transient, WfxError
 from .models import Budget, ErrorInfo, Execution, ExecutionMode, ExecutionStatus, Page, Progress, StoredWorkflow
-from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest, finished_fields
+from .ports import Event, ExecutionQuery, FoldingStore, TaskRequest
 from .services import Services, build
 from .settings import Settings
 from .spec import check, sources
@@ -329,8 +329,7 @@ class Executor:
     def _publish(self, type_: str, ex: Execution) -> None:
         try:
             self.services.events.publish(Event(type=type_, execution_id=ex.id, workflow=ex.workflow_name,
-                                               data={"mode": ex.mode.value,
-                                                     **(finished_fields(ex) if ex.finished else {})}))
+                                               data={"mode": ex.mode.value}))
         except Exception:  # events are projections: a bus hiccup must not fail the request
             log.exception("event %s for %s was not published", type_, ex.id)
 
