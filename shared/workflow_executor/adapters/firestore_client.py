@@ -49,7 +49,8 @@ def rpc_options(timeout_s: float | None) -> dict[str, Any]:
 def read(ref: Any, rpc: dict[str, Any]) -> Any:
     """``ref.get(**rpc)`` in one unary GetDocument call: the same DocumentSnapshot (no read time),
     without ``get``'s BatchGetDocuments stream, whose call costs the client about twice the CPU
-    (a polling thread per stream) and the emulator about twice as well. Errors: the client's."""
+    (a polling thread per stream; 0.46 against 0.25 ms) and the emulator 1.3-1.7 times as much.
+    Errors: the client's."""
     from google.api_core import exceptions as gex
     from google.cloud.firestore_v1 import _helpers
     from google.cloud.firestore_v1.base_document import DocumentSnapshot
