@@ -134,18 +134,35 @@ def _trigger_topic(topic: str, prefix: str) -> str:
 
 
 def _on_finished(services: Services, msg: Message) -> tuple[bool, str | None]:
-    # A finished execution's head (no step records) is all we need: one read.
-    ex: Execution | None = services.store.get_head(msg.attributes["execution_id"])
-    if ex is None:
-        return False, None
+    # The engine's finish event carries the view's fields (ports.finished_fields): no read unless
+    # the run has a parent to check, or the event came without them (an older publisher).
+    told = _finished_fields(msg)
+    ex: Execution | None = None
+    if told is None or told["parent_id"]:
+        ex = services.store.get_head(msg.attributes["execution_id"])  # no step records: one read
+        if ex is None:
+            return False, None
+        told = {"parent_id": ex.parent_id, "principal": ex.principal, "ended_at_s": ex.ended_at_s}
     views = getattr(services.store, "views", None)
     wrote = False
     if views is not None:
-        wrote = views().apply({"execution_id": ex.id, "workflow": ex.workflow_name, "status": ex.status.value,
-                               "event": msg.attributes["type"], "parent_id": ex.parent_id,
-                               "principal": ex.principal, "message_id": msg.id,
-                               "published_at_s": msg.published_at_s, "ended_at_s": ex.ended_at_s})
-    return wrote, resume_parent(services, ex)
+        wrote = views().apply({"execution_id": msg.attributes["execution_id"],
+                               "workflow": ex.workflow_name if ex else msg.attributes.get("workflow", ""),
+                               "status": ex.status.value if ex else msg.attributes["type"].split(".", 1)[1],
+                               "event": msg.attributes["type"], "message_id": msg.id,
+                               "published_at_s": msg.published_at_s, **told})
+    return wrote, resume_parent(services, ex) if ex is not None else None
+
+
+def _finished_fields(msg: Message) -> dict[str, Any] | None:
+    """The fields of ports.finished_fields in an engine event's body, or None."""
+    try:
+        data = json.loads(msg.data).get("data")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(data, dict) or not {"parent_id", "principal", "ended_at_s"} <= data.keys():
+        return None
+    return {k: data[k] for k in ("parent_id", "principal", "ended_at_s")}
 
 
 def resume_parent(services: Services, child: Execution, now_s: float | None = None) -> str | None:

@@ -247,6 +247,12 @@ class Event:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+def finished_fields(ex: Execution) -> dict[str, Any]:
+    """What a finished execution's event carries besides its own data: the fields of the events
+    function's view and parent check (events.py), so that it needs no read of the execution."""
+    return {"parent_id": ex.parent_id, "principal": ex.principal, "ended_at_s": ex.ended_at_s}
+
+
 class EventBus(Protocol):
     def publish(self, event: Event) -> None:
         """Fire and forget from the engine's point of view; must not raise on a backend hiccup

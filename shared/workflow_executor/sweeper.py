@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import waiting
 from .errors import Conflict, WfxError
 from .models import ErrorInfo, Execution, ExecutionMode, ExecutionStatus
-from .ports import Event, ExecutionQuery, TaskRequest
+from .ports import Event, ExecutionQuery, TaskRequest, finished_fields
 
 if TYPE_CHECKING:
     from .services import Services
@@ -131,7 +131,8 @@ def _end_orphan(services: Services, ex: Execution, parent: Execution | None, now
     done = services.store.finish(ex.id, None, status, error=error, now_s=now)
     try:
         services.events.publish(Event(type=f"execution.{done.status.value}", execution_id=done.id,
-                                      workflow=done.workflow_name, data={"error": error.model_dump()}))
+                                      workflow=done.workflow_name,
+                                      data={"error": error.model_dump(), **finished_fields(done)}))
     except Exception:  # events are projections
         log.exception("event for swept execution %s was not published", done.id)
 

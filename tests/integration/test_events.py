@@ -13,7 +13,7 @@ from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
 from workflow_executor.api import Executor
 from workflow_executor.events import RESUME_SEGMENT_BASE, handle_cloud_event
 from workflow_executor.models import Execution, ExecutionStatus
-from workflow_executor.ports import ExecutionQuery
+from workflow_executor.ports import Event, ExecutionQuery
 from workflow_executor.services import Services
 
 from emulators import session as emulators
@@ -117,6 +117,32 @@ def test_a_finished_execution_gets_a_view(queued_services):
     assert view is not None and (view["status"], view["workflow"], view["message_id"]) == (
         "completed", done.workflow_name, "m-9")
     assert not handle_cloud_event(svc, *engine_event(svc, done, "m-10")).view  # final views stay
+
+
+def test_the_engines_own_finish_event_writes_the_view_without_reading_the_execution(queued_services):
+    """The finish event carries the view's fields (ports.finished_fields): the events function
+    writes the view from the message as the Pub/Sub bus encodes it, and reads no execution."""
+    from workflow_executor.adapters.pubsub import encode
+
+    svc, _ = queued_services
+    seen: list[Event] = []
+    svc.events.subscribe(seen.append)
+    done = Executor(svc).run(workflow=triggered_doc(fresh("wf"), "unused"), principal="ann")
+    [finish] = [e for e in seen if e.type == "execution.completed" and e.execution_id == done.id]
+    data, attributes = encode(finish)
+    store = getattr(svc.store, "inner", svc.store)  # under the run observer (observe.py)
+    reads: list[str] = []
+    get_head = svc.store.get_head
+    svc.store.get_head = lambda eid: reads.append(eid) or get_head(eid)  # type: ignore[method-assign]
+    try:
+        handled = handle_cloud_event(svc, *push_event(str(svc.settings.events_topic), "m-1", None, attributes,
+                                                      raw=data))
+    finally:
+        del svc.store.get_head
+    view = store.views().get(done.id)
+    assert handled.view and reads == []
+    assert view is not None and (view["status"], view["workflow"], view["principal"], view["parent_id"],
+                                 view["ended_at_s"]) == ("completed", done.workflow_name, "ann", None, done.ended_at_s)
 
 
 def make_family(svc: Services, parent_lease_s: float | None) -> tuple[Execution, Execution]:

@@ -10,7 +10,7 @@ from typing import Any
 from ..models import Execution, Page
 from ..ports import ExecutionQuery
 from .common import decode_cursor, encode_cursor
-from .firestore_client import doc_id, translated
+from .firestore_client import doc_id, read, translated
 from .firestore_codec import Loaded, decode, read_slot
 from .search import check_query, id_head, matches, words
 
@@ -33,7 +33,7 @@ class FirestoreReads:
         """The execution without its step records, in one read. Exact for a finished execution;
         a live one may lack the progress and lease of its latest checkpoints."""
         with translated():
-            snap = self._ref(execution_id).get(**self._rpc)
+            snap = read(self._ref(execution_id), self._rpc)
         return decode(snap.to_dict(), [], with_steps=False) if snap.exists else None
 
     def list(self, query: ExecutionQuery) -> Page:
@@ -115,7 +115,7 @@ class FirestoreReads:
     def _load(self, execution_id: str) -> Loaded | None:
         ref = self._ref(execution_id)
         with translated():
-            snap = ref.get(**self._rpc)
+            snap = read(ref, self._rpc)
             if not snap.exists:
                 return None
             doc = snap.to_dict()
@@ -133,7 +133,7 @@ class FirestoreReads:
         idempotency key): what the bench reports."""
         ref = self._ref(execution_id)
         with translated():
-            snap = ref.get(**self._rpc)
+            snap = read(ref, self._rpc)
             slots = sum(1 for _ in ref.collection("steps").select([]).stream(**self._rpc))
         if not snap.exists:
             return 0

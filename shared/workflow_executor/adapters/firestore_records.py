@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, read, rpc_options, translated
 
 COLLECTION = "tool_records"
 
@@ -52,7 +52,7 @@ class FirestoreToolRecords:
 
     def get(self, owner: str, kind: str, key: str) -> dict[str, Any] | None:
         with translated():
-            snap = self._ref(owner, kind, key).get(**self._rpc)
+            snap = read(self._ref(owner, kind, key), self._rpc)
         if not snap.exists:
             return None
         found: dict[str, Any] = json.loads(snap.get("record"))

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import Transient
 from ..models import StoredWorkflow
 from .common import workflow_hash
-from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, read, rpc_options, translated
 
 MAX_ATTEMPTS = 25
 
@@ -58,8 +58,8 @@ class FirestoreWorkflowRegistry:
         version_ref = head.collection("versions").document(digest)
         for _ in range(MAX_ATTEMPTS):
             with translated():
-                found = version_ref.get(**self._rpc)
-                current = head.get(**self._rpc)
+                found = read(version_ref, self._rpc)
+                current = read(head, self._rpc)
             cur = current.to_dict() if current.exists else {}
             batch = self._client.batch()
             if found.exists:
@@ -94,7 +94,7 @@ class FirestoreWorkflowRegistry:
         head = self._col.document(doc_id(name))
         ref = head if workflow_hash is None else head.collection("versions").document(doc_id(workflow_hash))
         with translated():
-            snap = ref.get(**self._rpc)
+            snap = read(ref, self._rpc)
         if not snap.exists:
             return None
         d = snap.to_dict()

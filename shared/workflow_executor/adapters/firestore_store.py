@@ -26,7 +26,7 @@ from ..errors import InvalidArgument, LeaseHeld, LeaseLost, NotFound, Transient
 from ..models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, Usage
 from . import waits
 from .common import frozen_error
-from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, read, rpc_options, translated
 from .firestore_codec import (
     FENCE,
     STEP,
@@ -129,7 +129,7 @@ class FirestoreExecutionStore(FirestoreTransitions, FirestoreKeyUsage, Firestore
     def _existing(self, execution: Execution, key_ref: Any) -> Execution | None:
         if key_ref is not None:
             with translated():
-                snap = key_ref.get(**self._rpc)
+                snap = read(key_ref, self._rpc)
             if snap.exists:
                 found = self.get(snap.get("execution_id"))
                 if found is not None:
@@ -194,7 +194,7 @@ class FirestoreExecutionStore(FirestoreTransitions, FirestoreKeyUsage, Firestore
 
     def _is_ours(self, ref: Any, token: str, owner: str) -> bool:
         with translated():
-            snap = ref.get(**self._rpc)
+            snap = read(ref, self._rpc)
         if not snap.exists:
             return False
         slot = read_slot(snap.to_dict())

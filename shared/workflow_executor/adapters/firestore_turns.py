@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ..errors import NotFound
-from .firestore_client import AlreadyExists, doc_id, translated
+from .firestore_client import AlreadyExists, doc_id, read, translated
 from .firestore_codec import expire_at
 
 TURN_DIGITS = 6
@@ -41,7 +41,7 @@ class FirestoreTurns:
                             "expire_at": expire_at(now + self._retention_s + TURN_GRACE_S)}, **self._rpc)
         except AlreadyExists:
             with translated():
-                snap = ref.get(**self._rpc)
+                snap = read(ref, self._rpc)
             stored: dict[str, Any] = json.loads(snap.get("turn"))
             return stored
         return turn

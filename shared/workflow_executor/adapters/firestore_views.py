@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, rpc_options, translated
+from .firestore_client import AlreadyExists, PreconditionFailed, doc_id, read, rpc_options, translated
 from .firestore_codec import expire_at
 
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
@@ -35,7 +35,7 @@ class FirestoreViews:
             pass
         for _ in range(MAX_ATTEMPTS):
             with translated():
-                snap = ref.get(**self._rpc)
+                snap = read(ref, self._rpc)
             try:
                 with translated():
                     if not snap.exists:
@@ -53,5 +53,5 @@ class FirestoreViews:
 
     def get(self, execution_id: str) -> dict[str, Any] | None:
         with translated():
-            snap = self._col.document(doc_id(execution_id)).get(**self._rpc)
+            snap = read(self._col.document(doc_id(execution_id)), self._rpc)
         return snap.to_dict() if snap.exists else None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import Conflict, WfxError
 from ..models import ErrorInfo, Execution, ExecutionStatus, StepStatus
-from ..ports import FoldingStore
+from ..ports import FoldingStore, finished_fields
 
 if TYPE_CHECKING:
     from .run import Run
@@ -78,5 +78,5 @@ def end(run: Run, status: ExecutionStatus, *, result: Any = None, error: ErrorIn
     if last is not None:
         run.emit(f"step.{last[0].status.value}", last[2])
     run.emit(f"execution.{ex.status.value}", {"error": error.model_dump() if error else None,
-                                                "usage": ex.usage.model_dump()})
+                                                "usage": ex.usage.model_dump(), **finished_fields(ex)})
     return ex
