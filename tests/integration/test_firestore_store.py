@@ -234,3 +234,15 @@ def test_a_running_execution_lists_with_its_latest_checkpoint(two_stores):
     mine.save_step(run.id, "w1", step("a"), Progress(completed=1, total=2, current=["b"]), T0 + 77)
     [item] = theirs.list(ExecutionQuery(workflow_name=name)).items
     assert (item.progress.completed, item.lease_expires_at_s) == (1, T0 + 77)
+
+
+def test_a_read_falls_back_to_the_public_get_when_the_clients_internals_are_not_there() -> None:
+    """firestore_client.read uses the client's internals for a unary read; a library whose internals
+    moved must still read (through ``get``), not fail every store call."""
+    from workflow_executor.adapters.firestore_client import read
+
+    class Ref:  # a document reference of a future client library: only the public API
+        def get(self, **rpc: Any) -> tuple[str, dict[str, Any]]:
+            return "snapshot", rpc
+
+    assert read(Ref(), {"timeout": 5.0}) == ("snapshot", {"timeout": 5.0})
