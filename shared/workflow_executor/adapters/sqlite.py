@@ -20,7 +20,7 @@ from .common import cancelled_error, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 from .sqlite_group import GroupCommit
 from .sqlite_list import list_sql
-from .sqlite_rows import SELECT_ONE
+from .sqlite_rows import SELECT_ONE, Held
 from .sqlite_rows import doc as doc_of
 from .sqlite_rows import execution as execution_of
 
@@ -57,6 +57,7 @@ class SqliteExecutionStore(SqliteBase):
     ) -> None:
         super().__init__(path, synchronous)
         self._group = GroupCommit(self._guard, self._tx_on, self._writable)  # the hot writes, committed together
+        self._leased = Held()  # what a finish would otherwise read back
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
@@ -102,9 +103,12 @@ class SqliteExecutionStore(SqliteBase):
     def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
         """``create`` of the execution already running under ``owner``'s lease (one commit in
         place of create + acquire_lease); (existing, False) as ``create``."""
-        return self.create(execution.model_copy(update={
+        got = self.create(execution.model_copy(update={
             "status": ExecutionStatus.RUNNING, "lease_owner": owner, "lease_expires_at_s": now_s + ttl_s,
             "started_at_s": execution.started_at_s or now_s, "updated_at_s": now_s}))
+        if got[1]:
+            self._leased.keep(got[0])
+        return got
 
     def get(self, execution_id: str) -> Execution | None:
         """The execution with all its step records, or None."""
@@ -140,7 +144,7 @@ class SqliteExecutionStore(SqliteBase):
                     fix="retry after the lease expires",
                     lease_expires_at_s=run.lease_expires_at_s,
                 )
-            return self._rewrite(
+            leased = self._rewrite(
                 db,
                 run,
                 raw,
@@ -150,6 +154,8 @@ class SqliteExecutionStore(SqliteBase):
                 started_at_s=run.started_at_s or now_s,
                 updated_at_s=now_s,
             )
+        self._leased.keep(leased)
+        return leased
 
     def save_step(
         self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
@@ -216,10 +222,13 @@ class SqliteExecutionStore(SqliteBase):
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
 
         def write(db: sqlite3.Connection) -> Execution:
-            row = db.execute(SELECT_ONE, (execution_id,)).fetchone()
-            if row is None:
+            got = self._leased.take(db, execution_id, owner)  # the row as this store wrote it, unchanged since
+            if got is not None:
+                run, raw = got
+            elif (row := db.execute(SELECT_ONE, (execution_id,)).fetchone()) is None:
                 raise NotFound(f"no execution {execution_id}", fix="check the id")
-            run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
+            else:
+                run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
             if run.finished:
                 raise frozen_error(execution_id, run.status)
             if run.lease_owner != owner:
