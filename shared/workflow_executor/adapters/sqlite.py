@@ -233,11 +233,13 @@ class SqliteExecutionStore(SqliteBase):
                 raise frozen_error(execution_id, run.status)
             if run.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
-            db.execute(sqlite_steps.UPSERT,
-                       (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json()))
-            return self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
+            line = (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json())
+            final = self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
+            db.execute(sqlite_steps.UPSERT, line)
+            return final
 
-        return self._group.run(write)  # committed with the writes of other runs that wait meanwhile
+        # with the writes of other runs that wait meanwhile; atomic: only SQLite's errors follow a write
+        return self._group.run(write, atomic=True)
 
     def _finish(self, db: sqlite3.Connection, run: Execution, raw: int, status: ExecutionStatus, result: Any,
                 error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:
