@@ -29,7 +29,7 @@ __all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
 _INSERT = (
     "INSERT INTO executions (id, status, workflow_name, principal, idempotency_key, created_at_s,"
     " updated_at_s, version, lease_owner, lease_expires_at_s, progress, doc)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"  # a taken id or key: (existing, False)
 )
 _REWRITE = (
     "UPDATE executions SET status = ?, version = ?, lease_owner = ?, lease_expires_at_s = ?,"
@@ -61,44 +61,31 @@ class SqliteExecutionStore(SqliteBase):
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
-        return self._group.run(lambda db: self._create(db, execution))
+        # without step records it is one insert (reads only after it): alone, its own transaction
+        return self._group.run(lambda db: self._create(db, execution), single=not execution.steps)
 
     def _create(self, db: sqlite3.Connection, execution: Execution) -> tuple[Execution, bool]:
-        row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
-        if row is None and execution.idempotency_key is not None:
+        e = execution
+        values = (e.id, e.status.value, e.workflow_name, e.principal, e.idempotency_key, e.created_at_s,
+                  e.updated_at_s, e.version, e.lease_owner, e.lease_expires_at_s, e.progress.model_dump_json(),
+                  doc_of(e))
+        if db.execute(_INSERT, values).rowcount == 1:  # the id and the idempotency key were free
+            if e.steps:
+                at = time.time()
+                db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json())
+                                                     for k, r in e.steps.items()])
+            # The file holds its own (serialized) copy: a copy of the caller's object would add
+            # nothing but a deep copy per run.
+            return execution, True
+        row = db.execute("SELECT id FROM executions WHERE id = ?", (e.id,)).fetchone()
+        if row is None:  # the idempotency key was taken
             row = db.execute(
                 "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
-                " AND idempotency_key IS NOT NULL",
-                (execution.principal or "", execution.idempotency_key),
-            ).fetchone()
-        if row is not None:
-            existing = self._read(db, row[0])
-            assert existing is not None
-            return existing, False
-        e = execution
-        db.execute(
-            _INSERT,
-            (
-                e.id,
-                e.status.value,
-                e.workflow_name,
-                e.principal,
-                e.idempotency_key,
-                e.created_at_s,
-                e.updated_at_s,
-                e.version,
-                e.lease_owner,
-                e.lease_expires_at_s,
-                e.progress.model_dump_json(),
-                doc_of(e),
-            ),
-        )
-        at = time.time()
-        db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json())
-                                             for k, r in e.steps.items()])
-        # The file holds its own (serialized) copy: a copy of the caller's object would add
-        # nothing but a deep copy per run.
-        return execution, True
+                " AND idempotency_key IS NOT NULL", (e.principal or "", e.idempotency_key)).fetchone()
+        existing = None if row is None else self._read(db, row[0])
+        if existing is None:  # unreachable: only those two unique keys refuse an insert
+            raise Conflict(f"execution {e.id} could not be stored", fix="retry")
+        return existing, False
 
     def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
         """``create`` of the execution already running under ``owner``'s lease (one commit in
