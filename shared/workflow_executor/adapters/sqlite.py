@@ -209,19 +209,20 @@ class SqliteExecutionStore(SqliteBase):
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
 
         def write(db: sqlite3.Connection) -> Execution:
-            got = self._leased.take(db, execution_id, owner)  # the row as this store wrote it, unchanged since
-            if got is not None:
-                run, raw = got
-            elif (row := db.execute(SELECT_ONE, (execution_id,)).fetchone()) is None:
-                raise NotFound(f"no execution {execution_id}", fix="check the id")
-            else:
-                run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
-            if run.finished:
-                raise frozen_error(execution_id, run.status)
-            if run.lease_owner != owner:
-                raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
             line = (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json())
-            final = self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
+            changes = _ended(status, result, error, usage, now_s)
+            final = self._leased.finish(db, execution_id, owner, {**changes, "progress": progress})
+            if final is not None:  # the row as this store wrote it, unchanged since: one statement
+                self._count(db, final, status, now_s)
+            else:
+                if (row := db.execute(SELECT_ONE, (execution_id,)).fetchone()) is None:
+                    raise NotFound(f"no execution {execution_id}", fix="check the id")
+                run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
+                if run.finished:
+                    raise frozen_error(execution_id, run.status)
+                if run.lease_owner != owner:
+                    raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+                final = self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
             db.execute(sqlite_steps.UPSERT, line)
             return final
 
@@ -230,13 +231,16 @@ class SqliteExecutionStore(SqliteBase):
 
     def _finish(self, db: sqlite3.Connection, run: Execution, raw: int, status: ExecutionStatus, result: Any,
                 error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:
-        final = self._rewrite(db, run, raw, status=status, result=result, error=error,
-                              usage=usage if usage is not None else run.usage, ended_at_s=now_s,
-                              updated_at_s=now_s, lease_owner=None, lease_expires_at_s=None, **more)
-        # the workflow's hourly aggregate, in the finish's own commit (no commit of its own)
+        changes = _ended(status, result, error, usage if usage is not None else run.usage, now_s)
+        final = self._rewrite(db, run, raw, lease_owner=None, lease_expires_at_s=None, **changes, **more)
+        self._count(db, final, status, now_s)
+        return final
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, final: Execution, status: ExecutionStatus, now_s: float) -> None:
+        """The run in its workflow's hourly aggregate, in the finish's own commit (none of its own)."""
         took = now_s - (final.started_at_s or final.created_at_s)
         sqlite_stats.add_in(db, final.workflow_name, hour_of(now_s), counts_for(status, took, final.usage))
-        return final
 
     def request_cancel(self, execution_id: str, now_s: float) -> Execution:
         """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
@@ -385,3 +389,11 @@ class SqliteExecutionStore(SqliteBase):
         except (NotFound, Conflict) as exc:
             return exc
         return LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+
+
+def _ended(status: ExecutionStatus, result: Any, error: Any, usage: Usage | None, now_s: float) -> dict[str, Any]:
+    """The fields a finish sets (``usage`` None: the run's own stays)."""
+    out = {"status": status, "result": result, "error": error, "ended_at_s": now_s, "updated_at_s": now_s}
+    if usage is not None:
+        out["usage"] = usage
+    return out

@@ -37,17 +37,20 @@ def execution(db: sqlite3.Connection, row: tuple[Any, ...], steps: dict[str, Any
     return Execution.model_validate(data), row[2]
 
 
-# The hot columns a finish compares with what the store wrote last (``Held``), and the count of the
-# lease holder's checkpoints (the versions ``overlay`` would add on a full read).
-HEAD = ("SELECT e.version, e.lease_owner, e.status, (SELECT COUNT(*) FROM steps WHERE run = e.num"
-        " AND owner = e.lease_owner) FROM executions e WHERE e.id = ?")
+# A finish of a run this store holds (``Held``): written only while the row is as the store wrote
+# it (version, lease holder, running); the version counts the holder's checkpoints, as a read would.
+_FINISH_HELD = (
+    "UPDATE executions SET status = ?, version = version + 1 + (SELECT COUNT(*) FROM steps"
+    " WHERE run = executions.num AND owner = ?), lease_owner = NULL, lease_expires_at_s = NULL, updated_at_s = ?,"
+    " progress = ?, doc = ? WHERE id = ? AND version = ? AND lease_owner = ? AND status = 'running' RETURNING version"
+)
 
 
 class Held:
     """The executions this store last wrote running under a lease (created running, or leased), by
-    id: a finish whose row still has that version, owner and status starts from the held copy instead
-    of reading and parsing the row (any other write changed the version: the finish reads). Bounded;
-    an entry is taken by the finish."""
+    id: their finish writes the row from the held copy in one statement while the row still has that
+    version, owner and status, instead of reading and parsing it first (after any other write the
+    finish reads). Bounded; an entry is taken by the finish."""
 
     LIMIT = 4096
 
@@ -59,13 +62,18 @@ class Held:
             self._runs.pop(next(iter(self._runs)), None)
         self._runs[execution.id] = execution
 
-    def take(self, db: sqlite3.Connection, execution_id: str, owner: str) -> tuple[Execution, int] | None:
-        """The held execution as a full read would give it (checkpoint versions laid over), and the
-        row's version; None when nothing is held or the row changed since (read it then)."""
+    def finish(self, db: sqlite3.Connection, execution_id: str, owner: str,
+               changes: dict[str, Any]) -> Execution | None:
+        """The held run with the terminal ``changes`` written (lease cleared); None, with nothing
+        written, when nothing is held or the row changed since (the caller reads it then)."""
         held = self._runs.pop(execution_id, None)
         if held is None:
             return None
-        row = db.execute(HEAD, (execution_id,)).fetchone()
-        if row is None or row[0] != held.version or row[1] != owner or row[2] != ExecutionStatus.RUNNING.value:
+        final = held.model_copy(update={**changes, "steps": {}, "lease_owner": None, "lease_expires_at_s": None})
+        row = db.execute(_FINISH_HELD, (final.status.value, owner, final.updated_at_s,
+                                        final.progress.model_dump_json(), doc(final), execution_id,
+                                        held.version, owner)).fetchone()
+        if row is None:
             return None
-        return held.model_copy(update={"version": row[0] + row[3], "steps": {}}), row[0]
+        final.version = row[0]
+        return final
