@@ -114,8 +114,8 @@ def _rows(m: tuple[float, ...], label: str, target: str) -> list[dict[str, Any]]
     b, a, d, d1 = m
     per_turn = (d - d1) / (TURNS - 1) * 1e3
     return [
-        {"metric": f"bare openai client tool loop, {TURNS} turns (median, beside the runs under {label})", "value": b * 1e3,
-         "unit": "ms", "target": "(reference)"},
+        {"metric": f"bare openai client tool loop, {TURNS} turns (median, beside the runs under {label})",
+         "value": b * 1e3, "unit": "ms", "target": "(reference)"},
         {"metric": f"durable agent step, same {TURNS} turns, {label}, whole execution (median)",
          "value": a * 1e3, "unit": "ms", "target": "(reference)"},
         {"metric": f"agent-step overhead per added turn over the bare client, {label} (model reply and tool "
