@@ -97,6 +97,33 @@ def test_finish_with_step_without_the_lease_writes_nothing(folding: Any) -> None
     assert after is not None and after.status == ExecutionStatus.CANCELLED and after.steps == {}
 
 
+
+def test_a_finish_after_the_run_changed_under_its_runner_keeps_the_change(folding: Any) -> None:
+    run, _ = folding.create_running(new_execution(), "w1", 30.0, T0)
+    folding.save_step(run.id, "w1", rec("a", 1), Progress(completed=1, total=2), T0 + 30)
+    folding.request_cancel(run.id, T0 + 0.5)  # a write to the run's row after the runner got it
+    done = folding.finish_with_step(run.id, "w1", ExecutionStatus.COMPLETED, rec("b", 2),
+                                    Progress(completed=2, total=2), result=2, now_s=T0 + 1)
+    stored = folding.get(run.id)
+    assert stored is not None
+    for ex in (done, stored):
+        assert (ex.status, ex.cancel_requested, ex.result) == (ExecutionStatus.COMPLETED, True, 2)
+    assert done.version == stored.version
+
+
+def test_a_finish_of_an_unchanged_run_gives_the_version_a_read_gives(folding: Any) -> None:
+    run, _ = folding.create_running(new_execution(), "w1", 30.0, T0)
+    for i, sid in enumerate(("a", "b", "c")):
+        folding.save_step(run.id, "w1", rec(sid, i), Progress(completed=i + 1, total=4), T0 + 30)
+    before = folding.get(run.id)
+    done = folding.finish_with_step(run.id, "w1", ExecutionStatus.COMPLETED, rec("d", 3),
+                                    Progress(completed=4, total=4), result=3, now_s=T0 + 1)
+    stored = folding.get(run.id)
+    assert before is not None and stored is not None
+    assert done.version == stored.version == before.version + 1
+    assert (stored.input, stored.started_at_s, stored.progress.completed) == ({"q": 1}, T0, 4)
+
+
 CHILD = textwrap.dedent(
     """
     import os, signal, sys

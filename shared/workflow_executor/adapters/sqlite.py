@@ -20,7 +20,7 @@ from .common import cancelled_error, encode_cursor, frozen_error
 from .sqlite_base import SCHEMA_VERSION, SqliteBase
 from .sqlite_group import GroupCommit
 from .sqlite_list import list_sql
-from .sqlite_rows import SELECT_ONE
+from .sqlite_rows import SELECT_ONE, Held
 from .sqlite_rows import doc as doc_of
 from .sqlite_rows import execution as execution_of
 
@@ -29,7 +29,7 @@ __all__ = ["SCHEMA_VERSION", "SqliteBase", "SqliteExecutionStore"]
 _INSERT = (
     "INSERT INTO executions (id, status, workflow_name, principal, idempotency_key, created_at_s,"
     " updated_at_s, version, lease_owner, lease_expires_at_s, progress, doc)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"  # a taken id or key: (existing, False)
 )
 _REWRITE = (
     "UPDATE executions SET status = ?, version = ?, lease_owner = ?, lease_expires_at_s = ?,"
@@ -57,54 +57,45 @@ class SqliteExecutionStore(SqliteBase):
     ) -> None:
         super().__init__(path, synchronous)
         self._group = GroupCommit(self._guard, self._tx_on, self._writable)  # the hot writes, committed together
+        self._leased = Held()  # what a finish would otherwise read back
 
     def create(self, execution: Execution) -> tuple[Execution, bool]:
         """Store it; (existing, False) when the id or (principal, idempotency_key) is taken."""
-        return self._group.run(lambda db: self._create(db, execution))
+        # without step records it is one insert (reads only after it): alone, its own transaction
+        return self._group.run(lambda db: self._create(db, execution), single=not execution.steps)
 
     def _create(self, db: sqlite3.Connection, execution: Execution) -> tuple[Execution, bool]:
-        row = db.execute("SELECT id FROM executions WHERE id = ?", (execution.id,)).fetchone()
-        if row is None and execution.idempotency_key is not None:
+        e = execution
+        values = (e.id, e.status.value, e.workflow_name, e.principal, e.idempotency_key, e.created_at_s,
+                  e.updated_at_s, e.version, e.lease_owner, e.lease_expires_at_s, e.progress.model_dump_json(),
+                  doc_of(e))
+        if db.execute(_INSERT, values).rowcount == 1:  # the id and the idempotency key were free
+            if e.steps:
+                at = time.time()
+                db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json())
+                                                     for k, r in e.steps.items()])
+            # The file holds its own (serialized) copy: a copy of the caller's object would add
+            # nothing but a deep copy per run.
+            return execution, True
+        row = db.execute("SELECT id FROM executions WHERE id = ?", (e.id,)).fetchone()
+        if row is None:  # the idempotency key was taken
             row = db.execute(
                 "SELECT id FROM executions WHERE COALESCE(principal, '') = ? AND idempotency_key = ?"
-                " AND idempotency_key IS NOT NULL",
-                (execution.principal or "", execution.idempotency_key),
-            ).fetchone()
-        if row is not None:
-            existing = self._read(db, row[0])
-            assert existing is not None
-            return existing, False
-        e = execution
-        db.execute(
-            _INSERT,
-            (
-                e.id,
-                e.status.value,
-                e.workflow_name,
-                e.principal,
-                e.idempotency_key,
-                e.created_at_s,
-                e.updated_at_s,
-                e.version,
-                e.lease_owner,
-                e.lease_expires_at_s,
-                e.progress.model_dump_json(),
-                doc_of(e),
-            ),
-        )
-        at = time.time()
-        db.executemany(sqlite_steps.UPSERT, [(e.id, k, r.seq, at, r.model_dump_json())
-                                             for k, r in e.steps.items()])
-        # The file holds its own (serialized) copy: a copy of the caller's object would add
-        # nothing but a deep copy per run.
-        return execution, True
+                " AND idempotency_key IS NOT NULL", (e.principal or "", e.idempotency_key)).fetchone()
+        existing = None if row is None else self._read(db, row[0])
+        if existing is None:  # unreachable: only those two unique keys refuse an insert
+            raise Conflict(f"execution {e.id} could not be stored", fix="retry")
+        return existing, False
 
     def create_running(self, execution: Execution, owner: str, ttl_s: float, now_s: float) -> tuple[Execution, bool]:
         """``create`` of the execution already running under ``owner``'s lease (one commit in
         place of create + acquire_lease); (existing, False) as ``create``."""
-        return self.create(execution.model_copy(update={
+        got = self.create(execution.model_copy(update={
             "status": ExecutionStatus.RUNNING, "lease_owner": owner, "lease_expires_at_s": now_s + ttl_s,
             "started_at_s": execution.started_at_s or now_s, "updated_at_s": now_s}))
+        if got[1]:
+            self._leased.keep(got[0])
+        return got
 
     def get(self, execution_id: str) -> Execution | None:
         """The execution with all its step records, or None."""
@@ -140,7 +131,7 @@ class SqliteExecutionStore(SqliteBase):
                     fix="retry after the lease expires",
                     lease_expires_at_s=run.lease_expires_at_s,
                 )
-            return self._rewrite(
+            leased = self._rewrite(
                 db,
                 run,
                 raw,
@@ -150,6 +141,8 @@ class SqliteExecutionStore(SqliteBase):
                 started_at_s=run.started_at_s or now_s,
                 updated_at_s=now_s,
             )
+        self._leased.keep(leased)
+        return leased
 
     def save_step(
         self, execution_id: str, owner: str, record: StepRecord, progress: Progress, lease_until_s: float
@@ -216,29 +209,38 @@ class SqliteExecutionStore(SqliteBase):
             raise InvalidArgument(f"{status} is not a terminal status", fix="finish with a terminal status")
 
         def write(db: sqlite3.Connection) -> Execution:
-            row = db.execute(SELECT_ONE, (execution_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"no execution {execution_id}", fix="check the id")
-            run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
-            if run.finished:
-                raise frozen_error(execution_id, run.status)
-            if run.lease_owner != owner:
-                raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
-            db.execute(sqlite_steps.UPSERT,
-                       (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json()))
-            return self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
+            line = (execution_id, record.step_id, record.seq, time.time(), record.model_dump_json())
+            changes = _ended(status, result, error, usage, now_s)
+            final = self._leased.finish(db, execution_id, owner, {**changes, "progress": progress})
+            if final is not None:  # the row as this store wrote it, unchanged since: one statement
+                self._count(db, final, status, now_s)
+            else:
+                if (row := db.execute(SELECT_ONE, (execution_id,)).fetchone()) is None:
+                    raise NotFound(f"no execution {execution_id}", fix="check the id")
+                run, raw = execution_of(db, row, {})  # the head only: the step records stay as they are
+                if run.finished:
+                    raise frozen_error(execution_id, run.status)
+                if run.lease_owner != owner:
+                    raise LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+                final = self._finish(db, run, raw, status, result, error, usage, now_s, progress=progress)
+            db.execute(sqlite_steps.UPSERT, line)
+            return final
 
-        return self._group.run(write)  # committed with the writes of other runs that wait meanwhile
+        # with the writes of other runs that wait meanwhile; atomic: only SQLite's errors follow a write
+        return self._group.run(write, atomic=True)
 
     def _finish(self, db: sqlite3.Connection, run: Execution, raw: int, status: ExecutionStatus, result: Any,
                 error: ErrorInfo | None, usage: Usage | None, now_s: float, **more: Any) -> Execution:
-        final = self._rewrite(db, run, raw, status=status, result=result, error=error,
-                              usage=usage if usage is not None else run.usage, ended_at_s=now_s,
-                              updated_at_s=now_s, lease_owner=None, lease_expires_at_s=None, **more)
-        # the workflow's hourly aggregate, in the finish's own commit (no commit of its own)
+        changes = _ended(status, result, error, usage if usage is not None else run.usage, now_s)
+        final = self._rewrite(db, run, raw, lease_owner=None, lease_expires_at_s=None, **changes, **more)
+        self._count(db, final, status, now_s)
+        return final
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, final: Execution, status: ExecutionStatus, now_s: float) -> None:
+        """The run in its workflow's hourly aggregate, in the finish's own commit (none of its own)."""
         took = now_s - (final.started_at_s or final.created_at_s)
         sqlite_stats.add_in(db, final.workflow_name, hour_of(now_s), counts_for(status, took, final.usage))
-        return final
 
     def request_cancel(self, execution_id: str, now_s: float) -> Execution:
         """Flag for cancellation; a queued run is cancelled at once; a finished run is returned as is."""
@@ -387,3 +389,11 @@ class SqliteExecutionStore(SqliteBase):
         except (NotFound, Conflict) as exc:
             return exc
         return LeaseLost(f"execution {execution_id} is no longer leased by {owner}", fix="stop this run")
+
+
+def _ended(status: ExecutionStatus, result: Any, error: Any, usage: Usage | None, now_s: float) -> dict[str, Any]:
+    """The fields a finish sets (``usage`` None: the run's own stays)."""
+    out = {"status": status, "result": result, "error": error, "ended_at_s": now_s, "updated_at_s": now_s}
+    if usage is not None:
+        out["usage"] = usage
+    return out

@@ -35,3 +35,45 @@ def execution(db: sqlite3.Connection, row: tuple[Any, ...], steps: dict[str, Any
     data["progress"] = json.loads(data["progress"])
     data["steps"] = steps
     return Execution.model_validate(data), row[2]
+
+
+# A finish of a run this store holds (``Held``): written only while the row is as the store wrote
+# it (version, lease holder, running); the version counts the holder's checkpoints, as a read would.
+_FINISH_HELD = (
+    "UPDATE executions SET status = ?, version = version + 1 + (SELECT COUNT(*) FROM steps"
+    " WHERE run = executions.num AND owner = ?), lease_owner = NULL, lease_expires_at_s = NULL, updated_at_s = ?,"
+    " progress = ?, doc = ? WHERE id = ? AND version = ? AND lease_owner = ? AND status = 'running' RETURNING version"
+)
+
+
+class Held:
+    """The executions this store last wrote running under a lease (created running, or leased), by
+    id: their finish writes the row from the held copy in one statement while the row still has that
+    version, owner and status, instead of reading and parsing it first (after any other write the
+    finish reads). Bounded; an entry is taken by the finish."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._runs: dict[str, Execution] = {}
+
+    def keep(self, execution: Execution) -> None:
+        if len(self._runs) >= self.LIMIT:  # runs never finished here (handed over, crashed): oldest out
+            self._runs.pop(next(iter(self._runs)), None)
+        self._runs[execution.id] = execution
+
+    def finish(self, db: sqlite3.Connection, execution_id: str, owner: str,
+               changes: dict[str, Any]) -> Execution | None:
+        """The held run with the terminal ``changes`` written (lease cleared); None, with nothing
+        written, when nothing is held or the row changed since (the caller reads it then)."""
+        held = self._runs.pop(execution_id, None)
+        if held is None:
+            return None
+        final = held.model_copy(update={**changes, "steps": {}, "lease_owner": None, "lease_expires_at_s": None})
+        row = db.execute(_FINISH_HELD, (final.status.value, owner, final.updated_at_s,
+                                        final.progress.model_dump_json(), doc(final), execution_id,
+                                        held.version, owner)).fetchone()
+        if row is None:
+            return None
+        final.version = row[0]
+        return final

@@ -9,6 +9,7 @@ Firestore or Cloud Tasks.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import threading
@@ -90,13 +91,18 @@ class Engine:
         self._docs: OrderedDict[str, tuple[WorkflowDocument, dict[str, tuple[Graph, dict[str, int]]]]] = (
             OrderedDict())
         self._docs_lock = threading.Lock()
+        # a runner's name: this host, this process, a random token of this engine and a count (no
+        # system call per run: under concurrency each one hands the GIL to another thread)
+        self._host, self._token = os.uname().nodename, uuid.uuid4().hex[:8]
+        self._owners = itertools.count(1)
         self._cancel_flags: dict[str, threading.Event] = {}
         self.heartbeat = Heartbeat(self)
         self.strays = Strays(self.config.max_stray_threads)
         self.folds = isinstance(store, FoldingStore)  # once: a runtime Protocol check is slow
 
     def new_owner(self) -> str:
-        return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        """A name no other run pass of any process uses: ``host:pid:token+count``."""
+        return f"{self._host}:{os.getpid()}:{self._token}{next(self._owners):x}"
 
     @staticmethod
     def owner_dead(owner: str | None) -> bool:

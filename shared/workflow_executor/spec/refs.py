@@ -281,9 +281,9 @@ def render(value: Any, scope: Scope, budget: RenderBudget | None = None) -> Any:
     if isinstance(value, str):
         if "${" not in value:
             return value
-        m = REF_RE.fullmatch(value.strip())
-        if m:
-            return scope.lookup(parse_ref(m.group(1)))
+        whole = _whole_ref(value) if len(value) <= 200 else _whole_ref.__wrapped__(value)
+        if whole is not None:
+            return scope.lookup(whole)
         if budget is None:
             return REF_RE.sub(lambda mm: _to_text(scope.lookup(parse_ref(mm.group(1)))), value)
         budget.spend(len(value))
@@ -299,6 +299,13 @@ def render(value: Any, scope: Scope, budget: RenderBudget | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [render(v, scope, budget) for v in value]
     return value
+
+
+@functools.lru_cache(maxsize=4096)  # a workflow's arguments repeat at every step and run
+def _whole_ref(value: str) -> Ref | None:
+    """The reference a string is made of entirely (``"${a.b}"``: its value keeps its type), or None."""
+    m = REF_RE.fullmatch(value.strip())
+    return parse_ref(m.group(1)) if m else None
 
 
 def _to_text(value: Any) -> str:
