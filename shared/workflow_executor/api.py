@@ -96,7 +96,6 @@ class Executor:
         report = semantic(doc)
         if isinstance(source, Path) and source.is_dir():  # point each finding at its section file
             from .spec.folder import attribute_all
-
             report = Report(errors=attribute_all(report.errors, source),
                             warnings=attribute_all(report.warnings, source))
         if report.errors:
@@ -124,9 +123,7 @@ class Executor:
                 for wid, wf in doc.workflows.items()]
 
     def _load(self, source: WorkflowSource, name: str | None, notes: list[Issue]) -> WorkflowDocument:
-        # the loaders (and YAML) on first use: a process that only runs stored workflows (the
-        # isolated job) never reads a document
-        from .spec import load_object, load_path, load_text
+        from .spec import load_object, load_path, load_text  # on first use: the isolated job never loads one
 
         if isinstance(source, Path):
             return load_path(source, warnings=notes)
