@@ -82,9 +82,25 @@ def sweep(services: Services, *, now_s: float | None = None, limit: int = 1000) 
             if not cursor:
                 break
     report.requeued += waiting.wake_overdue(services, now, after, limit)  # timers that were lost
+    _backfill(services)
     if report.requeued or report.ended:
         log.warning("sweep: re-queued %s, ended %s", report.requeued, report.ended)
     return report
+
+
+def _backfill(services: Services) -> None:
+    """A page of the search fields of runs stored before they existed (a store that keeps such
+    fields: Firestore). Never fails the sweep: what was not filled is filled on a later one."""
+    fill = getattr(services.store, "backfill_search", None)
+    if fill is None:
+        return
+    try:
+        filled = fill(PAGE)
+    except Exception as exc:  # a projection: the sweep's own work is done
+        log.warning("sweep: the search fields of older runs were not filled in this time (%s)", type(exc).__name__)
+        return
+    if filled:
+        log.info("sweep: filled the search fields of %d older runs", filled)
 
 
 def _handle(services: Services, ex: Execution, now: float, report: SweepReport) -> None:

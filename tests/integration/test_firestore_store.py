@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from support import eventually
 from workflow_executor.adapters.firestore_codec import read_slot
 from workflow_executor.adapters.firestore_store import FirestoreExecutionStore
 from workflow_executor.api import Executor
 from workflow_executor.errors import WfxError
-from workflow_executor.models import Execution, ExecutionStatus, Progress, StepRecord, StepStatus
+from workflow_executor.models import ErrorInfo, Execution, ExecutionStatus, Progress, StepRecord, StepStatus
 from workflow_executor.ports import ExecutionQuery
 from workflow_executor.services import Services
 
@@ -246,3 +247,54 @@ def test_a_read_falls_back_to_the_public_get_when_the_clients_internals_are_not_
             return "snapshot", rpc
 
     assert read(Ref(), {"timeout": 5.0}) == ("snapshot", {"timeout": 5.0})
+
+
+def test_runs_stored_before_the_search_fields_get_them_from_the_sweepers_backfill_and_are_found() -> None:
+    """Runs written by a version without ``id_head`` / ``error_words`` are not found by an id prefix
+    or error search; the backfill fills them a page at a time, then says it is done."""
+    from google.cloud import firestore as fs
+
+    store = FirestoreExecutionStore(emulators.firestore_client(), owns_client=True,
+                                    collection=f"ex_{uuid.uuid4().hex[:8]}")
+    try:
+        ids = []
+        for i in range(5):
+            ex, _ = store.create(Execution(id=f"old{i}-{uuid.uuid4().hex[:6]}", workflow_name="w", workflow_hash="h",
+                                           status=ExecutionStatus.QUEUED, created_at_s=1000.0 + i,
+                                           updated_at_s=1000.0 + i))
+            store.finish(ex.id, None, ExecutionStatus.FAILED, now_s=1010.0 + i,
+                         error=ErrorInfo(code="step_failed", message=f"disk quota exceeded on node {i}"))
+            store._col.document(ex.id).update({"id_head": fs.DELETE_FIELD, "error_words": fs.DELETE_FIELD})
+            ids.append(ex.id)
+        assert store.list(ExecutionQuery(error_text="quota")).items == []  # an older version's runs
+
+        filled = [store.backfill_search(2) for _ in range(4)]
+
+        assert filled == [2, 2, 1, None]
+        assert {e.id for e in store.list(ExecutionQuery(error_text="QUOTA node", limit=10)).items} == set(ids)
+        assert [e.id for e in store.list(ExecutionQuery(id_prefix=ids[3][:8])).items] == [ids[3]]
+    finally:
+        store.close()
+
+
+def test_a_sweep_fills_the_search_fields_of_older_runs(services: Services) -> None:
+    from google.cloud import firestore as fs
+    from workflow_executor.sweeper import sweep
+
+    store = getattr(services.store, "inner", services.store)
+    tag = uuid.uuid4().hex[:10]
+    ex, _ = store.create(Execution(id=f"older-{tag}", workflow_name="w", workflow_hash="h",
+                                   status=ExecutionStatus.QUEUED, created_at_s=1000.0, updated_at_s=1000.0))
+    store.finish(ex.id, None, ExecutionStatus.FAILED, now_s=1001.0,
+                 error=ErrorInfo(code="step_failed", message=f"the ledger refused it ({tag})"))
+    store._col.document(ex.id).update({"id_head": fs.DELETE_FIELD, "error_words": fs.DELETE_FIELD})
+    assert store.list(ExecutionQuery(error_text=tag)).items == []
+    # as after an upgrade: no backfill done yet (this emulator's collection is shared by other tests,
+    # so the sweeps walk their runs too, a page each)
+    store._client.collection("wfx_meta").document("search_backfill.executions").delete()
+
+    def found() -> bool:
+        sweep(services)
+        return [e.id for e in services.store.list(ExecutionQuery(error_text=f"ledger {tag}")).items] == [ex.id]
+
+    eventually(found, timeout=60, interval=0.0, what="a sweep to fill the older run's search fields")

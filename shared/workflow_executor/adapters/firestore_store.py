@@ -77,6 +77,12 @@ class FirestoreExecutionStore(FirestoreTransitions, FirestoreKeyUsage, Firestore
 
         return FirestoreViews(self._client, retention_s=self._retention_s, rpc_timeout_s=self._rpc_timeout_s)
 
+    def backfill_search(self, page: int = 200) -> int | None:
+        """The search fields of up to ``page`` runs stored before they existed (firestore_backfill)."""
+        from .firestore_backfill import backfill
+
+        return backfill(self._client, self._col, page, self._rpc)
+
     def close(self) -> None:
         if self._owns_client:
             self._owns_client = False
