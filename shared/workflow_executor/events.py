@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from .models import TERMINAL, Execution, ExecutionStatus
-from .ports import TaskRequest
+from .ports import FINISHED_FIELDS, TaskRequest, finished_fields
 from .triggers import TRIGGER_PRINCIPAL, Message, dedup_key, start_triggered
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def _on_finished(services: Services, msg: Message) -> tuple[bool, str | None]:
         ex = services.store.get_head(msg.attributes["execution_id"])  # no step records: one read
         if ex is None:
             return False, None
-        told = {"parent_id": ex.parent_id, "principal": ex.principal, "ended_at_s": ex.ended_at_s}
+        told = finished_fields(ex)
     views = getattr(services.store, "views", None)
     wrote = False
     if views is not None:
@@ -160,9 +160,9 @@ def _finished_fields(msg: Message) -> dict[str, Any] | None:
         data = json.loads(msg.data).get("data")
     except (ValueError, AttributeError):
         return None
-    if not isinstance(data, dict) or not {"parent_id", "principal", "ended_at_s"} <= data.keys():
+    if not isinstance(data, dict) or not set(FINISHED_FIELDS) <= data.keys():
         return None
-    return {k: data[k] for k in ("parent_id", "principal", "ended_at_s")}
+    return {k: data[k] for k in FINISHED_FIELDS}
 
 
 def resume_parent(services: Services, child: Execution, now_s: float | None = None) -> str | None:

@@ -247,10 +247,13 @@ class Event:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+FINISHED_FIELDS = ("parent_id", "principal", "ended_at_s")
+
+
 def finished_fields(ex: Execution) -> dict[str, Any]:
-    """What a finished execution's event carries besides its own data: the fields of the events
-    function's view and parent check (events.py), so that it needs no read of the execution."""
-    return {"parent_id": ex.parent_id, "principal": ex.principal, "ended_at_s": ex.ended_at_s}
+    """What a finished execution's event carries besides its own data (FINISHED_FIELDS): the
+    fields of the events function's view and parent check (events.py), so it needs no read."""
+    return {k: getattr(ex, k) for k in FINISHED_FIELDS}
 
 
 class EventBus(Protocol):

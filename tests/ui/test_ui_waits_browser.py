@@ -43,6 +43,13 @@ def started(srv: Served, key: str, workflow: str) -> str:
     return str(res["structuredContent"]["execution_id"])
 
 
+def opened(srv: Served, keys: UiKeys, drv: WebDriver, workflow: str) -> str:
+    """Start ``workflow`` as alice and open its page signed in as her; its execution id."""
+    eid = started(srv, keys.alice, workflow)
+    sign_in(drv, srv.url + f"ui/executions/{eid}", keys.alice)
+    return eid
+
+
 def status_of(drv: WebDriver) -> str:
     return str(drv.find_element(By.CSS_SELECTOR, "section.execution").get_attribute("data-status"))
 
@@ -60,8 +67,7 @@ def typed(drv: WebDriver, name: str, text: str) -> bool:
 
 def test_a_refresh_keeps_what_was_typed_into_the_form(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
-    eid = started(srv, keys.alice, "form_page")
-    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    opened(srv, keys, browser, "form_page")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))
     wait(browser, lambda d: typed(d, "ev:note", "half typed"))
     old = browser.find_element(By.CSS_SELECTOR, "form[data-action=send-event]")
@@ -73,8 +79,7 @@ def test_a_refresh_keeps_what_was_typed_into_the_form(site: tuple[Served, UiKeys
 
 def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
-    eid = started(srv, keys.alice, "approve_page")
-    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    eid = opened(srv, keys, browser, "approve_page")
     wait(browser, lambda d: status_of(d) == "waiting")
     assert "Waiting for event 'approval'" in browser.find_element(By.CSS_SELECTOR, "div.waiting").text
     browser.save_screenshot(str(SHOTS / "waiting.png"))
@@ -89,8 +94,7 @@ def test_approve_on_a_waiting_runs_page_resumes_it(site: tuple[Served, UiKeys], 
 def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(
         site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
-    eid = started(srv, keys.alice, "form_page")
-    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    eid = opened(srv, keys, browser, "form_page")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))
     # the live page may re-render between looks: each action finds its element afresh
     wait(browser, lambda d: typed(d, "ev:amount", "12.5"))
@@ -105,8 +109,7 @@ def test_a_payload_schema_gets_a_form_whose_fields_are_the_payload(
 def test_an_agents_question_shows_in_full_with_a_button_per_choice_that_answers_it(
         site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
-    eid = started(srv, keys.alice, "ask_page")
-    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    eid = opened(srv, keys, browser, "ask_page")
     wait(browser, lambda d: status_of(d) == "waiting")
     assert browser.find_element(By.CSS_SELECTOR, "div.waiting p.question").text == "Ship order 42 to Oslo?"
     labels = wait(browser, lambda d: [b.text for b in d.find_elements(By.CSS_SELECTOR, EVENT_BUTTON)])
@@ -118,8 +121,7 @@ def test_an_agents_question_shows_in_full_with_a_button_per_choice_that_answers_
 
 def test_a_question_without_choices_gets_an_answer_field(site: tuple[Served, UiKeys], browser: WebDriver) -> None:  # noqa: F811
     srv, keys = site
-    eid = started(srv, keys.alice, "free_page")
-    sign_in(browser, srv.url + f"ui/executions/{eid}", keys.alice)
+    eid = opened(srv, keys, browser, "free_page")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form[data-action=send-event]"))
     wait(browser, lambda d: typed(d, "ev:answer", "the address was wrong"))
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form[data-action=send-event] button[type=submit]").click()

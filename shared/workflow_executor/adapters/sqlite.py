@@ -363,6 +363,7 @@ class SqliteExecutionStore(SqliteBase):
         """Store ``run`` with ``changes`` and the next version, compare-and-set on the row's
         stored version ``raw`` (``run.version`` counts the checkpoints laid over it too)."""
         new = run.model_copy(update={**changes, "version": run.version + 1})
+        self._leased.drop(run.id)  # a held copy is stale now (a lease taken keeps ``new`` again)
         cur = db.execute(
             _REWRITE,
             (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from typing import Any
 
 from ..models import Execution, ExecutionStatus
@@ -56,17 +57,25 @@ class Held:
 
     def __init__(self) -> None:
         self._runs: dict[str, Execution] = {}
+        self._lock = threading.Lock()  # runners keep and finish from their own threads
 
     def keep(self, execution: Execution) -> None:
-        if len(self._runs) >= self.LIMIT:  # runs never finished here (handed over, crashed): oldest out
-            self._runs.pop(next(iter(self._runs)), None)
-        self._runs[execution.id] = execution
+        with self._lock:
+            if len(self._runs) >= self.LIMIT:  # runs never finished here (handed over, crashed): oldest out
+                self._runs.pop(next(iter(self._runs)), None)
+            self._runs[execution.id] = execution
+
+    def drop(self, execution_id: str) -> None:
+        """Forget a run whose row another write changed (its finish reads the row anyway)."""
+        with self._lock:
+            self._runs.pop(execution_id, None)
 
     def finish(self, db: sqlite3.Connection, execution_id: str, owner: str,
                changes: dict[str, Any]) -> Execution | None:
         """The held run with the terminal ``changes`` written (lease cleared); None, with nothing
         written, when nothing is held or the row changed since (the caller reads it then)."""
-        held = self._runs.pop(execution_id, None)
+        with self._lock:
+            held = self._runs.pop(execution_id, None)
         if held is None:
             return None
         final = held.model_copy(update={**changes, "steps": {}, "lease_owner": None, "lease_expires_at_s": None})

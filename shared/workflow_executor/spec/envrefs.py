@@ -11,6 +11,7 @@ from typing import Any
 
 _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}$")
 SECTIONS = ("settings", "config")
+OWN_RULE = frozenset({"headers"})  # read from the environment only as the operator allows (WFX_MCP_HEADER_ENV)
 
 
 def resolved(value: Any) -> Any:
@@ -22,11 +23,11 @@ def resolved(value: Any) -> Any:
 
 def references(extra: Mapping[str, Any]) -> Iterator[tuple[str, str, str | None]]:
     """(key path, reference, default) of each reference among a tool's extra keys, nested
-    ``settings`` / ``config`` included (``headers`` follow their own rule: WFX_MCP_HEADER_ENV)."""
+    ``settings`` / ``config`` included (not the keys of OWN_RULE)."""
     for key, value in extra.items():
         if key in SECTIONS and isinstance(value, Mapping):
             for inner, v in value.items():
                 if isinstance(inner, str) and isinstance(v, str) and (m := _REF.match(v.strip())):
                     yield f"{key}.{inner}", v.strip(), m.group(2)
-        elif key != "headers" and isinstance(value, str) and (m := _REF.match(value.strip())):
+        elif key not in OWN_RULE and isinstance(value, str) and (m := _REF.match(value.strip())):
             yield key, value.strip(), m.group(2)

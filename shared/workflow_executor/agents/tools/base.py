@@ -22,7 +22,7 @@ from ...errors import InvalidArgument, NotFound
 from ...ports import VectorIndex
 from ...ports_tools import MessageQueue, ToolRecords
 from ...settings_tools import ToolSettings
-from ...spec.envrefs import SECTIONS, resolved
+from ...spec.envrefs import OWN_RULE, SECTIONS, resolved
 from ...spec.model import Tool
 from ..toolbox import ToolCall, ToolSpec
 
@@ -174,7 +174,7 @@ def tool_setting(tool: Tool, key: str, default: Any = None) -> Any:
         if nested is None:
             return default
         found = nested[key]
-    if key == "headers":
+    if key in OWN_RULE:
         return found
     value = resolved(found)  # "${VAR:-x}" is x: a document never reads the environment (spec/envrefs.py)
     return default if value is None else value
